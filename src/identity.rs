@@ -1,0 +1,143 @@
+//! The authenticated identity, and its extractor.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use actix_web::dev::Payload;
+use actix_web::error::InternalError;
+use actix_web::{FromRequest, HttpMessage, HttpRequest};
+use futures_util::future::{ready, Ready};
+
+use crate::config::Config;
+use crate::credentials::Credentials;
+
+/// The Kerberos identity of an authenticated request.
+///
+/// [`SpnegoAuth`](crate::SpnegoAuth) stores one in the request extensions when a request's
+/// `Negotiate` token is accepted. Take it in a handler as an extractor:
+///
+/// ```no_run
+/// use actix_gssapi::KerberosIdentity;
+///
+/// async fn me(id: KerberosIdentity) -> String {
+///     format!("Hello, {}", id.principal())
+/// }
+/// ```
+///
+/// # Extractor behaviour
+/// - Authenticated request: the identity.
+/// - No identity (the route's auth-required predicate let an anonymous request through, or the
+///   route is not wrapped by `SpnegoAuth`): the extractor fails with `401 Unauthorized` and
+///   `WWW-Authenticate: Negotiate` (the middleware's custom unauthorized response, if one was
+///   configured), so a client that can do Kerberos retries with a token. It never answers 500.
+///   When no `SpnegoAuth` ran for the request at all, it also logs a warning saying so.
+/// - `Option<KerberosIdentity>`: `Some` for authenticated requests, `None` otherwise, for
+///   routes where authentication is optional.
+///
+/// ```no_run
+/// use actix_gssapi::KerberosIdentity;
+///
+/// async fn greet(id: Option<KerberosIdentity>) -> String {
+///     match id {
+///         Some(id) => format!("Hello, {}", id.principal()),
+///         None => "Hello, stranger".to_owned(),
+///     }
+/// }
+/// ```
+#[derive(Debug, Clone)]
+pub struct KerberosIdentity {
+    principal: String,
+    delegated: Option<Credentials>,
+    expires_at: Option<SystemTime>,
+}
+
+impl KerberosIdentity {
+    pub(crate) fn new(
+        principal: String,
+        delegated: Option<Credentials>,
+        lifetime: Option<Duration>,
+    ) -> Self {
+        Self {
+            principal,
+            delegated,
+            expires_at: lifetime.and_then(|l| SystemTime::now().checked_add(l)),
+        }
+    }
+
+    /// The client's Kerberos principal, as GSSAPI displays it: `alice@EXAMPLE.TEST`, or
+    /// `HTTP/host@EXAMPLE.TEST` for a service. Compare it whole (realm included) when you
+    /// authorize: `alice@EXAMPLE.TEST` and `alice@EVIL.TEST` are different people.
+    pub fn principal(&self) -> &str {
+        &self.principal
+    }
+
+    /// The realm part of the principal (`EXAMPLE.TEST`), if it has one.
+    pub fn realm(&self) -> Option<&str> {
+        self.principal.rsplit_once('@').map(|(_, realm)| realm)
+    }
+
+    /// The credential the client delegated, if it delegated one. See [`Credentials`].
+    pub fn delegated_credentials(&self) -> Option<&Credentials> {
+        self.delegated.as_ref()
+    }
+
+    /// When the client's ticket (the GSSAPI security context) expires.
+    pub fn expires_at(&self) -> Option<SystemTime> {
+        self.expires_at
+    }
+}
+
+/// Marks a request that went through [`SpnegoAuth`](crate::SpnegoAuth), so the extractor can
+/// tell "anonymous by policy" (answer 401) from "middleware not mounted" (answer 401, and warn).
+#[derive(Clone)]
+pub(crate) struct Negotiated(pub(crate) Arc<Config>);
+
+impl FromRequest for KerberosIdentity {
+    type Error = actix_web::Error;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let extensions = req.extensions();
+        if let Some(id) = extensions.get::<KerberosIdentity>() {
+            return ready(Ok(id.clone()));
+        }
+        let response = match extensions.get::<Negotiated>() {
+            Some(Negotiated(config)) => config.unauthorized_response(req),
+            None => {
+                log::warn!(
+                    "KerberosIdentity extracted on {} {}, which no SpnegoAuth middleware \
+                     wraps: wrap the app, scope or resource with SpnegoAuth",
+                    req.method(),
+                    req.path()
+                );
+                Config::default().unauthorized_response(req)
+            }
+        };
+        ready(Err(InternalError::from_response(
+            "no Kerberos identity for this request",
+            response,
+        )
+        .into()))
+    }
+}
+
+/// Reads the [`KerberosIdentity`] of a request outside a handler's arguments, e.g. in another
+/// middleware that runs inside [`SpnegoAuth`](crate::SpnegoAuth).
+///
+/// ```
+/// use actix_gssapi::KerberosIdentityExt as _;
+/// use actix_web::test::TestRequest;
+///
+/// let req = TestRequest::default().to_http_request();
+/// assert!(req.kerberos_identity().is_none());
+/// ```
+pub trait KerberosIdentityExt {
+    /// The identity, if the request was authenticated.
+    fn kerberos_identity(&self) -> Option<KerberosIdentity>;
+}
+
+impl<T: HttpMessage> KerberosIdentityExt for T {
+    fn kerberos_identity(&self) -> Option<KerberosIdentity> {
+        self.extensions().get::<KerberosIdentity>().cloned()
+    }
+}

@@ -1,0 +1,307 @@
+//! `Authorization: Negotiate` parsing and `WWW-Authenticate` rendering ([RFC 4559 §4]).
+//!
+//! Everything here is a pure function of the request's header values: no GSSAPI, no I/O. That
+//! keeps the part of the crate that reads attacker-controlled bytes small, unit-tested and
+//! fuzzable.
+//!
+//! [RFC 4559 §4]: https://www.rfc-editor.org/rfc/rfc4559#section-4
+
+use std::fmt;
+
+use actix_web::http::header::HeaderMap;
+use actix_web::http::header::{HeaderValue, AUTHORIZATION};
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+use base64::engine::DecodePaddingMode;
+use base64::Engine as _;
+
+/// The authentication scheme name, as sent in challenges.
+pub(crate) const SCHEME: &str = "Negotiate";
+
+/// The largest `Authorization` value we decode, in bytes of base64.
+///
+/// Active Directory tickets with large PACs reach 16 KiB of base64 and Windows caps a Kerberos
+/// token at 48,000 bytes (`MaxTokenSize`), i.e. 64,000 bytes of base64. Anything longer cannot be
+/// a Kerberos token, so it is refused before it is decoded or handed to GSSAPI.
+pub(crate) const MAX_HEADER_LEN: usize = 64 * 1024;
+
+/// Standard alphabet; padding accepted when present and when absent (some clients strip it),
+/// but never in the middle and never the URL-safe alphabet.
+const B64: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
+/// What a request's `Authorization` header(s) say, before any GSSAPI work.
+#[derive(PartialEq, Eq)]
+pub(crate) enum Authorization {
+    /// No `Authorization` header.
+    Missing,
+    /// An `Authorization` header with another scheme (`Basic`, `Bearer`, ...).
+    OtherScheme,
+    /// A Negotiate header that cannot carry a valid token; the reason is safe to log.
+    Malformed(Malformed),
+    /// A decoded Negotiate token, to be given to GSSAPI.
+    Token(Vec<u8>),
+}
+
+// Never print token bytes (httpauth's `Bearer` does the same).
+impl fmt::Debug for Authorization {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Missing => f.write_str("Missing"),
+            Self::OtherScheme => f.write_str("OtherScheme"),
+            Self::Malformed(why) => write!(f, "Malformed({why})"),
+            Self::Token(t) => write!(f, "Negotiate ****** ({} bytes)", t.len()),
+        }
+    }
+}
+
+/// Why a `Negotiate` header was refused before GSSAPI saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Malformed {
+    /// More than one `Authorization` header: refused rather than guessing which one counts.
+    SeveralHeaders,
+    /// The header value has bytes outside visible ASCII.
+    NotAscii,
+    /// `Negotiate` with no token after it.
+    NoToken,
+    /// The header is longer than [`MAX_HEADER_LEN`].
+    TooLong,
+    /// The token is not standard base64.
+    BadBase64,
+    /// The token is an NTLMSSP message (a client that fell back from Kerberos to NTLM).
+    Ntlm,
+}
+
+impl fmt::Display for Malformed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::SeveralHeaders => "several Authorization headers",
+            Self::NotAscii => "Authorization header is not visible ASCII",
+            Self::NoToken => "Negotiate without a token",
+            Self::TooLong => "Negotiate token longer than 64 KiB",
+            Self::BadBase64 => "Negotiate token is not valid base64",
+            Self::Ntlm => {
+                "NTLM token: the client fell back to NTLM, which this server does not accept \
+                 (is the client in the realm, and is the host name in its trusted list?)"
+            }
+        })
+    }
+}
+
+/// Reads the `Authorization` header(s) of a request.
+pub(crate) fn parse_headers(headers: &HeaderMap) -> Authorization {
+    let mut values = headers.get_all(AUTHORIZATION);
+    let Some(first) = values.next() else {
+        return Authorization::Missing;
+    };
+    if values.next().is_some() {
+        // Two headers (e.g. a proxy's `Basic` beside the browser's `Negotiate`): RFC 9110 lets a
+        // request carry one set of credentials only; picking one would let the other decide.
+        return Authorization::Malformed(Malformed::SeveralHeaders);
+    }
+    parse_value(first)
+}
+
+/// Reads one `Authorization` header value.
+pub(crate) fn parse_value(value: &HeaderValue) -> Authorization {
+    parse_bytes(value.as_bytes())
+}
+
+/// Reads one `Authorization` header value, given as raw bytes (obs-text included).
+pub fn parse_bytes(value: &[u8]) -> Authorization {
+    let value = trim_ows(value);
+    // The scheme is a token (RFC 9110 §11.1) compared case-insensitively.
+    let scheme_end = value
+        .iter()
+        .position(|&b| b == b' ' || b == b'\t')
+        .unwrap_or(value.len());
+    let (scheme, rest) = value.split_at(scheme_end);
+    if !scheme.eq_ignore_ascii_case(SCHEME.as_bytes()) {
+        return Authorization::OtherScheme;
+    }
+    if value.len() > MAX_HEADER_LEN {
+        return Authorization::Malformed(Malformed::TooLong);
+    }
+    let token = trim_ows(rest);
+    if token.is_empty() {
+        return Authorization::Malformed(Malformed::NoToken);
+    }
+    if !token.iter().all(|b| b.is_ascii_graphic()) {
+        // Covers embedded spaces, control bytes (NUL, newline) and obs-text (>= 0x80).
+        return Authorization::Malformed(Malformed::NotAscii);
+    }
+    match B64.decode(token) {
+        Ok(bytes) if bytes.is_empty() => Authorization::Malformed(Malformed::NoToken),
+        Ok(bytes) if is_ntlm(&bytes) => Authorization::Malformed(Malformed::Ntlm),
+        Ok(bytes) => Authorization::Token(bytes),
+        Err(_) => Authorization::Malformed(Malformed::BadBase64),
+    }
+}
+
+fn trim_ows(mut b: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t', rest @ ..] = b {
+        b = rest;
+    }
+    while let [rest @ .., b' ' | b'\t'] = b {
+        b = rest;
+    }
+    b
+}
+
+/// A raw NTLMSSP message (`NTLMSSP\0` signature). Browsers send one under `Negotiate` when they
+/// could not get a Kerberos ticket. Recognising it lets the log say what happened instead of
+/// GSSAPI's "An unsupported mechanism was requested".
+fn is_ntlm(token: &[u8]) -> bool {
+    token.starts_with(b"NTLMSSP\0")
+}
+
+/// Renders `Negotiate <base64>` for a mutual-authentication token.
+pub(crate) fn challenge_with_token(token: &[u8]) -> String {
+    let mut out = String::with_capacity(SCHEME.len() + 1 + token.len().div_ceil(3) * 4);
+    out.push_str(SCHEME);
+    out.push(' ');
+    base64::engine::general_purpose::STANDARD.encode_string(token, &mut out);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::engine::general_purpose::STANDARD;
+
+    fn parse(s: &str) -> Authorization {
+        parse_bytes(s.as_bytes())
+    }
+
+    fn token(bytes: &[u8]) -> Authorization {
+        Authorization::Token(bytes.to_vec())
+    }
+
+    #[test]
+    fn scheme_is_case_insensitive_and_spacing_tolerant() {
+        let t = STANDARD.encode(b"\x60\x01\x02");
+        for header in [
+            format!("Negotiate {t}"),
+            format!("negotiate {t}"),
+            format!("NEGOTIATE {t}"),
+            format!("Negotiate  {t}"),
+            format!("Negotiate\t{t}"),
+            format!("  Negotiate {t}  "),
+        ] {
+            assert_eq!(parse(&header), token(b"\x60\x01\x02"), "{header:?}");
+        }
+    }
+
+    #[test]
+    fn other_schemes_are_not_negotiate() {
+        for header in [
+            "Basic YWxpY2U6cGFzcw==",
+            "Bearer abc",
+            "NegotiateX abc",
+            "Negotiat abc",
+            "NTLM TlRMTVNTUAABAAAA",
+            "",
+            "   ",
+            "Kerberos abc",
+        ] {
+            assert_eq!(parse(header), Authorization::OtherScheme, "{header:?}");
+        }
+    }
+
+    #[test]
+    fn negotiate_without_token_is_malformed() {
+        for header in ["Negotiate", "Negotiate ", "negotiate\t \t", "Negotiate ="] {
+            assert_eq!(
+                parse(header),
+                Authorization::Malformed(Malformed::NoToken),
+                "{header:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn bad_base64_is_malformed() {
+        for header in [
+            "Negotiate !!!notbase64",
+            "Negotiate YW=Jj",
+            "Negotiate YWJj=====",
+            "Negotiate YWJ-",
+            "Negotiate YWJ_",
+            "Negotiate Y",
+        ] {
+            assert_eq!(
+                parse(header),
+                Authorization::Malformed(Malformed::BadBase64),
+                "{header:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn padding_is_optional() {
+        assert_eq!(parse("Negotiate YWI="), token(b"ab"));
+        assert_eq!(parse("Negotiate YWI"), token(b"ab"));
+    }
+
+    #[test]
+    fn control_and_non_ascii_bytes_are_malformed() {
+        for header in [
+            &b"Negotiate YW\0Jj"[..],
+            b"Negotiate YW\nJj",
+            b"Negotiate YWJj \xff",
+            b"Negotiate \xc3\xa9\xc3\xa9",
+            b"Negotiate YW Jj",
+        ] {
+            assert_eq!(
+                parse_bytes(header),
+                Authorization::Malformed(Malformed::NotAscii),
+                "{header:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn ntlm_messages_are_recognised() {
+        let negotiate = STANDARD.encode(b"NTLMSSP\0\x01\x00\x00\x00\x07\x82\x08\xa2");
+        assert_eq!(
+            parse(&format!("Negotiate {negotiate}")),
+            Authorization::Malformed(Malformed::Ntlm)
+        );
+    }
+
+    #[test]
+    fn oversized_header_is_refused_before_decoding() {
+        let huge = format!("Negotiate {}", "A".repeat(MAX_HEADER_LEN));
+        assert_eq!(parse(&huge), Authorization::Malformed(Malformed::TooLong));
+        // A 16 KiB token, the size of an Active Directory ticket with a large PAC, is fine.
+        let ad = format!("Negotiate {}", STANDARD.encode(vec![0x60; 12 * 1024]));
+        assert!(matches!(parse(&ad), Authorization::Token(t) if t.len() == 12 * 1024));
+    }
+
+    #[test]
+    fn several_headers_are_refused() {
+        let mut headers = HeaderMap::new();
+        headers.append(AUTHORIZATION, HeaderValue::from_static("Negotiate YWI="));
+        assert_eq!(parse_headers(&headers), token(b"ab"));
+        headers.append(AUTHORIZATION, HeaderValue::from_static("Basic YWI="));
+        assert_eq!(
+            parse_headers(&headers),
+            Authorization::Malformed(Malformed::SeveralHeaders)
+        );
+        assert_eq!(parse_headers(&HeaderMap::new()), Authorization::Missing);
+    }
+
+    #[test]
+    fn debug_never_shows_the_token() {
+        let shown = format!("{:?}", parse("Negotiate c2VjcmV0LXRva2Vu"));
+        assert!(!shown.contains("c2VjcmV0"), "{shown}");
+        assert!(!shown.contains("secret"), "{shown}");
+        assert_eq!(shown, "Negotiate ****** (12 bytes)");
+    }
+
+    #[test]
+    fn challenge_renders_base64() {
+        assert_eq!(challenge_with_token(b"ab"), "Negotiate YWI=");
+    }
+}

@@ -1,0 +1,558 @@
+//! A throwaway MIT Kerberos realm and a Negotiate client, for tests and demos.
+//!
+//! Enabled by the `testing` feature. [`TestRealm::start`] creates a realm in a temporary
+//! directory (database, `krb5.conf`, a keytab for `HTTP/localhost`, a user `alice` with a
+//! forwardable ticket) and runs its own `krb5kdc` on a free loopback port. It needs MIT
+//! Kerberos' server tools on the `PATH` (Debian/Ubuntu: `krb5-kdc krb5-admin-server
+//! krb5-user`); setup takes well under a second.
+//!
+//! GSSAPI reads `KRB5_CONFIG`, `KRB5_KTNAME` and `KRB5CCNAME` from the process environment,
+//! once. So a test binary shares one realm, made by [`shared_realm`] before its first GSSAPI
+//! call:
+//!
+//! ```no_run
+//! use actix_gssapi::testing::{shared_realm, Negotiation};
+//! use actix_gssapi::{KerberosIdentity, SpnegoAuth};
+//! use actix_web::{test, web, App};
+//!
+//! #[actix_web::test]
+//! async fn alice_gets_in() {
+//!     let realm = shared_realm(); // exports KRB5_CONFIG, KRB5_KTNAME, KRB5CCNAME, KRB5RCACHEDIR
+//!     let app = test::init_service(
+//!         App::new()
+//!             .wrap(SpnegoAuth::new().hostname("localhost"))
+//!             .route("/", web::get().to(|id: KerberosIdentity| async move {
+//!                 id.principal().to_owned()
+//!             })),
+//!     )
+//!     .await;
+//!     // A fresh token per request: the server's replay cache refuses a second use.
+//!     let client = Negotiation::start(&realm.alice_ccache(), "HTTP@localhost").unwrap();
+//!     let req = test::TestRequest::get()
+//!         .uri("/")
+//!         .insert_header(("Authorization", client.header()))
+//!         .to_request();
+//!     let body = test::call_and_read_body(&app, req).await;
+//!     assert_eq!(body, format!("alice@{}", realm.realm()));
+//! }
+//! ```
+//!
+//! The KDC is stopped and the directory removed when the [`TestRealm`] is dropped, and — for
+//! the shared realm, which lives as long as the process — by a watchdog shell that notices the
+//! test process has gone. Nothing is left running.
+
+use std::ffi::OsString;
+use std::fmt::Write as _;
+use std::io::{self, Write as _};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use libgssapi::context::{ClientCtx, CtxFlags, SecurityContext};
+use libgssapi::name::Name;
+use libgssapi::oid::{GSS_MECH_KRB5, GSS_MECH_SPNEGO, GSS_NT_HOSTBASED_SERVICE};
+
+/// The realm name of every [`TestRealm`].
+pub const REALM: &str = "EXAMPLE.TEST";
+/// The password of the user `alice` that [`TestRealm::start`] creates.
+pub const ALICE_PASSWORD: &str = "alice-password";
+
+/// The clock skew a test realm tolerates, in seconds (MIT's default is 300). Short, so that a
+/// test of an expired ticket does not wait five minutes.
+pub const CLOCK_SKEW_SECS: u64 = 5;
+
+const MASTER_PASSWORD: &str = "master-password-for-a-throwaway-realm";
+
+/// A running throwaway realm: a KDC on loopback and its files in a temporary directory.
+#[derive(Debug)]
+pub struct TestRealm {
+    realm: String,
+    dir: PathBuf,
+    kdc_port: u16,
+    watchdog: Option<Child>,
+}
+
+impl TestRealm {
+    /// Creates the realm and starts its KDC.
+    ///
+    /// The realm has `HTTP/localhost` (and `HTTP/<machine host name>`) in
+    /// [`keytab`](Self::keytab), and a user `alice` ([`ALICE_PASSWORD`]) with a forwardable
+    /// ticket in [`alice_ccache`](Self::alice_ccache).
+    ///
+    /// # Errors
+    /// When the Kerberos tools are missing (the message says which packages to install) or the
+    /// KDC does not come up within 10 seconds.
+    pub fn start() -> io::Result<Self> {
+        Self::start_named(REALM)
+    }
+
+    /// Like [`start`](Self::start), for a realm with another name (e.g. a foreign realm whose
+    /// tickets the server must refuse). Its `localhost` maps to that realm.
+    ///
+    /// # Errors
+    /// As [`start`](Self::start).
+    pub fn start_named(realm: &str) -> io::Result<Self> {
+        for tool in ["kdb5_util", "kadmin.local", "krb5kdc", "kinit"] {
+            if which(tool).is_none() {
+                return Err(io::Error::new(
+                    io::ErrorKind::NotFound,
+                    format!(
+                        "{tool} not found: install MIT Kerberos (Debian/Ubuntu: apt-get install \
+                         krb5-kdc krb5-admin-server krb5-user)"
+                    ),
+                ));
+            }
+        }
+        let dir = make_private_dir()?;
+        let kdc_port = free_port()?;
+        let mut realm = Self {
+            realm: realm.to_owned(),
+            dir,
+            kdc_port,
+            watchdog: None,
+        };
+        realm.write_config()?;
+        realm.run(
+            "kdb5_util",
+            &["create", "-s", "-r", &realm.realm, "-P", MASTER_PASSWORD],
+        )?;
+        realm.start_kdc()?;
+        let keytab = realm.keytab();
+        realm.add_service("HTTP/localhost", &keytab)?;
+        if let Some(host) = crate::acceptor::machine_hostname() {
+            if host != "localhost" {
+                realm.add_service(&format!("HTTP/{host}"), &keytab)?;
+            }
+        }
+        realm.add_user("alice", ALICE_PASSWORD)?;
+        realm.kinit("alice", ALICE_PASSWORD, &[])?;
+        Ok(realm)
+    }
+
+    /// The realm's name ([`REALM`] unless started with [`start_named`](Self::start_named)).
+    pub fn realm(&self) -> &str {
+        &self.realm
+    }
+
+    /// The directory that holds the realm's files.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The KDC's port on 127.0.0.1.
+    pub fn kdc_port(&self) -> u16 {
+        self.kdc_port
+    }
+
+    /// The realm's `krb5.conf`.
+    pub fn krb5_config(&self) -> PathBuf {
+        self.dir.join("krb5.conf")
+    }
+
+    /// The keytab with `HTTP/localhost` (and `HTTP/<machine host name>`).
+    pub fn keytab(&self) -> PathBuf {
+        self.dir.join("http.keytab")
+    }
+
+    /// The credential cache that holds alice's forwardable ticket.
+    pub fn alice_ccache(&self) -> PathBuf {
+        self.ccache("alice")
+    }
+
+    /// Where [`kinit`](Self::kinit) puts a user's ticket.
+    pub fn ccache(&self, user: &str) -> PathBuf {
+        self.dir.join(format!("{}.cc", user.replace('/', "_")))
+    }
+
+    /// The environment a Kerberos program needs to use this realm: `KRB5_CONFIG`,
+    /// `KRB5_KTNAME` (the HTTP keytab), `KRB5CCNAME` (alice's ticket) and `KRB5RCACHEDIR`
+    /// (a replay cache inside the realm's directory).
+    pub fn env(&self) -> Vec<(&'static str, OsString)> {
+        vec![
+            ("KRB5_CONFIG", self.krb5_config().into()),
+            ("KRB5_KTNAME", prefixed("FILE:", &self.keytab())),
+            ("KRB5CCNAME", prefixed("FILE:", &self.alice_ccache())),
+            ("KRB5RCACHEDIR", self.dir.clone().into()),
+        ]
+    }
+
+    /// Sets [`env`](Self::env) in this process. Call it before the process's first GSSAPI call
+    /// (the Kerberos library reads them once), and only while no other thread reads the
+    /// environment.
+    pub fn export_env(&self) {
+        for (key, value) in self.env() {
+            std::env::set_var(key, value);
+        }
+    }
+
+    /// Runs one `kadmin.local` query, e.g. `addprinc -randkey HTTP/www.example.test`, and
+    /// returns its output.
+    ///
+    /// # Errors
+    /// When kadmin.local fails; the error carries its output.
+    pub fn kadmin(&self, query: &str) -> io::Result<String> {
+        self.run("kadmin.local", &["-r", &self.realm, "-q", query])
+    }
+
+    /// Creates a service principal with a random key and adds its key to `keytab`.
+    ///
+    /// # Errors
+    /// When kadmin.local fails.
+    pub fn add_service(&self, principal: &str, keytab: &Path) -> io::Result<()> {
+        self.kadmin(&format!("addprinc -randkey {principal}"))?;
+        self.kadmin(&format!("ktadd -k {} {principal}", keytab.display()))?;
+        Ok(())
+    }
+
+    /// Creates a user principal with a password.
+    ///
+    /// # Errors
+    /// When kadmin.local fails.
+    pub fn add_user(&self, name: &str, password: &str) -> io::Result<()> {
+        self.kadmin(&format!("addprinc -pw {password} {name}"))?;
+        Ok(())
+    }
+
+    /// Gets a forwardable ticket for `user` into [`ccache`](Self::ccache)`(user)`, with extra
+    /// `kinit` arguments (e.g. `["-l", "5s"]` for a short lifetime), and returns the cache.
+    ///
+    /// # Errors
+    /// When kinit fails (wrong password, disabled principal...); the error carries its output.
+    pub fn kinit(&self, user: &str, password: &str, extra: &[&str]) -> io::Result<PathBuf> {
+        let ccache = self.ccache(user);
+        let mut args = vec!["-f"];
+        args.extend_from_slice(extra);
+        args.push(user);
+        let mut child = self
+            .command("kinit")
+            .args(&args)
+            .env("KRB5CCNAME", prefixed("FILE:", &ccache))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        if let Some(mut stdin) = child.stdin.take() {
+            writeln!(stdin, "{password}")?;
+        }
+        check(child.wait_with_output()?, "kinit")?;
+        Ok(ccache)
+    }
+
+    /// A [`Command`] for a Kerberos program, with this realm's environment.
+    pub fn command(&self, program: &str) -> Command {
+        let mut cmd = Command::new(program);
+        cmd.envs(self.env())
+            .env("KRB5_KDC_PROFILE", self.dir.join("kdc.conf"));
+        cmd
+    }
+
+    fn run(&self, program: &str, args: &[&str]) -> io::Result<String> {
+        let out = self
+            .command(program)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()?;
+        check(out, program)
+    }
+
+    fn write_config(&self) -> io::Result<()> {
+        let d = self.dir.display();
+        let port = self.kdc_port;
+        let realm = &self.realm;
+        let mut domain_realm = format!("    localhost = {realm}\n    .localhost = {realm}\n");
+        if let Some(host) = crate::acceptor::machine_hostname() {
+            let _ = writeln!(domain_realm, "    {host} = {realm}");
+        }
+        std::fs::write(
+            self.dir.join("krb5.conf"),
+            format!(
+                "[libdefaults]
+    default_realm = {realm}
+    dns_lookup_kdc = false
+    dns_lookup_realm = false
+    rdns = false
+    dns_canonicalize_hostname = false
+    forwardable = true
+    udp_preference_limit = 1
+    clockskew = {CLOCK_SKEW_SECS}
+    default_ccache_name = FILE:{d}/default.cc
+    default_keytab_name = FILE:{d}/http.keytab
+
+[realms]
+    {realm} = {{
+        kdc = 127.0.0.1:{port}
+    }}
+
+[domain_realm]
+{domain_realm}"
+            ),
+        )?;
+        std::fs::write(
+            self.dir.join("kdc.conf"),
+            format!(
+                "[kdcdefaults]
+    kdc_ports = {port}
+    kdc_tcp_ports = {port}
+
+[realms]
+    {realm} = {{
+        database_name = {d}/principal
+        key_stash_file = {d}/stash
+        acl_file = {d}/kadm5.acl
+        max_life = 10h
+        max_renewable_life = 1d
+    }}
+
+[logging]
+    kdc = FILE:{d}/kdc.log
+"
+            ),
+        )?;
+        std::fs::write(self.dir.join("kadm5.acl"), "")?;
+        Ok(())
+    }
+
+    fn start_kdc(&mut self) -> io::Result<()> {
+        // `krb5kdc -n` stays in the foreground so that it can be killed and reaped. The shell
+        // around it stops it (and removes the realm's directory) when this process exits
+        // without dropping the realm, as a `static` shared realm does.
+        let script = r#"
+            krb5kdc -n -r "$REALM" -P "$DIR/kdc.pid" &
+            kdc=$!
+            while kill -0 "$OWNER" 2>/dev/null && kill -0 "$kdc" 2>/dev/null; do sleep 0.5; done
+            kill "$kdc" 2>/dev/null
+            wait "$kdc" 2>/dev/null
+            rm -rf "$DIR"
+        "#;
+        let child = self
+            .command("sh")
+            .arg("-c")
+            .arg(script)
+            .env("REALM", &self.realm)
+            .env("DIR", &self.dir)
+            .env("OWNER", std::process::id().to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?;
+        self.watchdog = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, self.kdc_port));
+        loop {
+            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+                return Ok(());
+            }
+            let exited = match self.watchdog.as_mut() {
+                Some(w) => w.try_wait()?.is_some(),
+                None => true,
+            };
+            if exited || Instant::now() > deadline {
+                let log = std::fs::read_to_string(self.dir.join("kdc.log")).unwrap_or_default();
+                return Err(io::Error::other(format!(
+                    "krb5kdc did not start on 127.0.0.1:{}: {log}",
+                    self.kdc_port
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for TestRealm {
+    fn drop(&mut self) {
+        if let Ok(pid) = std::fs::read_to_string(self.dir.join("kdc.pid")) {
+            let _ = Command::new("kill")
+                .arg(pid.trim())
+                .stderr(Stdio::null())
+                .status();
+        }
+        if let Some(mut watchdog) = self.watchdog.take() {
+            // It notices within half a second that the KDC is gone, then cleans up.
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = watchdog.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = watchdog.kill();
+            let _ = watchdog.wait();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// One realm for the whole process, started on first use, with its environment exported
+/// ([`TestRealm::export_env`]). It lives until the process exits.
+///
+/// # Panics
+/// When the realm cannot be started (Kerberos tools missing, KDC not starting): a test
+/// fixture has nothing better to do.
+pub fn shared_realm() -> &'static TestRealm {
+    static REALM_CELL: OnceLock<TestRealm> = OnceLock::new();
+    REALM_CELL.get_or_init(|| {
+        let realm = TestRealm::start().unwrap_or_else(|e| panic!("test realm: {e}"));
+        realm.export_env();
+        realm
+    })
+}
+
+/// The client side of one Negotiate exchange: one fresh token, and the check of the server's
+/// mutual-authentication answer.
+pub struct Negotiation {
+    ctx: ClientCtx,
+    header: String,
+}
+
+impl std::fmt::Debug for Negotiation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Negotiation { header: \"Negotiate ******\" }")
+    }
+}
+
+/// Options for [`Negotiation::start_with`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ClientOptions {
+    /// Ask to delegate the user's TGT (`GSS_C_DELEG_FLAG`).
+    pub delegate: bool,
+    /// Use the raw Kerberos 5 mechanism instead of SPNEGO (what some non-browser clients send).
+    pub raw_krb5: bool,
+}
+
+impl Negotiation {
+    /// Makes a SPNEGO token (mutual authentication, no delegation) for `service` (e.g.
+    /// `HTTP@localhost`) with the ticket in `ccache`, as a browser or `curl --negotiate` would.
+    ///
+    /// # Errors
+    /// When GSSAPI cannot make the token (no ticket, unknown service, KDC unreachable).
+    pub fn start(ccache: &Path, service: &str) -> io::Result<Self> {
+        Self::start_with(ccache, service, ClientOptions::default())
+    }
+
+    /// Like [`start`](Self::start), with [`ClientOptions`].
+    ///
+    /// # Errors
+    /// As [`start`](Self::start).
+    pub fn start_with(ccache: &Path, service: &str, options: ClientOptions) -> io::Result<Self> {
+        let gss = |what: &str, e: libgssapi::error::Error| {
+            io::Error::other(format!("{what}: {}", e.to_string().trim_end()))
+        };
+        let ccache = prefixed("FILE:", ccache);
+        let cred = crate::acceptor::initiator_from_ccache(&ccache.to_string_lossy())
+            .map_err(|e| io::Error::other(format!("client credential: {e}")))?;
+        let target = Name::new(service.as_bytes(), Some(GSS_NT_HOSTBASED_SERVICE))
+            .map_err(|e| gss("service name", e))?;
+        let mut flags = CtxFlags::GSS_C_MUTUAL_FLAG;
+        if options.delegate {
+            flags |= CtxFlags::GSS_C_DELEG_FLAG;
+        }
+        let mech = if options.raw_krb5 {
+            GSS_MECH_KRB5
+        } else {
+            GSS_MECH_SPNEGO
+        };
+        let mut ctx = ClientCtx::new(Some(cred), target, flags, Some(mech));
+        let token = ctx
+            .step(None, None)
+            .map_err(|e| gss("gss_init_sec_context", e))?
+            .ok_or_else(|| io::Error::other("gss_init_sec_context produced no token"))?;
+        let header = format!(
+            "Negotiate {}",
+            base64::engine::general_purpose::STANDARD.encode(&*token)
+        );
+        Ok(Self { ctx, header })
+    }
+
+    /// The `Authorization` header value: `Negotiate <base64 token>`.
+    pub fn header(&self) -> &str {
+        &self.header
+    }
+
+    /// The raw token bytes.
+    pub fn token(&self) -> Vec<u8> {
+        let b64 = self.header.trim_start_matches("Negotiate ");
+        base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .unwrap_or_default()
+    }
+
+    /// Checks the server's `WWW-Authenticate: Negotiate <token>` answer: Ok when the server
+    /// proved it holds the service key (mutual authentication).
+    ///
+    /// # Errors
+    /// When the header is not a Negotiate token or GSSAPI rejects it.
+    pub fn verify_mutual(mut self, www_authenticate: &str) -> io::Result<()> {
+        let b64 = www_authenticate
+            .strip_prefix("Negotiate ")
+            .ok_or_else(|| io::Error::other("not a Negotiate challenge with a token"))?;
+        let token = base64::engine::general_purpose::STANDARD
+            .decode(b64.trim())
+            .map_err(|e| io::Error::other(format!("server token is not base64: {e}")))?;
+        let out = self
+            .ctx
+            .step(Some(&token), None)
+            .map_err(|e| io::Error::other(format!("mutual auth: {}", e.to_string().trim_end())))?;
+        if out.is_some() || !self.ctx.is_complete() {
+            return Err(io::Error::other(
+                "the context is not complete after the server's token",
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn prefixed(prefix: &str, path: &Path) -> OsString {
+    let mut s = OsString::from(prefix);
+    s.push(path);
+    s
+}
+
+fn check(out: std::process::Output, program: &str) -> io::Result<String> {
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if out.status.success() {
+        Ok(text)
+    } else {
+        Err(io::Error::other(format!(
+            "{program} failed ({}): {text}",
+            out.status
+        )))
+    }
+}
+
+fn which(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin".into(), "/sbin".into()])
+        .map(|d| d.join(program))
+        .find(|p| p.is_file())
+}
+
+fn make_private_dir() -> io::Result<PathBuf> {
+    use std::os::unix::fs::DirBuilderExt;
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let dir = std::env::temp_dir().join(format!(
+        "actix-gssapi-realm-{}-{}-{nanos}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::DirBuilder::new().mode(0o700).create(&dir)?;
+    Ok(dir)
+}
+
+fn free_port() -> io::Result<u16> {
+    Ok(TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?
+        .local_addr()?
+        .port())
+}

@@ -1,0 +1,664 @@
+//! The middleware against a real MIT KDC, in process: every documented behaviour.
+
+mod common;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use actix_gssapi::testing::{ClientOptions, Negotiation};
+use actix_gssapi::{ErrorKind, KerberosIdentity, SpnegoAuth};
+use actix_web::dev::{Service, ServiceResponse};
+use actix_web::http::{header, StatusCode};
+use actix_web::{test, web, App, HttpResponse};
+use base64::Engine as _;
+use common::{alice_token, logged, logs, realm};
+
+const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+
+async fn whoami(id: KerberosIdentity) -> HttpResponse {
+    HttpResponse::Ok().body(format!("Hello, {}", id.principal()))
+}
+
+async fn maybe(id: Option<KerberosIdentity>) -> HttpResponse {
+    match id {
+        Some(id) => HttpResponse::Ok().body(format!("Hello, {}", id.principal())),
+        None => HttpResponse::Ok().body("Hello, anonymous"),
+    }
+}
+
+/// An app whose handlers count their calls, so tests can assert the app was NOT reached.
+macro_rules! counting_app {
+    ($auth:expr, $calls:expr) => {{
+        let calls = Arc::clone(&$calls);
+        test::init_service(App::new().wrap($auth).default_service(web::to(
+            move |id: Option<KerberosIdentity>| {
+                let calls = Arc::clone(&calls);
+                async move {
+                    calls.fetch_add(1, Ordering::SeqCst);
+                    match id {
+                        Some(id) => HttpResponse::Ok().body(format!("Hello, {}", id.principal())),
+                        None => HttpResponse::Ok().body("Hello, anonymous"),
+                    }
+                }
+            },
+        )))
+        .await
+    }};
+}
+
+fn get(path: &str, authorization: Option<&str>) -> actix_http::Request {
+    let mut req = test::TestRequest::get().uri(path);
+    if let Some(a) = authorization {
+        req = req.insert_header((header::AUTHORIZATION, a));
+    }
+    req.to_request()
+}
+
+fn www_authenticate(res: &ServiceResponse<impl actix_web::body::MessageBody>) -> Option<String> {
+    res.headers()
+        .get(header::WWW_AUTHENTICATE)
+        .map(|v| v.to_str().unwrap().to_owned())
+}
+
+async fn status_and_body<S, B>(app: &S, req: actix_http::Request) -> (StatusCode, String)
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: actix_web::body::MessageBody,
+{
+    let res = test::call_service(app, req).await;
+    let status = res.status();
+    let body = test::read_body(res).await;
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+fn localhost() -> SpnegoAuth {
+    SpnegoAuth::new().hostname("localhost")
+}
+
+#[actix_web::test]
+async fn valid_token_reaches_the_app_with_the_principal_and_a_mutual_auth_token() {
+    let realm = realm();
+    let app = test::init_service(
+        App::new()
+            .wrap(localhost())
+            .route("/", web::get().to(whoami)),
+    )
+    .await;
+    let client = alice_token();
+    let res = test::call_service(&app, get("/", Some(client.header()))).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let challenge = www_authenticate(&res).expect("mutual auth token");
+    client
+        .verify_mutual(&challenge)
+        .expect("the server proves it holds the service key");
+    let body = test::read_body(res).await;
+    assert_eq!(body, format!("Hello, alice@{}", realm.realm()));
+}
+
+#[actix_web::test]
+async fn raw_krb5_tokens_are_accepted_too() {
+    let realm = realm();
+    let app = test::init_service(
+        App::new()
+            .wrap(localhost())
+            .route("/", web::get().to(whoami)),
+    )
+    .await;
+    let options = ClientOptions {
+        raw_krb5: true,
+        ..Default::default()
+    };
+    let client = Negotiation::start_with(&realm.alice_ccache(), "HTTP@localhost", options).unwrap();
+    let res = test::call_service(&app, get("/", Some(client.header()))).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    client
+        .verify_mutual(&www_authenticate(&res).unwrap())
+        .unwrap();
+}
+
+#[actix_web::test]
+async fn mutual_auth_token_is_added_whatever_the_app_status() {
+    realm();
+    let app = test::init_service(App::new().wrap(localhost()).route(
+        "/",
+        web::get().to(|| async { HttpResponse::NotFound().body("nope") }),
+    ))
+    .await;
+    let client = alice_token();
+    let res = test::call_service(&app, get("/", Some(client.header()))).await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    client
+        .verify_mutual(&www_authenticate(&res).unwrap())
+        .unwrap();
+}
+
+#[actix_web::test]
+async fn missing_header_is_challenged_without_calling_the_app() {
+    realm();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let app = counting_app!(localhost(), calls);
+    let res = test::call_service(&app, get("/", None)).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(www_authenticate(&res).as_deref(), Some("Negotiate"));
+    assert_eq!(
+        res.headers().get(header::CONTENT_TYPE).unwrap(),
+        "text/plain; charset=utf-8"
+    );
+    assert_eq!(test::read_body(res).await, "Unauthorized");
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+}
+
+#[actix_web::test]
+async fn other_schemes_are_challenged() {
+    realm();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let app = counting_app!(localhost(), calls);
+    for other in [
+        "Basic YWxpY2U6YWxpY2UtcGFzc3dvcmQ=",
+        "Bearer abc.def.ghi",
+        "NTLM TlRMTVNTUAABAAAA",
+    ] {
+        let res = test::call_service(&app, get("/", Some(other))).await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{other}");
+        assert_eq!(www_authenticate(&res).as_deref(), Some("Negotiate"));
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+}
+
+#[actix_web::test]
+async fn bad_tokens_are_forbidden_and_logged_without_the_token() {
+    let realm = realm();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let app = counting_app!(localhost(), calls);
+    let valid = alice_token().token();
+    let mut truncated = valid.clone();
+    truncated.truncate(valid.len() / 2);
+    let mut flipped = valid.clone();
+    let mid = flipped.len() / 2;
+    flipped[mid] ^= 0x55;
+    let cases: Vec<(String, &str)> = vec![
+        ("Negotiate !!!notbase64".into(), "not valid base64"),
+        ("Negotiate".into(), "without a token"),
+        (
+            format!("Negotiate {}", B64.encode(b"garbage, not a GSS token")),
+            "token refused",
+        ),
+        (
+            format!("Negotiate {}", B64.encode(&truncated)),
+            "token refused",
+        ),
+        (
+            format!("Negotiate {}", B64.encode(&flipped)),
+            "token refused",
+        ),
+        (
+            format!(
+                "Negotiate {}",
+                B64.encode(b"NTLMSSP\0\x01\x00\x00\x00\x07\x82\x08\xa2")
+            ),
+            "NTLM",
+        ),
+    ];
+    for (header, reason) in &cases {
+        let res = test::call_service(&app, get("/secret?q=1", Some(header))).await;
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{reason}");
+        assert_eq!(www_authenticate(&res), None);
+        assert_eq!(test::read_body(res).await, "Forbidden");
+        assert!(
+            logged(&["WARN", "GET /secret", reason]),
+            "no log line for {reason}: {:?}",
+            logs()
+        );
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 0, "the app was never called");
+    for line in logs() {
+        for (header, _) in &cases {
+            let token = header.trim_start_matches("Negotiate").trim();
+            assert!(
+                token.len() < 8 || !line.contains(token),
+                "a token was logged: {line}"
+            );
+        }
+        assert!(!line.contains("q=1"), "the query string was logged: {line}");
+    }
+    let _ = realm;
+}
+
+#[actix_web::test]
+async fn replayed_token_is_forbidden() {
+    realm();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let app = counting_app!(localhost(), calls);
+    let client = alice_token();
+    let first = test::call_service(&app, get("/", Some(client.header()))).await;
+    assert_eq!(first.status(), StatusCode::OK);
+    let second = test::call_service(&app, get("/replay", Some(client.header()))).await;
+    assert_eq!(second.status(), StatusCode::FORBIDDEN);
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    assert!(logged(&["GET /replay", "replay"]), "{:?}", logs());
+}
+
+#[actix_web::test]
+async fn token_for_another_service_is_forbidden() {
+    let realm = realm();
+    // Known to the KDC but not in the server's keytab.
+    realm
+        .kadmin("addprinc -randkey HTTP/elsewhere.test")
+        .unwrap();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let app = counting_app!(localhost(), calls);
+    let client = Negotiation::start(&realm.alice_ccache(), "HTTP@elsewhere.test").unwrap();
+    let res = test::call_service(&app, get("/elsewhere", Some(client.header()))).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert!(
+        logged(&["GET /elsewhere", "HTTP/elsewhere.test"]),
+        "{:?}",
+        logs()
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+}
+
+#[actix_web::test]
+async fn token_for_another_name_in_the_keytab_is_forbidden_unless_any_principal() {
+    let realm = realm();
+    let host = machine_host();
+    if host == "localhost" {
+        return; // nothing to tell apart on a machine named localhost
+    }
+    // The shared keytab holds HTTP/localhost and HTTP/<machine>.
+    let calls = Arc::new(AtomicUsize::new(0));
+    let bound = counting_app!(localhost(), calls);
+    let other = Negotiation::start(&realm.alice_ccache(), &format!("HTTP@{host}")).unwrap();
+    let res = test::call_service(&bound, get("/", Some(other.header()))).await;
+    assert_eq!(
+        res.status(),
+        StatusCode::FORBIDDEN,
+        "bound to HTTP/localhost"
+    );
+
+    for any in [
+        SpnegoAuth::new().any_principal(),
+        SpnegoAuth::new().hostname(""),
+    ] {
+        let app = counting_app!(any, calls);
+        for target in ["HTTP@localhost".to_owned(), format!("HTTP@{host}")] {
+            let client = Negotiation::start(&realm.alice_ccache(), &target).unwrap();
+            let res = test::call_service(&app, get("/", Some(client.header()))).await;
+            assert_eq!(
+                res.status(),
+                StatusCode::OK,
+                "any principal accepts {target}"
+            );
+            client
+                .verify_mutual(&www_authenticate(&res).unwrap())
+                .unwrap();
+        }
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 4);
+}
+
+#[actix_web::test]
+async fn automatic_hostname_is_the_machine_name() {
+    let realm = realm();
+    let host = machine_host();
+    let auth = SpnegoAuth::new();
+    assert_eq!(auth.service_name().unwrap(), Some(format!("HTTP@{host}")));
+    let app = test::init_service(App::new().wrap(auth).route("/", web::get().to(whoami))).await;
+    let client = Negotiation::start(&realm.alice_ccache(), &format!("HTTP@{host}")).unwrap();
+    let res = test::call_service(&app, get("/", Some(client.header()))).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    if host != "localhost" {
+        let client = alice_token(); // HTTP@localhost: not this server's name
+        let res = test::call_service(&app, get("/", Some(client.header()))).await;
+        assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    }
+}
+
+#[actix_web::test]
+async fn expired_ticket_is_forbidden() {
+    let realm = realm();
+    realm
+        .kadmin("addprinc -maxlife \"2 seconds\" -pw carol-password carol")
+        .unwrap();
+    let ccache = realm.kinit("carol", "carol-password", &[]).unwrap();
+    let client = Negotiation::start(&ccache, "HTTP@localhost").unwrap();
+    // Past the ticket's end and the realm's clock-skew allowance.
+    let wait = 2 + actix_gssapi::testing::CLOCK_SKEW_SECS + 2;
+    actix_rt::time::sleep(std::time::Duration::from_secs(wait)).await;
+    let calls = Arc::new(AtomicUsize::new(0));
+    let app = counting_app!(localhost(), calls);
+    let res = test::call_service(&app, get("/expired", Some(client.header()))).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert!(logged(&["GET /expired", "expired"]), "{:?}", logs());
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+}
+
+#[actix_web::test]
+async fn predicate_decides_which_requests_need_auth() {
+    realm();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let auth = localhost().auth_required(|req| req.path().starts_with("/protected"));
+    let app = counting_app!(auth, calls);
+
+    // Required: no header -> 401, bad token -> 403, good token -> identified.
+    let (status, _) = status_and_body(&app, get("/protected/x", None)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = status_and_body(&app, get("/protected/x", Some("Negotiate !!!"))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, body) =
+        status_and_body(&app, get("/protected/x", Some(alice_token().header()))).await;
+    assert_eq!(
+        (status, body.as_str()),
+        (StatusCode::OK, "Hello, alice@EXAMPLE.TEST")
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+
+    // Not required: no header -> anonymous, valid token -> identified, bad token -> anonymous.
+    let (status, body) = status_and_body(&app, get("/open", None)).await;
+    assert_eq!(
+        (status, body.as_str()),
+        (StatusCode::OK, "Hello, anonymous")
+    );
+    let client = alice_token();
+    let res = test::call_service(&app, get("/open", Some(client.header()))).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    client
+        .verify_mutual(&www_authenticate(&res).unwrap())
+        .unwrap();
+    assert_eq!(test::read_body(res).await, "Hello, alice@EXAMPLE.TEST");
+    for bad in [
+        "Negotiate !!!".to_owned(),
+        format!("Negotiate {}", B64.encode(b"garbage")),
+    ] {
+        let (status, body) = status_and_body(&app, get("/open-bad", Some(&bad))).await;
+        assert_eq!(
+            (status, body.as_str()),
+            (StatusCode::OK, "Hello, anonymous")
+        );
+    }
+    assert!(logged(&["GET /open-bad", "anonymously"]), "{:?}", logs());
+    assert_eq!(calls.load(Ordering::SeqCst), 5);
+}
+
+#[actix_web::test]
+async fn custom_text_responses() {
+    realm();
+    let auth = localhost()
+        .unauthorized("Please log in with Kerberos")
+        .forbidden("Go away");
+    let app = test::init_service(App::new().wrap(auth).route("/", web::get().to(whoami))).await;
+    let res = test::call_service(&app, get("/", None)).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(www_authenticate(&res).as_deref(), Some("Negotiate"));
+    assert_eq!(test::read_body(res).await, "Please log in with Kerberos");
+    let res = test::call_service(&app, get("/", Some("Negotiate !!!"))).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        res.headers().get(header::CONTENT_TYPE).unwrap(),
+        "text/plain; charset=utf-8"
+    );
+    assert_eq!(test::read_body(res).await, "Go away");
+}
+
+#[actix_web::test]
+async fn custom_full_responses() {
+    realm();
+    let auth = localhost()
+        .unauthorized_with(|req| {
+            HttpResponse::Unauthorized()
+                .content_type("application/json")
+                .insert_header(("X-Path", req.path().to_owned()))
+                .body(r#"{"error":"login"}"#)
+        })
+        .forbidden_with(|_| {
+            HttpResponse::build(StatusCode::IM_A_TEAPOT)
+                .content_type("text/html")
+                .body("<h1>no</h1>")
+        });
+    let app = test::init_service(App::new().wrap(auth).route("/p", web::get().to(whoami))).await;
+    let res = test::call_service(&app, get("/p", None)).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(www_authenticate(&res).as_deref(), Some("Negotiate"));
+    assert_eq!(
+        res.headers().get(header::CONTENT_TYPE).unwrap(),
+        "application/json"
+    );
+    assert_eq!(res.headers().get("X-Path").unwrap(), "/p");
+    assert_eq!(test::read_body(res).await, r#"{"error":"login"}"#);
+    let res = test::call_service(&app, get("/p", Some("Negotiate !!!"))).await;
+    assert_eq!(res.status(), StatusCode::IM_A_TEAPOT);
+    assert_eq!(
+        res.headers().get(header::CONTENT_TYPE).unwrap(),
+        "text/html"
+    );
+    assert_eq!(test::read_body(res).await, "<h1>no</h1>");
+}
+
+#[actix_web::test]
+async fn optional_identity_extractor() {
+    realm();
+    let auth = localhost().auth_required(|_| false);
+    let app = test::init_service(App::new().wrap(auth).route("/", web::get().to(maybe))).await;
+    let (_, body) = status_and_body(&app, get("/", None)).await;
+    assert_eq!(body, "Hello, anonymous");
+    let (_, body) = status_and_body(&app, get("/", Some(alice_token().header()))).await;
+    assert_eq!(body, "Hello, alice@EXAMPLE.TEST");
+}
+
+#[actix_web::test]
+async fn required_extractor_on_an_anonymous_request_answers_401_with_the_challenge() {
+    realm();
+    let auth = localhost()
+        .auth_required(|_| false)
+        .unauthorized("custom 401 also here");
+    let app = test::init_service(App::new().wrap(auth).route("/", web::get().to(whoami))).await;
+    let res = test::call_service(&app, get("/", None)).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(www_authenticate(&res).as_deref(), Some("Negotiate"));
+    assert_eq!(test::read_body(res).await, "custom 401 also here");
+}
+
+#[actix_web::test]
+async fn extractor_without_the_middleware_answers_401_not_500() {
+    realm();
+    let app = test::init_service(App::new().route("/unwrapped", web::get().to(whoami))).await;
+    let res = test::call_service(&app, get("/unwrapped", None)).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(www_authenticate(&res).as_deref(), Some("Negotiate"));
+    assert!(logged(&["WARN", "/unwrapped", "wrap"]), "{:?}", logs());
+}
+
+#[actix_web::test]
+async fn middleware_on_a_scope_leaves_other_routes_open() {
+    realm();
+    let app = test::init_service(
+        App::new()
+            .route("/health", web::get().to(|| async { "ok" }))
+            .service(
+                web::scope("/api")
+                    .wrap(localhost())
+                    .route("/me", web::get().to(whoami)),
+            ),
+    )
+    .await;
+    let (status, body) = status_and_body(&app, get("/health", None)).await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "ok"));
+    let (status, _) = status_and_body(&app, get("/api/me", None)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, body) = status_and_body(&app, get("/api/me", Some(alice_token().header()))).await;
+    assert_eq!(
+        (status, body.as_str()),
+        (StatusCode::OK, "Hello, alice@EXAMPLE.TEST")
+    );
+}
+
+#[actix_web::test]
+async fn no_delegated_credential_unless_the_client_delegates() {
+    realm();
+    let app = test::init_service(App::new().wrap(localhost()).route(
+        "/",
+        web::get().to(|id: KerberosIdentity| async move {
+            format!("{}", id.delegated_credentials().is_some())
+        }),
+    ))
+    .await;
+    let (_, body) = status_and_body(&app, get("/", Some(alice_token().header()))).await;
+    assert_eq!(body, "false");
+}
+
+#[actix_web::test]
+async fn delegated_credential_exports_to_a_ccache_that_reaches_another_service() {
+    let realm = realm();
+    realm.kadmin("addprinc -randkey HTTP/backend.test").unwrap();
+    let out_dir = realm.dir().join("delegated");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let ccache = out_dir.join("alice.cc");
+    let target = format!("FILE:{}", ccache.display());
+    let app = test::init_service(App::new().wrap(localhost()).route(
+        "/",
+        web::get().to(move |id: KerberosIdentity| {
+            let target = target.clone();
+            async move {
+                let creds = id.delegated_credentials().cloned().expect("delegated");
+                assert_eq!(creds.principal().as_deref(), Some(id.principal()));
+                assert!(creds.lifetime().is_some_and(|l| l.as_secs() > 60));
+                web::block(move || creds.store_into(&target))
+                    .await
+                    .unwrap()
+                    .unwrap();
+                HttpResponse::Ok().body("stored")
+            }
+        }),
+    ))
+    .await;
+    let options = ClientOptions {
+        delegate: true,
+        ..Default::default()
+    };
+    let client = Negotiation::start_with(&realm.alice_ccache(), "HTTP@localhost", options).unwrap();
+    let (status, body) = status_and_body(&app, get("/", Some(client.header()))).await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "stored"));
+
+    let klist = realm
+        .command("klist")
+        .arg("-c")
+        .arg(format!("FILE:{}", ccache.display()))
+        .output()
+        .unwrap();
+    let listing = String::from_utf8_lossy(&klist.stdout);
+    assert!(klist.status.success(), "{listing}");
+    assert!(
+        listing.contains("Default principal: alice@EXAMPLE.TEST"),
+        "{listing}"
+    );
+    assert!(
+        listing.contains("krbtgt/EXAMPLE.TEST@EXAMPLE.TEST"),
+        "{listing}"
+    );
+
+    let kvno = realm
+        .command("kvno")
+        .arg("-c")
+        .arg(format!("FILE:{}", ccache.display()))
+        .arg("HTTP/backend.test")
+        .output()
+        .unwrap();
+    assert!(
+        kvno.status.success(),
+        "the delegated TGT gets a ticket for the next service: {}",
+        String::from_utf8_lossy(&kvno.stderr)
+    );
+    assert!(String::from_utf8_lossy(&kvno.stdout).contains("HTTP/backend.test@EXAMPLE.TEST"));
+}
+
+#[actix_web::test]
+async fn missing_keytab_fails_at_start_up_naming_keytab_and_principal() {
+    realm();
+    let err = SpnegoAuth::new()
+        .hostname("localhost")
+        .keytab("FILE:/nonexistent/http.keytab")
+        .build()
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::AcceptorCredential);
+    let msg = err.to_string();
+    assert!(msg.contains("/nonexistent/http.keytab"), "{msg}");
+    assert!(msg.contains("HTTP@localhost"), "{msg}");
+
+    // A keytab that exists but lacks the principal.
+    let err = SpnegoAuth::new()
+        .hostname("not-in-keytab.test")
+        .build()
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::AcceptorCredential);
+    assert!(err.to_string().contains("HTTP@not-in-keytab.test"), "{err}");
+}
+
+#[actix_web::test]
+async fn missing_keytab_stops_the_server_from_starting() {
+    realm();
+    let auth = SpnegoAuth::new().keytab("/nonexistent/http.keytab");
+    let server = actix_web::HttpServer::new(move || App::new().wrap(auth.clone()))
+        .workers(1)
+        .disable_signals()
+        .bind(("127.0.0.1", 0))
+        .unwrap()
+        .run();
+    let result = actix_rt::time::timeout(std::time::Duration::from_secs(10), server).await;
+    assert!(
+        matches!(result, Ok(Err(_))),
+        "the server must fail to start, not serve 500s"
+    );
+    assert!(
+        logged(&["ERROR", "/nonexistent/http.keytab"]),
+        "{:?}",
+        logs()
+    );
+}
+
+#[actix_web::test]
+async fn explicit_keytab_is_used() {
+    let realm = realm();
+    let keytab = realm.dir().join("explicit.keytab");
+    realm.add_service("HTTP/explicit.test", &keytab).unwrap();
+    let auth = SpnegoAuth::new()
+        .hostname("explicit.test")
+        .keytab(keytab.display().to_string())
+        .build()
+        .unwrap();
+    let app = test::init_service(App::new().wrap(auth).route("/", web::get().to(whoami))).await;
+    let client = Negotiation::start(&realm.alice_ccache(), "HTTP@explicit.test").unwrap();
+    let (status, body) = status_and_body(&app, get("/", Some(client.header()))).await;
+    assert_eq!(
+        (status, body.as_str()),
+        (StatusCode::OK, "Hello, alice@EXAMPLE.TEST")
+    );
+}
+
+#[actix_web::test]
+async fn response_bodies_never_carry_gss_details() {
+    realm();
+    let app = test::init_service(
+        App::new()
+            .wrap(localhost())
+            .route("/", web::get().to(whoami)),
+    )
+    .await;
+    let client = alice_token();
+    test::call_service(&app, get("/", Some(client.header()))).await;
+    for header in [
+        client.header().to_owned(), // replay
+        format!("Negotiate {}", B64.encode(b"garbage")),
+        "Negotiate !!!".to_owned(),
+    ] {
+        let (status, body) = status_and_body(&app, get("/", Some(&header))).await;
+        assert_eq!(
+            (status, body.as_str()),
+            (StatusCode::FORBIDDEN, "Forbidden")
+        );
+    }
+}
+
+fn machine_host() -> String {
+    let out = std::process::Command::new("hostname").output().unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
