@@ -1,0 +1,138 @@
+//! The GSSAPI step must not stall the worker that runs it.
+//!
+//! MIT Kerberos opens and reads the keytab file on every accept. Here the keytab is swapped for
+//! a FIFO after start-up, so an accept blocks inside `gss_accept_sec_context` until the test
+//! writes the keys into the pipe — a real stuck disk, not a mocked GSSAPI. Meanwhile an open
+//! route on the same single-threaded runtime must answer at once.
+
+mod common;
+
+use std::fs::OpenOptions;
+use std::io::Write as _;
+use std::os::unix::fs::OpenOptionsExt as _;
+use std::path::PathBuf;
+use std::process::Command;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use actix_gssapi::{KerberosIdentity, SpnegoAuth};
+use actix_web::http::{header, StatusCode};
+use actix_web::{test, web, App};
+use common::{alice_token, realm};
+
+/// Linux's `O_NONBLOCK`: opening a FIFO for writing fails at once (ENXIO) while no reader has
+/// it open, instead of blocking the unblocking thread forever.
+const O_NONBLOCK: i32 = 0o4000;
+
+/// Feeds `bytes` to the first reader of the FIFO at `fifo` after `delay`, then puts the real
+/// keytab back. Gives up (and restores) after 10 s, so the test cannot hang.
+fn unblock_later(
+    fifo: PathBuf,
+    real: PathBuf,
+    bytes: Vec<u8>,
+    delay: Duration,
+) -> std::thread::JoinHandle<bool> {
+    std::thread::spawn(move || {
+        std::thread::sleep(delay);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut fed = false;
+        while Instant::now() < deadline {
+            match OpenOptions::new()
+                .write(true)
+                .custom_flags(O_NONBLOCK)
+                .open(&fifo)
+            {
+                Ok(mut pipe) => {
+                    fed = pipe.write_all(&bytes).is_ok();
+                    break;
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(10)),
+            }
+        }
+        std::fs::rename(&real, &fifo).expect("restore the keytab");
+        fed
+    })
+}
+
+#[actix_web::test]
+async fn a_stuck_accept_does_not_stall_other_requests_on_the_worker() {
+    let realm = realm();
+    let keytab = realm.dir().join("blocking.keytab");
+    let real = realm.dir().join("blocking.keytab.real");
+    std::fs::copy(realm.keytab(), &keytab).unwrap();
+    let auth = SpnegoAuth::new()
+        .hostname("localhost")
+        .keytab(keytab.display().to_string())
+        .auth_required(|req| req.path() != "/open")
+        .build()
+        .unwrap();
+    let app = Rc::new(
+        test::init_service(
+            App::new()
+                .wrap(auth)
+                .route("/open", web::get().to(|| async { "open" }))
+                .route(
+                    "/",
+                    web::get().to(|id: KerberosIdentity| async move { id.principal().to_owned() }),
+                ),
+        )
+        .await,
+    );
+
+    // From now on, reading the keytab blocks until the test feeds the pipe.
+    let bytes = std::fs::read(&keytab).unwrap();
+    std::fs::rename(&keytab, &real).unwrap();
+    let status = Command::new("mkfifo").arg(&keytab).status().unwrap();
+    assert!(status.success(), "mkfifo");
+    let feeder = unblock_later(keytab.clone(), real, bytes, Duration::from_secs(3));
+
+    let token = alice_token();
+    let protected = {
+        let app = Rc::clone(&app);
+        let req = test::TestRequest::get()
+            .uri("/")
+            .insert_header((header::AUTHORIZATION, token.header()))
+            .to_request();
+        actix_rt::spawn(async move { test::call_service(&*app, req).await.status() })
+    };
+    actix_rt::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !protected.is_finished(),
+        "the accept should be stuck reading the keytab FIFO"
+    );
+
+    let started = Instant::now();
+    let open = test::call_service(&*app, test::TestRequest::get().uri("/open").to_request()).await;
+    let took = started.elapsed();
+    assert_eq!(open.status(), StatusCode::OK);
+    assert!(
+        took < Duration::from_secs(1),
+        "the open route waited {took:?} for a stuck GSSAPI call"
+    );
+    assert!(
+        !protected.is_finished(),
+        "the open route answered while the accept was still stuck"
+    );
+
+    let status = actix_rt::time::timeout(Duration::from_secs(15), protected)
+        .await
+        .expect("the stuck request completes once the keytab is readable")
+        .unwrap();
+    assert!(
+        feeder.join().unwrap(),
+        "the accept read the keytab through the FIFO"
+    );
+    // MIT seeks in the keytab file, which a pipe cannot do, so the stuck accept itself may
+    // end either way; what matters is that it ended with a documented answer.
+    assert!(
+        status == StatusCode::OK || status == StatusCode::FORBIDDEN,
+        "{status}"
+    );
+    // With the keytab readable again, the server authenticates as usual.
+    let req = test::TestRequest::get()
+        .uri("/")
+        .insert_header((header::AUTHORIZATION, alice_token().header()))
+        .to_request();
+    let body = test::call_and_read_body(&*app, req).await;
+    assert_eq!(body, "alice@EXAMPLE.TEST");
+}
