@@ -455,9 +455,12 @@ mod tests {
         let req = TestRequest::default().to_http_request();
         let res = config.unauthorized_response(&req);
         assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
-        assert_eq!(res.headers()[header::WWW_AUTHENTICATE], "Negotiate");
         assert_eq!(
-            res.headers()[header::CONTENT_TYPE],
+            res.headers().get(header::WWW_AUTHENTICATE).unwrap(),
+            "Negotiate"
+        );
+        assert_eq!(
+            res.headers().get(header::CONTENT_TYPE).unwrap(),
             "text/plain; charset=utf-8"
         );
         let res = config.forbidden_response(&req);
@@ -470,7 +473,10 @@ mod tests {
         let req = TestRequest::default().to_http_request();
         let auth = SpnegoAuth::new().unauthorized_with(|_| HttpResponse::Unauthorized().finish());
         let res = auth.config.unauthorized_response(&req);
-        assert_eq!(res.headers()[header::WWW_AUTHENTICATE], "Negotiate");
+        assert_eq!(
+            res.headers().get(header::WWW_AUTHENTICATE).unwrap(),
+            "Negotiate"
+        );
 
         let auth = SpnegoAuth::new().unauthorized_with(|_| {
             HttpResponse::Unauthorized()
@@ -479,7 +485,7 @@ mod tests {
         });
         let res = auth.config.unauthorized_response(&req);
         assert_eq!(
-            res.headers()[header::WWW_AUTHENTICATE],
+            res.headers().get(header::WWW_AUTHENTICATE).unwrap(),
             "Negotiate, Basic realm=\"x\""
         );
 

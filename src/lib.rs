@@ -1,4 +1,87 @@
-//! Kerberos single sign-on for actix-web.
+//! Kerberos single sign-on for [actix-web]: HTTP Negotiate ([RFC 4559]) through GSSAPI.
+//!
+//! Browsers and tools in a Kerberos realm (Active Directory or MIT) log in to your service
+//! without a password prompt: the client sends `Authorization: Negotiate <token>` holding a
+//! Kerberos ticket for `HTTP/<your host>`, [`SpnegoAuth`] checks it against the service's
+//! keytab, and your handler receives the user as a [`KerberosIdentity`].
+//!
+//! # Getting started
+//! ```no_run
+//! use actix_gssapi::{KerberosIdentity, SpnegoAuth};
+//! use actix_web::{web, App, HttpServer};
+//!
+//! async fn me(id: KerberosIdentity) -> String {
+//!     format!("Hello, {}", id.principal())
+//! }
+//!
+//! #[actix_web::main]
+//! async fn main() -> std::io::Result<()> {
+//!     // Service principal HTTP/<machine host name>, keys from $KRB5_KTNAME or
+//!     // /etc/krb5.keytab; fails here, naming both, when the key is missing.
+//!     let auth = SpnegoAuth::new().build().map_err(std::io::Error::other)?;
+//!     HttpServer::new(move || App::new().wrap(auth.clone()).route("/", web::get().to(me)))
+//!         .bind("0.0.0.0:8080")?
+//!         .run()
+//!         .await
+//! }
+//! ```
+//! With a ticket (`kinit alice`), `curl --negotiate -u : http://host:8080/` answers
+//! `Hello, alice@EXAMPLE.COM`.
+//!
+//! # How it works
+//! For each request (or each request the [`auth_required`](SpnegoAuth::auth_required)
+//! predicate selects):
+//!
+//! | request | answer |
+//! | --- | --- |
+//! | no `Authorization`, or another scheme (`Basic`, `Bearer`) | `401`, `WWW-Authenticate: Negotiate`, body `Unauthorized` |
+//! | `Negotiate` token GSSAPI accepts | your handler runs, with [`KerberosIdentity`] in the request extensions; its response gets `WWW-Authenticate: Negotiate <token>` (mutual authentication) |
+//! | `Negotiate` with a bad token: not base64, garbage, truncated, replayed, expired ticket, ticket for another service or from another realm, an NTLM token | `403`, body `Forbidden`, and a `log` warning with the reason (never the token) |
+//! | several `Authorization` headers | `403` (which one would count is ambiguous) |
+//!
+//! Where the predicate returns `false`, requests without credentials reach the handler
+//! anonymously, valid tokens still identify the user, and bad tokens are logged and ignored.
+//! Responses are configurable ([`SpnegoAuth::unauthorized`], [`SpnegoAuth::forbidden`] and
+//! their `_with` variants).
+//!
+//! The acceptor credential is acquired once, at [`SpnegoAuth::build`] or when the first
+//! worker starts, and shared by every worker; a missing keytab or key stops the server from
+//! starting instead of failing each request. The GSSAPI call itself (which reads the keytab
+//! and writes the replay cache) runs on actix's blocking thread pool, so a slow disk never
+//! stalls other requests.
+//!
+//! Only single-round Kerberos is supported: a SPNEGO exchange that needs another round trip
+//! (`GSS_S_CONTINUE_NEEDED`, e.g. a client offering only NTLM) is refused with `403` and
+//! logged as unsupported. Every Kerberos client (browsers, curl, requests-gssapi) finishes in
+//! one round.
+//!
+//! # Delegation
+//! A client that delegates (`curl --negotiate --delegation always`, browsers configured for
+//! it) gives the server a forwardable TGT: [`KerberosIdentity::delegated_credentials`]
+//! returns it as [`Credentials`], which [`Credentials::store_into`] writes to a credential
+//! cache so the server can call the next service as the user.
+//!
+//! # Logging
+//! Through the [`log`] crate, target `actix_gssapi`: `info` once at start-up (the service
+//! name and keytab), `warn` for every refused token with GSSAPI's reason and the peer,
+//! method and path (never the query string, never the token), `debug` for each 401 and each
+//! success.
+//!
+//! # Security
+//! - Replays: MIT Kerberos' replay cache refuses a token seen before, within the clock-skew
+//!   window (5 minutes by default). The cache is per machine (`KRB5RCACHEDIR`), not shared by
+//!   several servers.
+//! - The middleware authenticates; it does not authorize. Check
+//!   [`KerberosIdentity::principal`] (realm included) against what the user may do.
+//! - Keep the keytab readable by the server's user only: it is the service's password.
+//!
+//! # Features
+//! - `testing`: [`testing`] — a throwaway MIT realm (own `krb5kdc` on loopback, keytab, user
+//!   with a ticket) and a Negotiate client, to test your own protected handlers against real
+//!   Kerberos.
+//!
+//! [actix-web]: https://docs.rs/actix-web
+//! [RFC 4559]: https://www.rfc-editor.org/rfc/rfc4559
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 

@@ -211,7 +211,7 @@ mod tests {
 
     #[test]
     fn negotiate_without_token_is_malformed() {
-        for header in ["Negotiate", "Negotiate ", "negotiate\t \t", "Negotiate ="] {
+        for header in ["Negotiate", "Negotiate ", "negotiate\t \t"] {
             assert_eq!(
                 parse(header),
                 Authorization::Malformed(Malformed::NoToken),
@@ -229,6 +229,7 @@ mod tests {
             "Negotiate YWJ-",
             "Negotiate YWJ_",
             "Negotiate Y",
+            "Negotiate =",
         ] {
             assert_eq!(
                 parse(header),
