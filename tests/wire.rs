@@ -1,0 +1,176 @@
+//! A real server on loopback and a real client (`curl --negotiate`, built on MIT GSSAPI):
+//! what clients see on the wire, including tickets from another realm and oversized headers.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use actix_gssapi::testing::TestRealm;
+use actix_gssapi::{KerberosIdentity, SpnegoAuth};
+use actix_web::{web, App, HttpServer};
+use base64::Engine as _;
+use common::{alice_token, logged, logs, realm};
+
+/// The server under test: `/` needs Kerberos, `/open` does not. One per test binary, on its
+/// own runtime thread so blocking `curl` calls cannot stall it; it ends with the process.
+fn server() -> SocketAddr {
+    static ADDR: OnceLock<SocketAddr> = OnceLock::new();
+    *ADDR.get_or_init(|| {
+        realm();
+        let auth = SpnegoAuth::new()
+            .hostname("localhost")
+            .auth_required(|req| req.path() != "/open")
+            .build()
+            .expect("acceptor");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            actix_rt::System::new().block_on(async move {
+                let server = HttpServer::new(move || {
+                    App::new()
+                        .wrap(auth.clone())
+                        .route("/open", web::get().to(|| async { "open" }))
+                        .route(
+                            "/",
+                            web::get().to(|id: KerberosIdentity| async move {
+                                format!("Hello, {}", id.principal())
+                            }),
+                        )
+                })
+                .workers(1)
+                .disable_signals()
+                .bind(("127.0.0.1", 0))
+                .expect("bind");
+                tx.send(server.addrs()[0]).expect("send addr");
+                server.run().await.expect("server");
+            })
+        });
+        rx.recv_timeout(Duration::from_secs(10)).expect("server up")
+    })
+}
+
+/// Runs curl against `path` with `args`, in `env`; returns (HTTP status, body).
+fn curl(path: &str, args: &[&str], env: &[(&str, std::ffi::OsString)]) -> (u16, String) {
+    let url = format!("http://localhost:{}{path}", server().port());
+    let out: Output = Command::new("curl")
+        .args(["-sS", "--max-time", "20", "-o", "-", "-w", "\n%{http_code}"])
+        .args(args)
+        .arg(&url)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .expect("curl runs");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (body, code) = text.rsplit_once('\n').unwrap_or(("", &text));
+    let code = code.trim().parse().unwrap_or_else(|_| {
+        panic!(
+            "curl failed: {text} {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (code, body.to_owned())
+}
+
+#[test]
+fn curl_negotiate_logs_in() {
+    let env = realm().env();
+    let (code, body) = curl("/", &["--negotiate", "-u", ":"], &env);
+    assert_eq!((code, body.as_str()), (200, "Hello, alice@EXAMPLE.TEST"));
+    let (code, body) = curl("/", &[], &env);
+    assert_eq!((code, body.as_str()), (401, "Unauthorized"));
+    let (code, body) = curl("/open", &[], &env);
+    assert_eq!((code, body.as_str()), (200, "open"));
+}
+
+#[test]
+fn ticket_from_another_realm_is_forbidden() {
+    realm();
+    let other = TestRealm::start_named("OTHER.TEST").expect("second realm");
+    other.add_user("mallory", "mallory-password").unwrap();
+    other
+        .add_service("HTTP/localhost", &other.keytab())
+        .unwrap();
+    let ccache = other.kinit("mallory", "mallory-password", &[]).unwrap();
+    let mut env = other.env();
+    env.retain(|(k, _)| *k != "KRB5CCNAME");
+    env.push(("KRB5CCNAME", format!("FILE:{}", ccache.display()).into()));
+    // curl gets HTTP/localhost@OTHER.TEST from the other realm's KDC and offers it to us.
+    let (code, body) = curl(
+        "/",
+        &["--negotiate", "-u", ":", "-H", "X-Case: foreign"],
+        &env,
+    );
+    assert_eq!((code, body.as_str()), (403, "Forbidden"));
+    assert!(logged(&["OTHER.TEST"]), "{:?}", logs());
+}
+
+#[test]
+fn several_authorization_headers_are_forbidden() {
+    let env = realm().env();
+    let token = alice_token();
+    let (code, _) = curl(
+        "/",
+        &[
+            "-H",
+            &format!("Authorization: {}", token.header()),
+            "-H",
+            "Authorization: Basic YWxpY2U6eA==",
+        ],
+        &env,
+    );
+    assert_eq!(code, 403);
+    assert!(logged(&["several Authorization headers"]), "{:?}", logs());
+}
+
+#[test]
+fn active_directory_sized_headers_reach_gssapi() {
+    // 16 KiB of base64: the size of an AD ticket with a large PAC. The server must read it
+    // (no 431) and GSSAPI refuse it (it is garbage): 403.
+    let env = realm().env();
+    let junk = base64::engine::general_purpose::STANDARD.encode(vec![0x60u8; 12 * 1024]);
+    let (code, _) = curl(
+        "/",
+        &["-H", &format!("Authorization: Negotiate {junk}")],
+        &env,
+    );
+    assert_eq!(code, 403);
+}
+
+#[test]
+fn huge_headers_are_refused_and_the_server_lives() {
+    let env = realm().env();
+    for size in [64 * 1024 + 16, 200 * 1024] {
+        // Too long for one command-line argument: curl reads the header from a file.
+        let file = realm().dir().join(format!("header-{size}"));
+        std::fs::write(
+            &file,
+            format!("Authorization: Negotiate {}\n", "A".repeat(size)),
+        )
+        .unwrap();
+        let out = Command::new("curl")
+            .args([
+                "-sS",
+                "--max-time",
+                "20",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+            ])
+            .arg("-H")
+            .arg(format!("@{}", file.display()))
+            .arg(format!("http://localhost:{}/", server().port()))
+            .output()
+            .unwrap();
+        let code = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        // 403 (our 64 KiB limit), 431 (actix's header limit) or a closed connection ("000"),
+        // never a success and never a 5xx.
+        assert!(
+            ["403", "431", "400", "000"].contains(&code.as_str()),
+            "{size}: {code}"
+        );
+    }
+    let (code, body) = curl("/", &["--negotiate", "-u", ":"], &env);
+    assert_eq!((code, body.as_str()), (200, "Hello, alice@EXAMPLE.TEST"));
+}
