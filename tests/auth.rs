@@ -662,3 +662,51 @@ fn machine_host() -> String {
     let out = std::process::Command::new("hostname").output().unwrap();
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
+
+/// A SPNEGO NegTokenInit offering `mech` with no optimistic mechanism token.
+fn spnego_init_without_token(mech: &[u8]) -> Vec<u8> {
+    fn tlv(tag: u8, body: &[u8]) -> Vec<u8> {
+        assert!(body.len() < 128);
+        let mut v = vec![tag, body.len() as u8];
+        v.extend_from_slice(body);
+        v
+    }
+    let mech_list = tlv(0x30, mech);
+    let init = tlv(0x30, &tlv(0xa0, &mech_list));
+    let mut inner = vec![0x06, 0x06, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x02]; // SPNEGO OID
+    inner.extend(tlv(0xa0, &init));
+    tlv(0x60, &inner)
+}
+
+#[actix_web::test]
+async fn spnego_offers_needing_another_round_are_refused_as_unsupported() {
+    realm();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let app = counting_app!(localhost(), calls);
+    let krb5_oid = [
+        0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02,
+    ];
+    let header = format!(
+        "Negotiate {}",
+        B64.encode(spnego_init_without_token(&krb5_oid))
+    );
+    let res = test::call_service(&app, get("/multi-round", Some(&header))).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert!(
+        logged(&["GET /multi-round", "CONTINUE_NEEDED", "not supported"]),
+        "{:?}",
+        logs()
+    );
+
+    let ntlm_oid = [
+        0x06, 0x0a, 0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x02, 0x0a,
+    ];
+    let header = format!(
+        "Negotiate {}",
+        B64.encode(spnego_init_without_token(&ntlm_oid))
+    );
+    let res = test::call_service(&app, get("/ntlm-only", Some(&header))).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert!(logged(&["GET /ntlm-only", "refused"]), "{:?}", logs());
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+}
