@@ -94,7 +94,7 @@ mod middleware;
 mod negotiate;
 
 pub use config::SpnegoAuth;
-pub use credentials::Credentials;
+pub use credentials::{Credentials, PrivateCcache};
 pub use error::{Error, ErrorKind};
 pub use identity::{KerberosIdentity, KerberosIdentityExt};
 #[doc(hidden)]

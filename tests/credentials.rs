@@ -1,0 +1,175 @@
+//! Delegated credentials on disk: private, never through a planted symlink, never over
+//! another user's cache.
+
+mod common;
+
+use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use actix_gssapi::testing::{ClientOptions, Negotiation};
+use actix_gssapi::{Credentials, ErrorKind, KerberosIdentity, SpnegoAuth};
+use actix_web::http::header;
+use actix_web::{test, web, App, HttpResponse};
+use common::realm;
+
+/// Alice's delegated credential, as a handler receives it from a real accept.
+async fn delegated() -> Credentials {
+    let realm = realm();
+    let slot: Arc<Mutex<Option<Credentials>>> = Arc::default();
+    let handler_slot = Arc::clone(&slot);
+    let app = test::init_service(
+        App::new()
+            .wrap(SpnegoAuth::new().hostname("localhost"))
+            .route(
+                "/",
+                web::get().to(move |id: KerberosIdentity| {
+                    let slot = Arc::clone(&handler_slot);
+                    async move {
+                        *slot.lock().unwrap() = id.delegated_credentials().cloned();
+                        HttpResponse::Ok().finish()
+                    }
+                }),
+            ),
+    )
+    .await;
+    let options = ClientOptions {
+        delegate: true,
+        ..Default::default()
+    };
+    let client = Negotiation::start_with(&realm.alice_ccache(), "HTTP@localhost", options).unwrap();
+    let req = test::TestRequest::get()
+        .uri("/")
+        .insert_header((header::AUTHORIZATION, client.header()))
+        .to_request();
+    assert!(test::call_service(&app, req).await.status().is_success());
+    let creds = slot.lock().unwrap().take().expect("a delegated credential");
+    creds
+}
+
+fn klist(ccache: &str) -> String {
+    let out = realm()
+        .command("klist")
+        .arg("-c")
+        .arg(ccache)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = realm().dir().join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[actix_web::test]
+async fn file_cache_is_created_0600() {
+    let creds = delegated().await;
+    let path = scratch("mode").join("alice.cc");
+    creds
+        .store_into(&format!("FILE:{}", path.display()))
+        .unwrap();
+    assert_eq!(mode(&path), 0o600);
+    assert!(klist(&format!("FILE:{}", path.display())).contains("alice@EXAMPLE.TEST"));
+    // Overwriting our own cache works, and it stays private.
+    creds.store_into(path.to_str().unwrap()).unwrap();
+    assert_eq!(mode(&path), 0o600);
+}
+
+#[actix_web::test]
+async fn a_symlink_planted_at_the_target_is_replaced_not_followed() {
+    let creds = delegated().await;
+    let dir = scratch("symlink");
+    let victim = dir.join("victim");
+    std::fs::write(&victim, "precious").unwrap();
+    let target = dir.join("alice.cc");
+    std::os::unix::fs::symlink(&victim, &target).unwrap();
+    creds
+        .store_into(&format!("FILE:{}", target.display()))
+        .unwrap();
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+    let meta = std::fs::symlink_metadata(&target).unwrap();
+    assert!(meta.file_type().is_file(), "the link itself was replaced");
+    assert_eq!(mode(&target), 0o600);
+}
+
+#[actix_web::test]
+async fn another_users_cache_is_never_overwritten() {
+    let creds = delegated().await;
+    let target = scratch("other-user").join("bob.cc");
+    std::fs::write(&target, "bob's cache").unwrap();
+    let nobody = 65534;
+    if std::os::unix::fs::chown(&target, Some(nobody), Some(nobody)).is_err() {
+        // Only root can give a file away; the CI runs as root.
+        assert_ne!(
+            std::fs::metadata(&target).unwrap().uid(),
+            0,
+            "root could chown"
+        );
+        eprintln!("skipped: cannot chown a file to another user without root");
+        return;
+    }
+    let err = creds
+        .store_into(&format!("FILE:{}", target.display()))
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::CredentialStore);
+    assert!(err.to_string().contains("another user"), "{err}");
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "bob's cache");
+    assert_eq!(std::fs::metadata(&target).unwrap().uid(), nobody);
+    // No staging directory is left behind.
+    let left: Vec<_> = std::fs::read_dir(target.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, vec![std::ffi::OsString::from("bob.cc")]);
+}
+
+#[actix_web::test]
+async fn store_private_picks_a_unique_private_path_and_cleans_up() {
+    let creds = delegated().await;
+    let a = creds.store_private().unwrap();
+    let b = creds.store_private().unwrap();
+    assert_ne!(a.path(), b.path());
+    let dir = a.path().parent().unwrap().to_owned();
+    assert_eq!(mode(&dir), 0o700);
+    assert_eq!(mode(a.path()), 0o600);
+    assert!(a.name().starts_with("FILE:"));
+    assert!(klist(a.name()).contains("krbtgt/EXAMPLE.TEST@EXAMPLE.TEST"));
+    drop(a);
+    assert!(
+        !dir.exists(),
+        "dropping the guard removes the cache and its directory"
+    );
+}
+
+#[actix_web::test]
+async fn memory_caches_work() {
+    let creds = delegated().await;
+    creds.store_into("MEMORY:actix-gssapi-test").unwrap();
+    assert_eq!(creds.principal().as_deref(), Some("alice@EXAMPLE.TEST"));
+}
+
+#[actix_web::test]
+async fn unwritable_targets_are_clear_errors() {
+    let creds = delegated().await;
+    let err = creds
+        .store_into("FILE:/nonexistent-dir/alice.cc")
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::CredentialStore);
+    assert!(
+        err.to_string().contains("/nonexistent-dir/alice.cc"),
+        "{err}"
+    );
+    let err = creds.store_into("NOSUCHTYPE:x").unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::CredentialStore);
+}
