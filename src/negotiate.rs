@@ -71,6 +71,10 @@ pub(crate) enum Malformed {
     BadBase64,
     /// The token is an NTLMSSP message (a client that fell back from Kerberos to NTLM).
     Ntlm,
+    /// The token is not a GSS-API initial context token (RFC 2743 §3.1: DER `[APPLICATION 0]`).
+    NotInitialToken,
+    /// The token's DER length does not match its size: truncated, or with trailing bytes.
+    BadFraming,
 }
 
 impl fmt::Display for Malformed {
@@ -84,6 +88,10 @@ impl fmt::Display for Malformed {
             Self::Ntlm => {
                 "NTLM token: the client fell back to NTLM, which this server does not accept \
                  (is the client in the realm, and is the host name in its trusted list?)"
+            }
+            Self::NotInitialToken => "Negotiate token is not a GSS-API initial context token",
+            Self::BadFraming => {
+                "Negotiate token length does not match its DER header (truncated or trailing data)"
             }
         })
     }
@@ -133,10 +141,49 @@ pub fn parse_bytes(value: &[u8]) -> Authorization {
     }
     match B64.decode(token) {
         Ok(bytes) if bytes.is_empty() => Authorization::Malformed(Malformed::NoToken),
-        Ok(bytes) if is_ntlm(&bytes) => Authorization::Malformed(Malformed::Ntlm),
-        Ok(bytes) => Authorization::Token(bytes),
+        Ok(bytes) => match inspect_token(&bytes) {
+            Ok(()) => Authorization::Token(bytes),
+            Err(why) => Authorization::Malformed(why),
+        },
         Err(_) => Authorization::Malformed(Malformed::BadBase64),
     }
+}
+
+/// Checks the framing of a decoded token before GSSAPI sees it.
+///
+/// Every first-round token of Kerberos or SPNEGO is a GSS-API InitialContextToken (RFC 2743
+/// §3.1): DER `[APPLICATION 0]` (`0x60`) whose length covers the whole token. Checking that
+/// here refuses truncated, concatenated and padded tokens deterministically (GSSAPI ignores
+/// trailing bytes), names NTLM fallbacks, and keeps obvious garbage away from the keytab and
+/// the replay cache.
+pub(crate) fn inspect_token(token: &[u8]) -> Result<(), Malformed> {
+    if token.starts_with(b"NTLMSSP\0") {
+        // Browsers send a raw NTLMSSP message under `Negotiate` when they could not get a
+        // Kerberos ticket; GSSAPI would only say "An unsupported mechanism was requested".
+        return Err(Malformed::Ntlm);
+    }
+    let [0x60, first_len, rest @ ..] = token else {
+        return Err(Malformed::NotInitialToken);
+    };
+    let (len, body) = match *first_len {
+        short @ 0..=0x7f => (usize::from(short), rest),
+        long @ 0x81..=0x84 => {
+            let n = usize::from(long & 0x7f);
+            if rest.len() < n {
+                return Err(Malformed::BadFraming);
+            }
+            let (digits, body) = rest.split_at(n);
+            let len = digits
+                .iter()
+                .fold(0usize, |acc, &d| (acc << 8) | usize::from(d));
+            (len, body)
+        }
+        _ => return Err(Malformed::BadFraming),
+    };
+    if len != body.len() {
+        return Err(Malformed::BadFraming);
+    }
+    Ok(())
 }
 
 fn trim_ows(mut b: &[u8]) -> &[u8] {
@@ -147,13 +194,6 @@ fn trim_ows(mut b: &[u8]) -> &[u8] {
         b = rest;
     }
     b
-}
-
-/// A raw NTLMSSP message (`NTLMSSP\0` signature). Browsers send one under `Negotiate` when they
-/// could not get a Kerberos ticket. Recognising it lets the log say what happened instead of
-/// GSSAPI's "An unsupported mechanism was requested".
-fn is_ntlm(token: &[u8]) -> bool {
-    token.starts_with(b"NTLMSSP\0")
 }
 
 /// Renders `Negotiate <base64>` for a mutual-authentication token.
@@ -241,8 +281,8 @@ mod tests {
 
     #[test]
     fn padding_is_optional() {
-        assert_eq!(parse("Negotiate YWI="), token(b"ab"));
-        assert_eq!(parse("Negotiate YWI"), token(b"ab"));
+        assert_eq!(parse("Negotiate YAA="), token(b"\x60\x00"));
+        assert_eq!(parse("Negotiate YAA"), token(b"\x60\x00"));
     }
 
     #[test]
@@ -276,15 +316,15 @@ mod tests {
         let huge = format!("Negotiate {}", "A".repeat(MAX_HEADER_LEN));
         assert_eq!(parse(&huge), Authorization::Malformed(Malformed::TooLong));
         // A 16 KiB token, the size of an Active Directory ticket with a large PAC, is fine.
-        let ad = format!("Negotiate {}", STANDARD.encode(vec![0x60; 12 * 1024]));
-        assert!(matches!(parse(&ad), Authorization::Token(t) if t.len() == 12 * 1024));
+        let ad = format!("Negotiate {}", STANDARD.encode(framed(12 * 1024)));
+        assert!(matches!(parse(&ad), Authorization::Token(t) if t.len() == 12 * 1024 + 4));
     }
 
     #[test]
     fn several_headers_are_refused() {
         let mut headers = HeaderMap::new();
-        headers.append(AUTHORIZATION, HeaderValue::from_static("Negotiate YWI="));
-        assert_eq!(parse_headers(&headers), token(b"ab"));
+        headers.append(AUTHORIZATION, HeaderValue::from_static("Negotiate YAA="));
+        assert_eq!(parse_headers(&headers), token(b"\x60\x00"));
         headers.append(AUTHORIZATION, HeaderValue::from_static("Basic YWI="));
         assert_eq!(
             parse_headers(&headers),
@@ -295,10 +335,53 @@ mod tests {
 
     #[test]
     fn debug_never_shows_the_token() {
-        let shown = format!("{:?}", parse("Negotiate c2VjcmV0LXRva2Vu"));
-        assert!(!shown.contains("c2VjcmV0"), "{shown}");
+        let header = format!("Negotiate {}", STANDARD.encode(b"\x60\x0asecret-tok"));
+        let shown = format!("{:?}", parse(&header));
+        assert!(!shown.contains(&header[10..]), "{shown}");
         assert!(!shown.contains("secret"), "{shown}");
         assert_eq!(shown, "Negotiate ****** (12 bytes)");
+    }
+
+    /// A well-framed `[APPLICATION 0]` token with a `len`-byte body (long-form length).
+    fn framed(len: usize) -> Vec<u8> {
+        let mut t = vec![0x60, 0x82, (len >> 8) as u8, len as u8];
+        t.resize(len + 4, 0xa5);
+        t
+    }
+
+    #[test]
+    fn token_framing_is_checked() {
+        assert_eq!(inspect_token(b"\x60\x00"), Ok(()));
+        assert_eq!(inspect_token(b"\x60\x02ab"), Ok(()));
+        assert_eq!(inspect_token(&framed(300)), Ok(()));
+        let bad: &[&[u8]] = &[
+            b"\x60\x03ab",
+            b"\x60\x01ab",
+            b"\x60\x81",
+            b"\x60\x80",
+            b"\x60\x85aaaaa",
+            b"\x60\x82\x00\x02a",
+        ];
+        for t in bad {
+            assert_eq!(inspect_token(t), Err(Malformed::BadFraming), "{t:?}");
+        }
+        let mut trailing = framed(100);
+        trailing.push(0);
+        assert_eq!(inspect_token(&trailing), Err(Malformed::BadFraming));
+        let mut concatenated = framed(100);
+        concatenated.extend(framed(100));
+        assert_eq!(inspect_token(&concatenated), Err(Malformed::BadFraming));
+        assert_eq!(
+            inspect_token(&framed(100)[..90]),
+            Err(Malformed::BadFraming)
+        );
+        for t in [&b"\x60"[..], b"\xa1\x03abc", b"garbage", b"\x00"] {
+            assert_eq!(inspect_token(t), Err(Malformed::NotInitialToken), "{t:?}");
+        }
+        assert_eq!(
+            inspect_token(b"NTLMSSP\0\x03\x00\x00\x00"),
+            Err(Malformed::Ntlm)
+        );
     }
 
     #[test]

@@ -181,10 +181,14 @@ async fn bad_tokens_are_forbidden_and_logged_without_the_token() {
         ("Negotiate".into(), "without a token"),
         (
             format!("Negotiate {}", B64.encode(b"garbage, not a GSS token")),
-            "token refused",
+            "not a GSS-API initial context token",
         ),
         (
             format!("Negotiate {}", B64.encode(&truncated)),
+            "truncated or trailing data",
+        ),
+        (
+            format!("Negotiate {}", B64.encode(b"\x60\x05hello")),
             "token refused",
         ),
         (
@@ -369,6 +373,7 @@ async fn predicate_decides_which_requests_need_auth() {
     for bad in [
         "Negotiate !!!".to_owned(),
         format!("Negotiate {}", B64.encode(b"garbage")),
+        format!("Negotiate {}", B64.encode(b"\x60\x05hello")),
     ] {
         let (status, body) = status_and_body(&app, get("/open-bad", Some(&bad))).await;
         assert_eq!(
@@ -376,8 +381,17 @@ async fn predicate_decides_which_requests_need_auth() {
             (StatusCode::OK, "Hello, anonymous")
         );
     }
-    assert!(logged(&["GET /open-bad", "anonymously"]), "{:?}", logs());
-    assert_eq!(calls.load(Ordering::SeqCst), 5);
+    assert!(
+        logged(&["GET /open-bad", "ignored invalid credentials"]),
+        "{:?}",
+        logs()
+    );
+    assert!(
+        logged(&["GET /open-bad", "continuing anonymously"]),
+        "{:?}",
+        logs()
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 6);
 }
 
 #[actix_web::test]

@@ -128,13 +128,28 @@ fn active_directory_sized_headers_reach_gssapi() {
     // 16 KiB of base64: the size of an AD ticket with a large PAC. The server must read it
     // (no 431) and GSSAPI refuse it (it is garbage): 403.
     let env = realm().env();
-    let junk = base64::engine::general_purpose::STANDARD.encode(vec![0x60u8; 12 * 1024]);
+    let body_len = 12 * 1024;
+    let mut token = vec![0x60, 0x82, (body_len >> 8) as u8, body_len as u8];
+    token.resize(body_len + 4, 0xa5);
+    let junk = base64::engine::general_purpose::STANDARD.encode(&token);
+    assert!(junk.len() >= 16 * 1024);
     let (code, _) = curl(
-        "/",
-        &["-H", &format!("Authorization: Negotiate {junk}")],
+        "/ad-sized",
+        &[
+            "-H",
+            "X-Case: ad-sized",
+            "-H",
+            &format!("Authorization: Negotiate {junk}"),
+        ],
         &env,
     );
     assert_eq!(code, 403);
+    // Refused by GSSAPI itself, i.e. the whole token got through.
+    assert!(
+        logged(&["GET /ad-sized: Negotiate token refused"]),
+        "{:?}",
+        logs()
+    );
 }
 
 #[test]
