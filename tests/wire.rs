@@ -6,48 +6,21 @@ mod common;
 use std::net::SocketAddr;
 use std::process::{Command, Output};
 use std::sync::OnceLock;
-use std::time::Duration;
 
 use actix_gssapi::testing::TestRealm;
-use actix_gssapi::{KerberosIdentity, SpnegoAuth};
-use actix_web::{web, App, HttpServer};
+use actix_gssapi::SpnegoAuth;
 use base64::Engine as _;
 use common::{alice_token, logged, logs, realm};
 
-/// The server under test: `/` needs Kerberos, `/open` does not. One per test binary, on its
-/// own runtime thread so blocking `curl` calls cannot stall it; it ends with the process.
+/// The server under test: `/` needs Kerberos, `/open` does not. One per test binary.
 fn server() -> SocketAddr {
     static ADDR: OnceLock<SocketAddr> = OnceLock::new();
     *ADDR.get_or_init(|| {
-        realm();
-        let auth = SpnegoAuth::new()
-            .hostname("localhost")
-            .auth_required(|req| req.path() != "/open")
-            .build()
-            .expect("acceptor");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            actix_rt::System::new().block_on(async move {
-                let server = HttpServer::new(move || {
-                    App::new()
-                        .wrap(auth.clone())
-                        .route("/open", web::get().to(|| async { "open" }))
-                        .route(
-                            "/",
-                            web::get().to(|id: KerberosIdentity| async move {
-                                format!("Hello, {}", id.principal())
-                            }),
-                        )
-                })
-                .workers(1)
-                .disable_signals()
-                .bind(("127.0.0.1", 0))
-                .expect("bind");
-                tx.send(server.addrs()[0]).expect("send addr");
-                server.run().await.expect("server");
-            })
-        });
-        rx.recv_timeout(Duration::from_secs(10)).expect("server up")
+        common::serve(
+            SpnegoAuth::new()
+                .hostname("localhost")
+                .auth_required(|req| req.path() != "/open"),
+        )
     })
 }
 

@@ -49,3 +49,55 @@ pub fn logged(parts: &[&str]) -> bool {
 pub fn alice_token() -> Negotiation {
     Negotiation::start(&realm().alice_ccache(), "HTTP@localhost").expect("alice's token")
 }
+
+/// `X-Case` values of the requests that reached the application of [`serve`].
+static CALLED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// Whether a request with `X-Case: case` reached the application of [`serve`].
+pub fn called(case: &str) -> bool {
+    CALLED
+        .lock()
+        .map(|c| c.iter().any(|x| x == case))
+        .unwrap_or(false)
+}
+
+/// Runs a real server on 127.0.0.1 (one worker, on its own thread: blocking clients in the test
+/// cannot stall it) until the process exits. `/open` is open; everything else is protected by
+/// `auth` and answers `Hello, <principal>` (or `Hello, anonymous`), recording its `X-Case`.
+pub fn serve(auth: actix_gssapi::SpnegoAuth) -> std::net::SocketAddr {
+    use actix_gssapi::KerberosIdentity;
+    use actix_web::{web, App, HttpRequest, HttpServer};
+
+    realm();
+    let auth = auth.build().expect("acceptor");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        actix_rt::System::new().block_on(async move {
+            let server = HttpServer::new(move || {
+                App::new()
+                    .wrap(auth.clone())
+                    .route("/open", web::get().to(|| async { "open" }))
+                    .default_service(web::to(
+                        |req: HttpRequest, id: Option<KerberosIdentity>| async move {
+                            if let Some(case) = req.headers().get("X-Case") {
+                                let case = String::from_utf8_lossy(case.as_bytes()).into_owned();
+                                CALLED.lock().expect("called").push(case);
+                            }
+                            match id {
+                                Some(id) => format!("Hello, {}", id.principal()),
+                                None => "Hello, anonymous".to_owned(),
+                            }
+                        },
+                    ))
+            })
+            .workers(1)
+            .disable_signals()
+            .bind(("127.0.0.1", 0))
+            .expect("bind");
+            tx.send(server.addrs()[0]).expect("send addr");
+            server.run().await.expect("server");
+        })
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(10))
+        .expect("server up")
+}
