@@ -102,3 +102,31 @@ pub use middleware::SpnegoAuthMiddleware;
 
 #[cfg(feature = "testing")]
 pub mod testing;
+
+/// Entry points for `cargo fuzz` (the `fuzzing` feature): not a public API.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod __fuzz {
+    /// Parses one raw `Authorization` value (header parsing, base64, token framing) and
+    /// returns a summary that never contains token bytes.
+    pub fn parse_authorization(value: &[u8]) -> String {
+        format!("{:?}", crate::negotiate::parse_bytes(value))
+    }
+
+    /// Checks the framing of a decoded token.
+    pub fn inspect_token(token: &[u8]) -> bool {
+        crate::negotiate::inspect_token(token).is_ok()
+    }
+
+    /// Parses every `Authorization` header of a header map built from `values`.
+    pub fn parse_headers(values: &[&[u8]]) -> String {
+        use actix_web::http::header::{HeaderMap, HeaderValue, AUTHORIZATION};
+        let mut map = HeaderMap::new();
+        for v in values {
+            if let Ok(v) = HeaderValue::from_bytes(v) {
+                map.append(AUTHORIZATION, v);
+            }
+        }
+        format!("{:?}", crate::negotiate::parse_headers(&map))
+    }
+}

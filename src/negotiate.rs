@@ -117,7 +117,7 @@ pub(crate) fn parse_value(value: &HeaderValue) -> Authorization {
 }
 
 /// Reads one `Authorization` header value, given as raw bytes (obs-text included).
-pub fn parse_bytes(value: &[u8]) -> Authorization {
+pub(crate) fn parse_bytes(value: &[u8]) -> Authorization {
     let value = trim_ows(value);
     // The scheme is a token (RFC 9110 §11.1) compared case-insensitively.
     let scheme_end = value
