@@ -50,10 +50,10 @@ pub fn alice_token() -> Negotiation {
     Negotiation::start(&realm().alice_ccache(), "HTTP@localhost").expect("alice's token")
 }
 
-/// `X-Case` values of the requests that reached the application of [`serve`].
+/// Paths and `X-Case` values of the requests that reached the application of [`serve`].
 static CALLED: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
-/// Whether a request with `X-Case: case` reached the application of [`serve`].
+/// Whether a request with path or `X-Case` `case` reached the application of [`serve`].
 pub fn called(case: &str) -> bool {
     CALLED
         .lock()
@@ -63,7 +63,8 @@ pub fn called(case: &str) -> bool {
 
 /// Runs a real server on 127.0.0.1 (one worker, on its own thread: blocking clients in the test
 /// cannot stall it) until the process exits. `/open` is open; everything else is protected by
-/// `auth` and answers `Hello, <principal>` (or `Hello, anonymous`), recording its `X-Case`.
+/// `auth` and answers `Hello, <principal>` (or `Hello, anonymous`), recording its path and
+/// `X-Case`.
 pub fn serve(auth: actix_gssapi::SpnegoAuth) -> std::net::SocketAddr {
     use actix_gssapi::KerberosIdentity;
     use actix_web::{web, App, HttpRequest, HttpServer};
@@ -79,10 +80,12 @@ pub fn serve(auth: actix_gssapi::SpnegoAuth) -> std::net::SocketAddr {
                     .route("/open", web::get().to(|| async { "open" }))
                     .default_service(web::to(
                         |req: HttpRequest, id: Option<KerberosIdentity>| async move {
+                            let mut called = CALLED.lock().expect("called");
+                            called.push(req.path().to_owned());
                             if let Some(case) = req.headers().get("X-Case") {
-                                let case = String::from_utf8_lossy(case.as_bytes()).into_owned();
-                                CALLED.lock().expect("called").push(case);
+                                called.push(String::from_utf8_lossy(case.as_bytes()).into_owned());
                             }
+                            drop(called);
                             match id {
                                 Some(id) => format!("Hello, {}", id.principal()),
                                 None => "Hello, anonymous".to_owned(),
