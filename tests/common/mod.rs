@@ -104,3 +104,5 @@ pub fn serve(auth: actix_gssapi::SpnegoAuth) -> std::net::SocketAddr {
     rx.recv_timeout(std::time::Duration::from_secs(10))
         .expect("server up")
 }
+
+pub mod load;

@@ -1,0 +1,230 @@
+//! A small HTTP/1.1 load generator for the soak test and the benchmark (`examples/loadgen.rs`
+//! includes this file): keep-alive connections on blocking sockets, one thread each, with
+//! fresh single-use Negotiate tokens made beforehand so that token generation is not measured.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::io::{self, Read as _, Write as _};
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use actix_gssapi::testing::Negotiation;
+
+/// One pre-made `Authorization` value and the body the server must answer it with.
+pub struct Token {
+    pub header: String,
+    pub expect: String,
+}
+
+/// A user whose tickets make tokens: `(principal, ccache)`.
+pub type User = (String, PathBuf);
+
+/// Makes `count` fresh tokens for `service`, users interleaved (token i is user i mod n), on
+/// `threads` threads.
+pub fn make_tokens(
+    users: &[User],
+    service: &str,
+    count: usize,
+    threads: usize,
+) -> io::Result<Vec<Token>> {
+    let threads = threads.max(1);
+    let chunks: Vec<_> = (0..threads)
+        .map(|t| {
+            let users = users.to_vec();
+            let service = service.to_owned();
+            std::thread::spawn(move || -> io::Result<Vec<(usize, Token)>> {
+                let mut out = Vec::new();
+                for i in (t..count).step_by(threads) {
+                    let (principal, ccache) = &users[i % users.len()];
+                    let header = Negotiation::start(ccache, &service)?.header().to_owned();
+                    out.push((
+                        i,
+                        Token {
+                            header,
+                            expect: format!("Hello, {principal}"),
+                        },
+                    ));
+                }
+                Ok(out)
+            })
+        })
+        .collect();
+    let mut all = Vec::with_capacity(count);
+    for chunk in chunks {
+        all.extend(
+            chunk
+                .join()
+                .map_err(|_| io::Error::other("token thread panicked"))??,
+        );
+    }
+    all.sort_by_key(|(i, _)| *i);
+    Ok(all.into_iter().map(|(_, t)| t).collect())
+}
+
+/// What a run saw.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub requests: usize,
+    pub statuses: BTreeMap<u16, usize>,
+    /// Responses whose body was not the one expected for their token (identity cross-talk).
+    pub mismatched: usize,
+    /// Connection errors (reconnected).
+    pub errors: usize,
+    pub elapsed: Duration,
+    /// Sorted, in microseconds.
+    pub latencies_us: Vec<u32>,
+}
+
+impl Report {
+    pub fn per_second(&self) -> f64 {
+        self.requests as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    pub fn percentile_ms(&self, p: f64) -> f64 {
+        if self.latencies_us.is_empty() {
+            return 0.0;
+        }
+        let i = ((self.latencies_us.len() as f64 - 1.0) * p).round() as usize;
+        f64::from(self.latencies_us[i]) / 1000.0
+    }
+}
+
+/// Sends `requests` GETs of `path` over `connections` keep-alive connections. With `tokens`,
+/// request i carries token i and its body must match; without, no `Authorization` is sent.
+/// Stops early at `deadline`.
+pub fn run(
+    addr: SocketAddr,
+    path: &str,
+    connections: usize,
+    requests: usize,
+    tokens: Option<Arc<Vec<Token>>>,
+    deadline: Duration,
+) -> Report {
+    let next = Arc::new(AtomicUsize::new(0));
+    let total = Arc::new(Mutex::new(Report::default()));
+    let started = Instant::now();
+    let workers: Vec<_> = (0..connections.max(1))
+        .map(|_| {
+            let (next, total, tokens) = (Arc::clone(&next), Arc::clone(&total), tokens.clone());
+            let path = path.to_owned();
+            std::thread::spawn(move || {
+                let mut mine = Report::default();
+                let mut conn: Option<Conn> = None;
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= requests || started.elapsed() > deadline {
+                        break;
+                    }
+                    let token = tokens.as_ref().map(|t| &t[i]);
+                    let mut request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n");
+                    if let Some(t) = token {
+                        request.push_str("Authorization: ");
+                        request.push_str(&t.header);
+                        request.push_str("\r\n");
+                    }
+                    request.push_str("\r\n");
+                    let sent = Instant::now();
+                    let answer = conn
+                        .take()
+                        .map_or_else(|| Conn::open(addr), Ok)
+                        .and_then(|mut c| c.exchange(request.as_bytes()).map(|r| (c, r)));
+                    match answer {
+                        Ok((c, (status, body))) => {
+                            conn = Some(c);
+                            mine.latencies_us
+                                .push(sent.elapsed().as_micros().min(u32::MAX as u128) as u32);
+                            mine.requests += 1;
+                            *mine.statuses.entry(status).or_default() += 1;
+                            if let Some(t) = token {
+                                if status == 200 && body != t.expect.as_bytes() {
+                                    mine.mismatched += 1;
+                                }
+                            }
+                        }
+                        Err(_) => mine.errors += 1,
+                    }
+                }
+                let mut total = total.lock().expect("report");
+                total.requests += mine.requests;
+                total.errors += mine.errors;
+                total.mismatched += mine.mismatched;
+                for (s, n) in mine.statuses {
+                    *total.statuses.entry(s).or_default() += n;
+                }
+                total.latencies_us.extend(mine.latencies_us);
+            })
+        })
+        .collect();
+    for w in workers {
+        let _ = w.join();
+    }
+    let mut report = std::mem::take(&mut *total.lock().expect("report"));
+    report.elapsed = started.elapsed();
+    report.latencies_us.sort_unstable();
+    report
+}
+
+/// One keep-alive HTTP/1.1 connection.
+struct Conn {
+    stream: TcpStream,
+    buf: Vec<u8>,
+}
+
+impl Conn {
+    fn open(addr: SocketAddr) -> io::Result<Self> {
+        let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
+        stream.set_nodelay(true)?;
+        stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+        Ok(Self {
+            stream,
+            buf: Vec::with_capacity(4096),
+        })
+    }
+
+    /// Writes one request, reads one response: (status, body).
+    fn exchange(&mut self, request: &[u8]) -> io::Result<(u16, Vec<u8>)> {
+        self.stream.write_all(request)?;
+        let head_end = loop {
+            if let Some(i) = find(&self.buf, b"\r\n\r\n") {
+                break i + 4;
+            }
+            self.fill()?;
+        };
+        let head = String::from_utf8_lossy(&self.buf[..head_end]).into_owned();
+        let status = head
+            .get(9..12)
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| io::Error::other("bad status line"))?;
+        let length: usize = head
+            .lines()
+            .find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                k.eq_ignore_ascii_case("content-length")
+                    .then(|| v.trim().parse().ok())?
+            })
+            .unwrap_or(0);
+        while self.buf.len() < head_end + length {
+            self.fill()?;
+        }
+        let body = self.buf[head_end..head_end + length].to_vec();
+        self.buf.drain(..head_end + length);
+        Ok((status, body))
+    }
+
+    fn fill(&mut self) -> io::Result<()> {
+        let mut chunk = [0u8; 8192];
+        let n = self.stream.read(&mut chunk)?;
+        if n == 0 {
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "closed"));
+        }
+        self.buf.extend_from_slice(&chunk[..n]);
+        Ok(())
+    }
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}

@@ -1,0 +1,170 @@
+//! Concurrency soak against `examples/bench` in its own process: alice and bob interleaved over
+//! 64 keep-alive connections, every answer checked against the token that asked, an open route
+//! probed throughout, the server's RSS watched.
+//!
+//! CI runs a short form (`SOAK_REQUESTS`, default 20,000). The full soak is
+//! `SOAK_REQUESTS=200000 cargo test --release --all-features --test soak -- --nocapture`.
+
+mod common;
+
+use std::io::{BufRead as _, BufReader};
+use std::net::{SocketAddr, TcpListener};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
+
+use common::load::{self, Token};
+use common::realm;
+
+struct Reaped(Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_bench() -> (Reaped, SocketAddr) {
+    let exe = std::env::current_exe().unwrap();
+    let path = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .unwrap()
+        .join("examples/bench");
+    assert!(
+        path.exists(),
+        "{} missing: cargo test builds the examples",
+        path.display()
+    );
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Reaped(
+        Command::new(path)
+            .arg(format!("127.0.0.1:{port}"))
+            .envs(realm().env())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap(),
+    );
+    let stdout = child.0.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if line.contains("listening on") {
+                let _ = tx.send(());
+            }
+        }
+    });
+    rx.recv_timeout(Duration::from_secs(20))
+        .expect("bench server up");
+    (child, SocketAddr::from(([127, 0, 0, 1], port)))
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn interleaved_users_at_64_connections_never_cross_talk() {
+    let realm = realm();
+    let requests: usize = std::env::var("SOAK_REQUESTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20_000);
+    realm.add_user("bob", "bob-password").ok();
+    let bob_cc = realm.kinit("bob", "bob-password", &[]).unwrap();
+    let users = vec![
+        ("alice@EXAMPLE.TEST".to_owned(), realm.alice_ccache()),
+        ("bob@EXAMPLE.TEST".to_owned(), bob_cc),
+    ];
+    let tokens: Vec<Token> = load::make_tokens(&users, "HTTP@localhost", requests, 2).unwrap();
+    let (server, addr) = start_bench();
+    let pid = server.0.id();
+
+    // Probe the open route throughout; any failure or slow answer is recorded.
+    let stop = Arc::new(AtomicBool::new(false));
+    let prober = {
+        let stop = Arc::clone(&stop);
+        std::thread::spawn(move || {
+            let (mut probes, mut worst, mut failures) = (0u32, Duration::ZERO, 0u32);
+            while !stop.load(Ordering::Relaxed) {
+                let r = load::run(addr, "/open", 1, 1, None, Duration::from_secs(10));
+                if r.statuses.get(&200) != Some(&1) {
+                    failures += 1;
+                }
+                worst = worst.max(Duration::from_micros(
+                    r.latencies_us.first().copied().unwrap_or(u32::MAX).into(),
+                ));
+                probes += 1;
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            (probes, worst, failures)
+        })
+    };
+
+    // Two halves, so RSS can be compared after warm-up.
+    let half = requests / 2;
+    let (first, second): (Vec<Token>, Vec<Token>) = {
+        let mut all = tokens;
+        let second = all.split_off(half);
+        (all, second)
+    };
+    let deadline = Duration::from_secs(600);
+    let started = Instant::now();
+    let r1 = load::run(addr, "/", 64, first.len(), Some(Arc::new(first)), deadline);
+    let rss_after_first = rss_kib(pid);
+    let r2 = load::run(
+        addr,
+        "/",
+        64,
+        second.len(),
+        Some(Arc::new(second)),
+        deadline,
+    );
+    let rss_after_second = rss_kib(pid);
+    let took = started.elapsed();
+    stop.store(true, Ordering::Relaxed);
+    let (probes, worst_probe, probe_failures) = prober.join().unwrap();
+
+    let total = r1.requests + r2.requests;
+    println!(
+        "soak: {total} requests in {took:.1?} ({:.0}/s), p50 {:.2} ms, p99 {:.2} ms; \
+         RSS {rss_after_first} -> {rss_after_second} KiB; {probes} open probes, worst {worst_probe:?}",
+        total as f64 / took.as_secs_f64(),
+        r2.percentile_ms(0.5),
+        r2.percentile_ms(0.99),
+    );
+    for r in [&r1, &r2] {
+        assert_eq!(r.errors, 0, "connection errors: {r:?}");
+        assert_eq!(r.mismatched, 0, "identity cross-talk");
+        assert_eq!(
+            r.statuses.keys().copied().collect::<Vec<_>>(),
+            vec![200],
+            "{:?}",
+            r.statuses
+        );
+    }
+    assert_eq!(total, requests, "every request was answered");
+    assert_eq!(probe_failures, 0, "the open route failed while under load");
+    assert!(probes > 0);
+    assert!(
+        worst_probe < Duration::from_secs(2),
+        "open route stalled {worst_probe:?}"
+    );
+    assert!(rss_after_first > 0 && rss_after_second > 0);
+    assert!(
+        rss_after_second <= rss_after_first + rss_after_first / 10 + 1024,
+        "RSS grew from {rss_after_first} to {rss_after_second} KiB"
+    );
+}
