@@ -12,6 +12,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use crate::acceptor::{Acceptor, AcquireFailure, ServiceName};
 use crate::error::{Error, ErrorKind};
 use crate::negotiate::SCHEME;
+use crate::session::SessionCookie;
 
 type Predicate = Arc<dyn Fn(&ServiceRequest) -> bool + Send + Sync>;
 type ResponseFn = Arc<dyn Fn(&HttpRequest) -> HttpResponse + Send + Sync>;
@@ -76,6 +77,7 @@ pub(crate) struct Config {
     auth_required: Option<Predicate>,
     unauthorized: Reply,
     forbidden: Reply,
+    pub(crate) session: Option<SessionCookie>,
 }
 
 impl Default for Config {
@@ -87,6 +89,7 @@ impl Default for Config {
             auth_required: None,
             unauthorized: Reply::Text(Cow::Borrowed("Unauthorized")),
             forbidden: Reply::Text(Cow::Borrowed("Forbidden")),
+            session: None,
         }
     }
 }
@@ -253,6 +256,18 @@ impl SpnegoAuth {
         self.edit(|c| c.forbidden = reply)
     }
 
+    /// Issue a session cookie after each successful Negotiate exchange, and accept it instead
+    /// of a token on later requests. Off by default. See [`SessionCookie`].
+    ///
+    /// ```
+    /// use actix_gssapi::{Key, SessionCookie, SpnegoAuth};
+    ///
+    /// let auth = SpnegoAuth::new().session_cookie(SessionCookie::new(Key::generate()));
+    /// ```
+    pub fn session_cookie(self, cookie: SessionCookie) -> Self {
+        self.edit(|c| c.session = Some(cookie))
+    }
+
     /// Acquires the acceptor credential now, so that configuration errors surface at start-up.
     ///
     /// Without this call the credential is acquired when the first worker starts, and an error
@@ -311,6 +326,7 @@ impl fmt::Debug for SpnegoAuth {
             )
             .field("keytab", &c.keytab)
             .field("auth_required", &c.auth_required.as_ref().map(|_| "<fn>"))
+            .field("session_cookie", &c.session)
             .finish_non_exhaustive()
     }
 }

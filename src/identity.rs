@@ -49,6 +49,7 @@ pub struct KerberosIdentity {
     principal: String,
     delegated: Option<Credentials>,
     expires_at: Option<SystemTime>,
+    via_session: bool,
 }
 
 impl KerberosIdentity {
@@ -61,6 +62,16 @@ impl KerberosIdentity {
             principal,
             delegated,
             expires_at: lifetime.and_then(|l| SystemTime::now().checked_add(l)),
+            via_session: false,
+        }
+    }
+
+    pub(crate) fn from_session(principal: String, expires_at: SystemTime) -> Self {
+        Self {
+            principal,
+            delegated: None,
+            expires_at: Some(expires_at),
+            via_session: true,
         }
     }
 
@@ -81,9 +92,16 @@ impl KerberosIdentity {
         self.delegated.as_ref()
     }
 
-    /// When the client's ticket (the GSSAPI security context) expires.
+    /// When the client's ticket (the GSSAPI security context) expires; for a request
+    /// authenticated by its session cookie, when the session expires.
     pub fn expires_at(&self) -> Option<SystemTime> {
         self.expires_at
+    }
+
+    /// Whether this request was authenticated by a [`SessionCookie`](crate::SessionCookie)
+    /// rather than a Negotiate token (such requests have no delegated credentials).
+    pub fn via_session_cookie(&self) -> bool {
+        self.via_session
     }
 }
 

@@ -92,13 +92,17 @@ mod error;
 mod identity;
 mod middleware;
 mod negotiate;
+mod session;
 
+/// Re-exported from actix-web's `cookie` crate, for [`SessionCookie`].
+pub use actix_web::cookie::{Key, SameSite};
 pub use config::SpnegoAuth;
 pub use credentials::{Credentials, PrivateCcache};
 pub use error::{Error, ErrorKind};
 pub use identity::{KerberosIdentity, KerberosIdentityExt};
 #[doc(hidden)]
 pub use middleware::SpnegoAuthMiddleware;
+pub use session::SessionCookie;
 
 #[cfg(feature = "testing")]
 pub mod testing;

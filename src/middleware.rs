@@ -4,7 +4,7 @@ use std::rc::Rc;
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{forward_ready, Service, ServiceRequest, ServiceResponse, Transform};
-use actix_web::http::header::{HeaderValue, WWW_AUTHENTICATE};
+use actix_web::http::header::{HeaderValue, SET_COOKIE, WWW_AUTHENTICATE};
 use actix_web::{web, HttpMessage};
 use futures_util::future::{err, ok, ready, LocalBoxFuture, Ready};
 
@@ -14,6 +14,9 @@ use crate::credentials::Credentials;
 use crate::identity::{KerberosIdentity, Negotiated};
 use crate::negotiate::{self, Authorization, Malformed};
 use std::sync::Arc;
+use std::time::SystemTime;
+
+use crate::session::Session;
 
 impl<S, B> Transform<S, ServiceRequest> for SpnegoAuth
 where
@@ -87,6 +90,23 @@ where
     forward_ready!(service);
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
+        if let Some(session) = &self.config.session {
+            match session.read(req.headers(), SystemTime::now()) {
+                Session::Valid {
+                    principal,
+                    expires_at,
+                } => {
+                    req.extensions_mut()
+                        .insert(KerberosIdentity::from_session(principal, expires_at));
+                    let fut = self.service.call(req);
+                    return Box::pin(async move { Ok(fut.await?.map_into_left_body()) });
+                }
+                Session::Invalid(why) => {
+                    log::info!("{}: {why}; falling back to Negotiate", describe(&req));
+                }
+                Session::Absent => {}
+            }
+        }
         let required = self.config.is_required(&req);
         let token = match decide(required, negotiate::parse_headers(req.headers())) {
             Decision::Challenge => {
@@ -146,15 +166,28 @@ where
                     let challenge = accepted.output_token.as_deref().and_then(|t| {
                         HeaderValue::try_from(negotiate::challenge_with_token(t)).ok()
                     });
-                    req.extensions_mut().insert(KerberosIdentity::new(
+                    let identity = KerberosIdentity::new(
                         accepted.principal,
                         accepted.delegated.map(Credentials::new),
                         accepted.lifetime,
-                    ));
+                    );
+                    let cookie = config.session.as_ref().and_then(|s| {
+                        s.issue(
+                            identity.principal(),
+                            identity.expires_at(),
+                            SystemTime::now(),
+                        )
+                    });
+                    req.extensions_mut().insert(identity);
                     let mut res = service.call(req).await?;
                     if let Some(challenge) = challenge {
                         // Mutual authentication (RFC 4559 §5): the client checks the server.
                         res.headers_mut().append(WWW_AUTHENTICATE, challenge);
+                    }
+                    if let Some(cookie) = cookie {
+                        if let Ok(value) = HeaderValue::try_from(cookie.to_string()) {
+                            res.headers_mut().append(SET_COOKIE, value);
+                        }
                     }
                     Ok(res.map_into_left_body())
                 }

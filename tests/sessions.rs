@@ -1,0 +1,215 @@
+//! Session cookies: issued after Negotiate, accepted instead of a token, refused when tampered,
+//! expired or made with a foreign key, shared by every node with the key, rotatable.
+
+mod common;
+
+use std::process::Command;
+use std::time::Duration;
+
+use actix_gssapi::{KerberosIdentity, Key, SessionCookie, SpnegoAuth};
+use actix_web::http::{header, StatusCode};
+use actix_web::{test as atest, web, App, HttpResponse};
+use common::{alice_token, logs, realm};
+
+fn key(byte: u8) -> Key {
+    Key::from(&[byte; 64])
+}
+
+async fn describe(id: KerberosIdentity) -> HttpResponse {
+    HttpResponse::Ok().body(format!(
+        "{} session={} delegated={}",
+        id.principal(),
+        id.via_session_cookie(),
+        id.delegated_credentials().is_some()
+    ))
+}
+
+fn with_cookie(cookie: &str) -> actix_http::Request {
+    atest::TestRequest::get()
+        .uri("/")
+        .insert_header((header::COOKIE, cookie))
+        .to_request()
+}
+
+/// `name=value` of the `Set-Cookie` in `res`, and the whole header.
+fn set_cookie<B>(res: &actix_web::dev::ServiceResponse<B>) -> (String, String) {
+    let full = res
+        .headers()
+        .get(header::SET_COOKIE)
+        .expect("a session cookie")
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let pair = full.split(';').next().unwrap().to_owned();
+    (pair, full)
+}
+
+#[actix_web::test]
+async fn negotiate_login_issues_a_cookie_that_later_requests_use_instead() {
+    realm();
+    let auth = SpnegoAuth::new()
+        .hostname("localhost")
+        .session_cookie(SessionCookie::new(key(1)).max_age(Duration::from_secs(600)));
+    let app = atest::init_service(App::new().wrap(auth).route("/", web::get().to(describe))).await;
+    let login = atest::TestRequest::get()
+        .uri("/")
+        .insert_header((header::AUTHORIZATION, alice_token().header()))
+        .to_request();
+    let res = atest::call_service(&app, login).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let (pair, full) = set_cookie(&res);
+    assert!(pair.starts_with("gssapi_session="), "{full}");
+    assert!(
+        !full.contains("alice"),
+        "the principal is encrypted: {full}"
+    );
+    for attribute in [
+        "HttpOnly",
+        "Secure",
+        "SameSite=Lax",
+        "Path=/",
+        "Max-Age=600",
+    ] {
+        assert!(full.contains(attribute), "{attribute} missing: {full}");
+    }
+    assert_eq!(
+        atest::read_body(res).await,
+        "alice@EXAMPLE.TEST session=false delegated=false"
+    );
+
+    let res = atest::call_service(&app, with_cookie(&pair)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.headers().get(header::WWW_AUTHENTICATE).is_none());
+    assert!(
+        res.headers().get(header::SET_COOKIE).is_none(),
+        "not re-issued"
+    );
+    assert_eq!(
+        atest::read_body(res).await,
+        "alice@EXAMPLE.TEST session=true delegated=false"
+    );
+    let value = pair.split_once('=').unwrap().1;
+    assert!(
+        logs().iter().all(|l| !l.contains(value)),
+        "a cookie value was logged"
+    );
+}
+
+#[actix_web::test]
+async fn tampered_expired_and_foreign_cookies_fall_back_to_negotiate() {
+    realm();
+    let auth = |k: Key, max_age: u64| {
+        SpnegoAuth::new().hostname("localhost").session_cookie(
+            SessionCookie::new(k)
+                .max_age(Duration::from_secs(max_age))
+                .secure(false),
+        )
+    };
+    let app = atest::init_service(
+        App::new()
+            .wrap(auth(key(1), 2))
+            .route("/", web::get().to(describe)),
+    )
+    .await;
+    let login = atest::TestRequest::get()
+        .uri("/")
+        .insert_header((header::AUTHORIZATION, alice_token().header()))
+        .to_request();
+    let res = atest::call_service(&app, login).await;
+    let (pair, full) = set_cookie(&res);
+    assert!(!full.contains("Secure"), "{full}");
+
+    // Tampered: one character changed.
+    let mut tampered = pair.clone().into_bytes();
+    let at = tampered.len() - 3;
+    tampered[at] = if tampered[at] == b'x' { b'y' } else { b'x' };
+    let res = atest::call_service(&app, with_cookie(std::str::from_utf8(&tampered).unwrap())).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        res.headers().get(header::WWW_AUTHENTICATE).unwrap(),
+        "Negotiate"
+    );
+
+    // Foreign key: a server with another key refuses it.
+    let other = atest::init_service(
+        App::new()
+            .wrap(auth(key(9), 2))
+            .route("/", web::get().to(describe)),
+    )
+    .await;
+    let res = atest::call_service(&other, with_cookie(&pair)).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+
+    // A cookie plus a valid token: the token still works.
+    let req = atest::TestRequest::get()
+        .uri("/")
+        .insert_header((header::COOKIE, std::str::from_utf8(&tampered).unwrap()))
+        .insert_header((header::AUTHORIZATION, alice_token().header()))
+        .to_request();
+    assert_eq!(
+        atest::call_service(&app, req).await.status(),
+        StatusCode::OK
+    );
+
+    // Expired: past its two-second max age.
+    assert_eq!(
+        atest::call_service(&app, with_cookie(&pair)).await.status(),
+        StatusCode::OK
+    );
+    actix_rt::time::sleep(Duration::from_millis(3100)).await;
+    let res = atest::call_service(&app, with_cookie(&pair)).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        common::logged(&["session cookie has expired"]),
+        "{:?}",
+        logs()
+    );
+}
+
+/// Two real servers (two processes' worth of state: each its own acceptor and middleware),
+/// sharing one key, as behind a load balancer; curl logs in on one and uses the cookie on the
+/// other. Then a key rotation: a node with the new key and the old one as previous still
+/// accepts the old cookie; a node with only the new key does not.
+#[test]
+fn a_cookie_from_one_node_is_accepted_by_every_node_with_the_key() {
+    let realm = realm();
+    let node = |current: Key, previous: Option<Key>| {
+        let mut cookie = SessionCookie::new(current).secure(false);
+        if let Some(previous) = previous {
+            cookie = cookie.previous_keys([previous]);
+        }
+        common::serve(
+            SpnegoAuth::new()
+                .hostname("localhost")
+                .session_cookie(cookie),
+        )
+    };
+    let a = node(key(1), None);
+    let b = node(key(1), None);
+    let rotated = node(key(2), Some(key(1)));
+    let new_only = node(key(2), None);
+
+    let jar = realm.dir().join("cookies.txt");
+    let curl = |addr: std::net::SocketAddr, args: &[&str]| -> String {
+        let out = Command::new("curl")
+            .args(["-sS", "--max-time", "20", "-o", "-", "-w", " %{http_code}"])
+            .args(args)
+            .arg(format!("http://localhost:{}/node", addr.port()))
+            .envs(realm.env())
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let jar_s = jar.display().to_string();
+    assert_eq!(
+        curl(a, &["--negotiate", "-u", ":", "-c", &jar_s]),
+        "Hello, alice@EXAMPLE.TEST 200"
+    );
+    // No Negotiate from here on: only the cookie.
+    assert_eq!(curl(b, &["-b", &jar_s]), "Hello, alice@EXAMPLE.TEST 200");
+    assert_eq!(
+        curl(rotated, &["-b", &jar_s]),
+        "Hello, alice@EXAMPLE.TEST 200"
+    );
+    assert_eq!(curl(new_only, &["-b", &jar_s]), "Unauthorized 401");
+}
