@@ -175,7 +175,8 @@ fn cases() -> Vec<Case> {
     ] {
         c.push(refused(name, negotiate(&t[..keep]), 403));
     }
-    let flips: [(&str, fn(usize) -> usize); 4] = [
+    type Position = fn(usize) -> usize;
+    let flips: [(&str, Position); 4] = [
         ("flip-length", |_| 1),
         ("flip-two-thirds", |n| n * 2 / 3),
         ("flip-tail", |n| n - 20),
