@@ -4,9 +4,10 @@
 //! ```sh
 //! cargo run --release --example bench -- 127.0.0.1:8080
 //! ```
-//! Used by `tests/soak.rs` and `scripts/bench.sh`.
+//! With `BENCH_SESSIONS=1` it also issues session cookies (a fixed, public key and no
+//! `Secure` flag: for measuring only). Used by `tests/soak.rs` and `examples/benchmark.rs`.
 
-use actix_gssapi::{KerberosIdentity, SpnegoAuth};
+use actix_gssapi::{KerberosIdentity, Key, SessionCookie, SpnegoAuth};
 use actix_web::{web, App, HttpServer};
 
 async fn hello(id: KerberosIdentity) -> String {
@@ -18,11 +19,13 @@ async fn main() -> std::io::Result<()> {
     let addr = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "127.0.0.1:8080".to_owned());
-    let auth = SpnegoAuth::new()
+    let mut auth = SpnegoAuth::new()
         .hostname("localhost")
-        .auth_required(|req| req.path() != "/open")
-        .build()
-        .map_err(std::io::Error::other)?;
+        .auth_required(|req| req.path() != "/open");
+    if std::env::var_os("BENCH_SESSIONS").is_some_and(|v| v == "1") {
+        auth = auth.session_cookie(SessionCookie::new(Key::from(&[42; 64])).secure(false));
+    }
+    let auth = auth.build().map_err(std::io::Error::other)?;
     let server = HttpServer::new(move || {
         App::new()
             .wrap(auth.clone())

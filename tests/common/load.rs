@@ -92,9 +92,19 @@ impl Report {
     }
 }
 
-/// Sends `requests` GETs of `path` over `connections` keep-alive connections. With `tokens`,
-/// request i carries token i and its body must match; without, no `Authorization` is sent.
-/// Stops early at `deadline`.
+/// What each request carries besides the request line and `Host`.
+#[derive(Clone)]
+pub enum Credentials {
+    /// Nothing.
+    None,
+    /// Request i carries token i, and its body must be the token's `expect`.
+    Tokens(Arc<Vec<Token>>),
+    /// The same extra header line on every request (e.g. `Cookie: s=...`).
+    Header(Arc<str>),
+}
+
+/// Sends `requests` GETs of `path` over `connections` keep-alive connections, with `tokens`
+/// as the Authorization of request i (when given). Stops early at `deadline`.
 pub fn run(
     addr: SocketAddr,
     path: &str,
@@ -103,12 +113,26 @@ pub fn run(
     tokens: Option<Arc<Vec<Token>>>,
     deadline: Duration,
 ) -> Report {
+    let credentials = tokens.map_or(Credentials::None, Credentials::Tokens);
+    run_with(addr, path, connections, requests, credentials, deadline)
+}
+
+/// Like [`run`], with any [`Credentials`].
+pub fn run_with(
+    addr: SocketAddr,
+    path: &str,
+    connections: usize,
+    requests: usize,
+    credentials: Credentials,
+    deadline: Duration,
+) -> Report {
     let next = Arc::new(AtomicUsize::new(0));
     let total = Arc::new(Mutex::new(Report::default()));
     let started = Instant::now();
     let workers: Vec<_> = (0..connections.max(1))
         .map(|_| {
-            let (next, total, tokens) = (Arc::clone(&next), Arc::clone(&total), tokens.clone());
+            let (next, total, credentials) =
+                (Arc::clone(&next), Arc::clone(&total), credentials.clone());
             let path = path.to_owned();
             std::thread::spawn(move || {
                 let mut mine = Report::default();
@@ -118,22 +142,39 @@ pub fn run(
                     if i >= requests || started.elapsed() > deadline {
                         break;
                     }
-                    let token = tokens.as_ref().map(|t| &t[i]);
                     let mut request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n");
-                    if let Some(t) = token {
-                        request.push_str("Authorization: ");
-                        request.push_str(&t.header);
-                        request.push_str("\r\n");
-                    }
+                    let token = match &credentials {
+                        Credentials::Tokens(tokens) => {
+                            let t = &tokens[i];
+                            request.push_str("Authorization: ");
+                            request.push_str(&t.header);
+                            request.push_str("\r\n");
+                            Some(t)
+                        }
+                        Credentials::Header(line) => {
+                            request.push_str(line);
+                            request.push_str("\r\n");
+                            None
+                        }
+                        Credentials::None => None,
+                    };
                     request.push_str("\r\n");
                     let sent = Instant::now();
-                    let answer = conn
-                        .take()
-                        .map_or_else(|| Conn::open(addr), Ok)
-                        .and_then(|mut c| c.exchange(request.as_bytes()).map(|r| (c, r)));
+                    let reused = conn.is_some();
+                    let exchange = |c: io::Result<Conn>| {
+                        c.and_then(|mut c| c.exchange(request.as_bytes()).map(|r| (c, r)))
+                    };
+                    let mut answer = exchange(conn.take().map_or_else(|| Conn::open(addr), Ok));
+                    if answer.is_err() && reused {
+                        // The server closed an idle keep-alive connection before reading the
+                        // request (Apache's event MPM does under load): send it again, as HTTP
+                        // clients do. A token the server had consumed would now answer 403.
+                        answer = exchange(Conn::open(addr));
+                    }
                     match answer {
-                        Ok((c, (status, body))) => {
-                            conn = Some(c);
+                        Ok((c, (status, body, keep_alive))) => {
+                            // A server that says `Connection: close` gets a fresh connection.
+                            conn = keep_alive.then_some(c);
                             mine.latencies_us
                                 .push(sent.elapsed().as_micros().min(u32::MAX as u128) as u32);
                             mine.requests += 1;
@@ -184,8 +225,9 @@ impl Conn {
         })
     }
 
-    /// Writes one request, reads one response: (status, body).
-    fn exchange(&mut self, request: &[u8]) -> io::Result<(u16, Vec<u8>)> {
+    /// Writes one request, reads one response: (status, body, whether the connection stays
+    /// open).
+    fn exchange(&mut self, request: &[u8]) -> io::Result<(u16, Vec<u8>, bool)> {
         self.stream.write_all(request)?;
         let head_end = loop {
             if let Some(i) = find(&self.buf, b"\r\n\r\n") {
@@ -206,12 +248,17 @@ impl Conn {
                     .then(|| v.trim().parse().ok())?
             })
             .unwrap_or(0);
+        let keep_alive = !head.lines().any(|l| {
+            l.split_once(':').is_some_and(|(k, v)| {
+                k.eq_ignore_ascii_case("connection") && v.trim().eq_ignore_ascii_case("close")
+            })
+        });
         while self.buf.len() < head_end + length {
             self.fill()?;
         }
         let body = self.buf[head_end..head_end + length].to_vec();
         self.buf.drain(..head_end + length);
-        Ok((status, body))
+        Ok((status, body, keep_alive))
     }
 
     fn fill(&mut self) -> io::Result<()> {

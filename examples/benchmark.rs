@@ -1,0 +1,475 @@
+//! Side-by-side benchmark: `examples/bench` (this crate) against Apache httpd +
+//! mod_auth_gssapi, in one run, on one throwaway realm, with the same load generator, the same
+//! load shape and fresh single-use tokens made beforehand for every authenticated request.
+//!
+//! ```sh
+//! scripts/bench.sh                 # installs apache2 + libapache2-mod-auth-gssapi, builds, runs
+//! scripts/bench.sh --requests 200000 --connections 64
+//! ```
+//!
+//! Prints one table: requests/s, p50 and p99 latency, server CPU per request, and the ratios
+//! the README quotes; then the peak RSS of our server.
+
+#[path = "../tests/common/load.rs"]
+mod load;
+
+use std::collections::BTreeMap;
+use std::error::Error;
+use std::io::{BufRead as _, BufReader};
+use std::net::{SocketAddr, TcpListener};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix_gssapi::testing::{Negotiation, TestRealm};
+use load::{Credentials, Report, Token};
+
+type Result<T> = std::result::Result<T, Box<dyn Error>>;
+
+struct Options {
+    requests: usize,
+    connections: usize,
+    apache: bool,
+}
+
+fn options() -> Result<Options> {
+    let mut o = Options {
+        requests: 100_000,
+        connections: 64,
+        apache: true,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--requests" => o.requests = args.next().ok_or("--requests N")?.parse()?,
+            "--connections" => o.connections = args.next().ok_or("--connections N")?.parse()?,
+            "--no-apache" => o.apache = false,
+            other => return Err(format!("unknown argument {other}").into()),
+        }
+    }
+    Ok(o)
+}
+
+/// Kills and reaps a child process (and, for Apache, its workers) when dropped.
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+    stop: Option<Vec<String>>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(cmd) = &self.stop {
+            let _ = Command::new(&cmd[0]).args(&cmd[1..]).status();
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+fn wait_for_port(addr: SocketAddr) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if std::net::TcpStream::connect(addr).is_ok() {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Err(format!("nothing listening on {addr}").into())
+}
+
+fn start_ours(realm: &TestRealm, sessions: bool) -> Result<Server> {
+    let exe = std::env::current_exe()?
+        .parent()
+        .ok_or("exe dir")?
+        .join("bench");
+    let port = free_port()?;
+    let rcache = realm.dir().join(format!("rcache-ours-{sessions}"));
+    std::fs::create_dir_all(&rcache)?;
+    let mut child = Command::new(&exe)
+        .arg(format!("127.0.0.1:{port}"))
+        .envs(realm.env())
+        .env("KRB5RCACHEDIR", &rcache)
+        .env("BENCH_SESSIONS", if sessions { "1" } else { "0" })
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| {
+            format!(
+                "{}: {e} (build it: cargo build --release --examples)",
+                exe.display()
+            )
+        })?;
+    let stdout = child.stdout.take().ok_or("stdout")?;
+    let mut first = String::new();
+    BufReader::new(stdout).read_line(&mut first)?;
+    if !first.contains("listening on") {
+        return Err(format!("bench server said {first:?}").into());
+    }
+    Ok(Server {
+        child,
+        addr: SocketAddr::from(([127, 0, 0, 1], port)),
+        stop: None,
+    })
+}
+
+/// Apache httpd with mod_auth_gssapi on the same keytab, as packaged by Debian, mpm_event, its
+/// own directory. Workers run as www-data, so the keytab and krb5.conf are copied where they
+/// can read them.
+fn start_apache(realm: &TestRealm) -> Result<Server> {
+    let dir = realm.dir().join("apache");
+    let docs = dir.join("htdocs");
+    std::fs::create_dir_all(docs.join("open"))?;
+    std::fs::write(docs.join("index.html"), "Hello")?;
+    std::fs::write(docs.join("open/index.html"), "open")?;
+    std::fs::copy(realm.keytab(), dir.join("http.keytab"))?;
+    std::fs::copy(realm.krb5_config(), dir.join("krb5.conf"))?;
+    let port = free_port()?;
+    let d = dir.display();
+    let modules = "/usr/lib/apache2/modules";
+    std::fs::write(
+        dir.join("httpd.conf"),
+        format!(
+            r#"ServerRoot {d}
+ServerName localhost
+Listen 127.0.0.1:{port}
+PidFile {d}/httpd.pid
+ErrorLog {d}/error.log
+LogLevel warn
+LoadModule mpm_event_module {modules}/mod_mpm_event.so
+LoadModule authn_core_module {modules}/mod_authn_core.so
+LoadModule authz_core_module {modules}/mod_authz_core.so
+LoadModule authz_user_module {modules}/mod_authz_user.so
+LoadModule auth_gssapi_module {modules}/mod_auth_gssapi.so
+LoadModule dir_module {modules}/mod_dir.so
+User www-data
+Group www-data
+KeepAlive On
+MaxKeepAliveRequests 0
+KeepAliveTimeout 60
+DocumentRoot {d}/htdocs
+DirectoryIndex index.html
+<Location />
+  AuthType GSSAPI
+  AuthName "bench"
+  GssapiCredStore keytab:{d}/http.keytab
+  Require valid-user
+</Location>
+<Location /open>
+  Require all granted
+</Location>
+"#
+        ),
+    )?;
+    let status = Command::new("chown")
+        .args(["-R", "www-data:www-data"])
+        .arg(&dir)
+        .status()?;
+    if !status.success() {
+        return Err("chown www-data".into());
+    }
+    // www-data must reach its directory through the realm's private one.
+    std::fs::set_permissions(
+        realm.dir(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o711),
+    )?;
+    let child = Command::new("apache2")
+        .args(["-f"])
+        .arg(dir.join("httpd.conf"))
+        .arg("-DFOREGROUND")
+        .env("KRB5_CONFIG", dir.join("krb5.conf"))
+        .env("KRB5RCACHEDIR", &dir)
+        .env_remove("KRB5_KTNAME")
+        .spawn()
+        .map_err(|e| {
+            format!("apache2: {e} (apt-get install apache2 libapache2-mod-auth-gssapi)")
+        })?;
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    wait_for_port(addr)?;
+    Ok(Server {
+        child,
+        addr,
+        stop: Some(vec![
+            "apache2".into(),
+            "-f".into(),
+            dir.join("httpd.conf").display().to_string(),
+            "-k".into(),
+            "stop".into(),
+        ]),
+    })
+}
+
+/// utime + stime of `root` and its children, in clock ticks (1/100 s on Linux).
+fn cpu_ticks(root: u32) -> u64 {
+    let mut total = 0;
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    for entry in entries.flatten() {
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // Fields after the `(comm)`: state ppid ... utime(14) stime(15), counted from pid.
+        let Some((head, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        let pid: u32 = head
+            .split(' ')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0);
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let ppid: u32 = fields.get(1).and_then(|p| p.parse().ok()).unwrap_or(0);
+        if pid == root || ppid == root {
+            let utime: u64 = fields.get(11).and_then(|v| v.parse().ok()).unwrap_or(0);
+            let stime: u64 = fields.get(12).and_then(|v| v.parse().ok()).unwrap_or(0);
+            total += utime + stime;
+        }
+    }
+    total
+}
+
+fn status_kib(pid: u32, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+struct Row {
+    name: String,
+    report: Report,
+    cpu_us_per_req: f64,
+}
+
+fn measure(
+    name: &str,
+    server: &Server,
+    path: &str,
+    connections: usize,
+    requests: usize,
+    credentials: Credentials,
+) -> Row {
+    let before = cpu_ticks(server.child.id());
+    let report = load::run_with(
+        server.addr,
+        path,
+        connections,
+        requests,
+        credentials,
+        Duration::from_secs(900),
+    );
+    let ticks = cpu_ticks(server.child.id()).saturating_sub(before);
+    let cpu_us_per_req = ticks as f64 * 10_000.0 / report.requests.max(1) as f64;
+    eprintln!(
+        "  {name}: {:.0} req/s, statuses {:?}",
+        report.per_second(),
+        report.statuses
+    );
+    Row {
+        name: name.to_owned(),
+        report,
+        cpu_us_per_req,
+    }
+}
+
+fn tokens(users: &[load::User], n: usize) -> Result<Arc<Vec<Token>>> {
+    let started = Instant::now();
+    let t = load::make_tokens(users, "HTTP@localhost", n, 2)?;
+    eprintln!("  made {n} tokens in {:.1?}", started.elapsed());
+    Ok(Arc::new(t))
+}
+
+/// Every answer has the expected status and identity; connection errors (a server closing a
+/// keep-alive connection) are reported in the table, and fail the run above 0.1 %.
+fn check(row: &Row, want: u16) -> Result<()> {
+    let statuses: BTreeMap<u16, usize> = row.report.statuses.clone();
+    let too_many_errors = row.report.errors * 1000 > row.report.requests;
+    if statuses.keys().ne([want].iter()) || row.report.mismatched > 0 || too_many_errors {
+        return Err(format!(
+            "{}: expected only {want}, got {statuses:?}, {} mismatched, {} errors",
+            row.name, row.report.mismatched, row.report.errors
+        )
+        .into());
+    }
+    Ok(())
+}
+
+fn main() -> Result<()> {
+    let o = options()?;
+    let realm = TestRealm::start()?;
+    realm.export_env();
+    realm.add_user("bob", "bob-password")?;
+    let bob = realm.kinit("bob", "bob-password", &[])?;
+    let users: Vec<load::User> = vec![
+        ("alice@EXAMPLE.TEST".into(), realm.alice_ccache()),
+        ("bob@EXAMPLE.TEST".into(), bob),
+    ];
+    let (n, c) = (o.requests, o.connections);
+    eprintln!(
+        "benchmark: {n} requests per row, {c} connections, {} cores",
+        std::thread::available_parallelism().map_or(0, |p| p.get())
+    );
+
+    let mut rows = Vec::new();
+    let ours = start_ours(&realm, false)?;
+    let pid = ours.child.id();
+    // Warm-up (connections, allocator, keytab in the page cache), not measured.
+    load::run_with(
+        ours.addr,
+        "/",
+        c,
+        2_000,
+        Credentials::Tokens(tokens(&users, 2_000)?),
+        Duration::from_secs(60),
+    );
+    let auth = measure(
+        "ours: authenticated",
+        &ours,
+        "/",
+        c,
+        n,
+        Credentials::Tokens(tokens(&users, n)?),
+    );
+    check(&auth, 200)?;
+    let rss_after_auth = status_kib(pid, "VmRSS:");
+    rows.push(auth);
+    let row = measure("ours: 401 challenge", &ours, "/", c, n, Credentials::None);
+    check(&row, 401)?;
+    rows.push(row);
+    let row = measure("ours: open route", &ours, "/open", c, n, Credentials::None);
+    check(&row, 200)?;
+    rows.push(row);
+    let peak_rss = status_kib(pid, "VmHWM:");
+    drop(ours);
+
+    let sessions = start_ours(&realm, true)?;
+    let login = Negotiation::start(&realm.alice_ccache(), "HTTP@localhost")?;
+    let cookie = session_cookie(sessions.addr, login.header())?;
+    let row = measure(
+        "ours: session cookie",
+        &sessions,
+        "/",
+        c,
+        n,
+        Credentials::Header(format!("Cookie: {cookie}").into()),
+    );
+    check(&row, 200)?;
+    rows.push(row);
+    drop(sessions);
+
+    if o.apache {
+        let apache = start_apache(&realm)?;
+        load::run_with(
+            apache.addr,
+            "/",
+            c,
+            2_000,
+            Credentials::Tokens(apache_tokens(&users, 2_000)?),
+            Duration::from_secs(60),
+        );
+        let row = measure(
+            "apache: authenticated",
+            &apache,
+            "/",
+            c,
+            n,
+            Credentials::Tokens(apache_tokens(&users, n)?),
+        );
+        check(&row, 200)?;
+        rows.push(row);
+        let row = measure(
+            "apache: 401 challenge",
+            &apache,
+            "/",
+            c,
+            n,
+            Credentials::None,
+        );
+        check(&row, 401)?;
+        rows.push(row);
+        let row = measure(
+            "apache: open route",
+            &apache,
+            "/open/",
+            c,
+            n,
+            Credentials::None,
+        );
+        check(&row, 200)?;
+        rows.push(row);
+    }
+
+    println!();
+    println!("| path | req/s | p50 ms | p99 ms | server CPU µs/req | connection errors |");
+    println!("| --- | ---: | ---: | ---: | ---: | ---: |");
+    for r in &rows {
+        println!(
+            "| {} | {:.0} | {:.2} | {:.2} | {:.0} | {} |",
+            r.name,
+            r.report.per_second(),
+            r.report.percentile_ms(0.5),
+            r.report.percentile_ms(0.99),
+            r.cpu_us_per_req,
+            r.report.errors
+        );
+    }
+    let get = |name: &str| rows.iter().find(|r| r.name == name);
+    let rps = |name: &str| get(name).map_or(f64::NAN, |r| r.report.per_second());
+    println!();
+    println!(
+        "ours authenticated / apache authenticated: {:.2}x req/s, p99 {:.2}x",
+        rps("ours: authenticated") / rps("apache: authenticated"),
+        get("ours: authenticated").map_or(f64::NAN, |r| r.report.percentile_ms(0.99))
+            / get("apache: authenticated").map_or(f64::NAN, |r| r.report.percentile_ms(0.99))
+    );
+    println!(
+        "ours 401 / ours open: {:.2}x; session cookie / open: {:.2}x",
+        rps("ours: 401 challenge") / rps("ours: open route"),
+        rps("ours: session cookie") / rps("ours: open route")
+    );
+    println!(
+        "our server RSS after the authenticated run {rss_after_auth} KiB, peak {peak_rss} KiB"
+    );
+    Ok(())
+}
+
+/// Tokens for Apache: the same service, the same users; the body check is Apache's page.
+fn apache_tokens(users: &[load::User], n: usize) -> Result<Arc<Vec<Token>>> {
+    let t = tokens(users, n)?;
+    let t = Arc::try_unwrap(t).map_err(|_| "tokens shared")?;
+    Ok(Arc::new(
+        t.into_iter()
+            .map(|t| Token {
+                header: t.header,
+                expect: "Hello".to_owned(),
+            })
+            .collect(),
+    ))
+}
+
+/// Logs in once with `authorization` and returns the `name=value` of the session cookie.
+fn session_cookie(addr: SocketAddr, authorization: &str) -> Result<String> {
+    use std::io::{Read as _, Write as _};
+    let mut s = std::net::TcpStream::connect(addr)?;
+    write!(
+        s,
+        "GET / HTTP/1.1\r\nHost: localhost\r\nAuthorization: {authorization}\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut response = String::new();
+    s.read_to_string(&mut response)?;
+    response
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("set-cookie: ")
+                .or_else(|| l.strip_prefix("Set-Cookie: "))
+        })
+        .and_then(|v| v.split(';').next())
+        .map(str::to_owned)
+        .ok_or_else(|| format!("no session cookie in {response:?}").into())
+}
