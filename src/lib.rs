@@ -62,10 +62,10 @@
 //! cache so the server can call the next service as the user.
 //!
 //! # Logging
-//! Through the [`log`] crate, target `actix_gssapi`: `info` once at start-up (the service
-//! name and keytab), `warn` for every refused token with GSSAPI's reason and the peer,
-//! method and path (never the query string, never the token), `debug` for each 401 and each
-//! success.
+//! Through the [`log`] crate, with targets under `actix_gssapi` (filter on that prefix):
+//! `info` once at start-up (the service name and keytab), `warn` for every refused token
+//! with GSSAPI's reason and the peer, method and path (never the query string, never the
+//! token), `debug` for each 401 and each success.
 //!
 //! # Security
 //! - Replays: MIT Kerberos' replay cache refuses a token seen before, within the clock-skew

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Benchmarks this crate against Apache httpd + mod_auth_gssapi on the same machine, in one run:
+# a throwaway realm, fresh single-use tokens for every authenticated request, the same load
+# generator and load shape for both. Installs what it needs first. Arguments go to
+# examples/benchmark.rs, e.g.
+#
+#   scripts/bench.sh --requests 200000 --connections 64
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source scripts/lib.sh
+
+ensure_packages "${BUILD_PACKAGES[@]}" "${RUNTIME_PACKAGES[@]}" "${BENCH_PACKAGES[@]}"
+cargo build --release --features testing --example bench --example benchmark
+exec target/release/examples/benchmark "$@"

@@ -1,0 +1,56 @@
+# shellcheck shell=bash
+# Shared by scripts/demo.sh, scripts/test.sh and .ci/run: source it, do not run it.
+
+# Debian/Ubuntu packages that building the crate needs (libgssapi-sys runs bindgen, which loads
+# libclang, on the MIT krb5 headers).
+BUILD_PACKAGES=(build-essential pkg-config libkrb5-dev libclang-dev)
+# Packages that the tests and the demo need: a KDC and kadmin.local for the throwaway realm,
+# kinit/klist, and a curl that speaks --negotiate.
+RUNTIME_PACKAGES=(krb5-kdc krb5-admin-server krb5-user curl)
+# Only the tests: faketime skews a client's clock (tests/tickets.rs).
+TEST_PACKAGES=(faketime)
+# Only scripts/bench.sh: the Apache mod_auth_gssapi it compares against.
+BENCH_PACKAGES=(apache2 libapache2-mod-auth-gssapi)
+
+# kdb5_util, kadmin.local and krb5kdc live in /usr/sbin, which a normal user's PATH may lack.
+case ":$PATH:" in
+    *:/usr/sbin:*) ;;
+    *) PATH="$PATH:/usr/sbin" ;;
+esac
+case ":$PATH:" in
+    *:/sbin:*) ;;
+    *) PATH="$PATH:/sbin" ;;
+esac
+export PATH
+
+# ensure_packages PKG...: installs the packages that are not installed yet, with apt-get (as
+# root, else through sudo); without either, prints the command to run and exits 1.
+ensure_packages() {
+    local missing=() pkg
+    for pkg in "$@"; do
+        if [[ "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null)" != "install ok installed" ]]; then
+            missing+=("$pkg")
+        fi
+    done
+    if ((${#missing[@]} == 0)); then
+        return 0
+    fi
+    local install=(apt-get install -y -q --no-install-recommends "${missing[@]}")
+    echo "Installing missing packages: ${missing[*]}" >&2
+    if ((EUID == 0)); then
+        apt-get update -q
+        DEBIAN_FRONTEND=noninteractive "${install[@]}"
+    elif command -v sudo >/dev/null 2>&1; then
+        sudo apt-get update -q
+        sudo env DEBIAN_FRONTEND=noninteractive "${install[@]}"
+    else
+        echo "Missing packages: ${missing[*]}. Install them as root:" >&2
+        echo "  apt-get update && ${install[*]}" >&2
+        exit 1
+    fi
+}
+
+# ensure_all_packages: what building, testing and running the demo need.
+ensure_all_packages() {
+    ensure_packages "${BUILD_PACKAGES[@]}" "${RUNTIME_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
+}
