@@ -8,6 +8,25 @@ use actix_gssapi::testing::{shared_realm, Negotiation, TestRealm};
 
 static LINES: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
+/// Every captured line is also appended here, so that `scripts/check-logs.sh` can scan what the
+/// whole suite logged for secrets.
+fn log_file() -> Option<&'static Mutex<std::fs::File>> {
+    static FILE: OnceLock<Option<Mutex<std::fs::File>>> = OnceLock::new();
+    FILE.get_or_init(|| {
+        let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("test-logs");
+        std::fs::create_dir_all(&dir).ok()?;
+        let exe = std::env::current_exe().ok()?;
+        let name = exe.file_name()?.to_string_lossy().into_owned();
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join(format!("{name}-{}.log", std::process::id())))
+            .ok()?;
+        Some(Mutex::new(file))
+    })
+    .as_ref()
+}
+
 struct Capture;
 
 impl log::Log for Capture {
@@ -17,6 +36,10 @@ impl log::Log for Capture {
     fn log(&self, record: &log::Record<'_>) {
         if record.target().starts_with("actix_gssapi") {
             let line = format!("{} {}", record.level(), record.args());
+            if let Some(Ok(mut file)) = log_file().map(Mutex::lock) {
+                use std::io::Write as _;
+                let _ = writeln!(file, "{line}");
+            }
             if let Ok(mut lines) = LINES.lock() {
                 lines.push(line);
             }
