@@ -134,3 +134,39 @@ fn demo_runs_end_to_end() {
     assert!(stdout.contains("Hello, alice@EXAMPLE.TEST"), "{stdout}");
     assert!(stdout.contains("curl --negotiate -u :"), "{stdout}");
 }
+
+#[test]
+fn sessions_example_logs_in_once_then_uses_the_cookie() {
+    let realm = realm();
+    let env = realm.env();
+    let port = free_port();
+    let mut child = Reaped(
+        Command::new(example("sessions"))
+            .arg(format!("127.0.0.1:{port}"))
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .env("SPNEGO_HOSTNAME", "localhost")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut line = String::new();
+    BufReader::new(child.0.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(line.contains("listening on"), "{line}");
+    let url = format!("http://localhost:{port}/");
+    let jar = realm.dir().join("sessions-example.jar");
+    let jar = jar.to_str().unwrap();
+    let (code, body) = curl(&["--negotiate", "-u", ":", "-c", jar, &url], &env);
+    assert_eq!(
+        (code.as_str(), body.as_str()),
+        ("200", "Hello, alice@EXAMPLE.TEST (by Kerberos ticket)\n")
+    );
+    // curl sends `Secure` cookies back to http://localhost, as browsers do.
+    let (code, body) = curl(&["-b", jar, &url], &env);
+    assert_eq!(
+        (code.as_str(), body.as_str()),
+        ("200", "Hello, alice@EXAMPLE.TEST (by session cookie)\n")
+    );
+}

@@ -1,0 +1,63 @@
+//! Session cookies: one Negotiate login, then an encrypted cookie authenticates the requests
+//! that follow, without GSSAPI. Every node that shares the key accepts the cookie.
+//!
+//! ```sh
+//! head -c 64 /dev/urandom > session.key     # the same file on every node
+//! SESSION_KEY_FILE=session.key cargo run --example sessions -- 127.0.0.1:8080
+//! curl --negotiate -u : -c jar http://www.example.com:8080/   # logs in, stores the cookie
+//! curl -b jar http://www.example.com:8080/                    # the cookie alone is enough
+//! ```
+//!
+//! The cookie is `Secure` by default, so browsers only send it back over HTTPS.
+
+use std::time::Duration;
+
+use actix_gssapi::{KerberosIdentity, Key, SessionCookie, SpnegoAuth};
+use actix_web::{web, App, HttpServer};
+
+async fn hello(id: KerberosIdentity) -> String {
+    let how = if id.via_session_cookie() {
+        "session cookie"
+    } else {
+        "Kerberos ticket"
+    };
+    format!("Hello, {} (by {how})\n", id.principal())
+}
+
+#[actix_web::main]
+async fn main() -> std::io::Result<()> {
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:8080".to_owned());
+    let key_bytes: Vec<u8> = match std::env::var_os("SESSION_KEY_FILE") {
+        Some(path) => std::fs::read(path)?,
+        None => {
+            eprintln!("SESSION_KEY_FILE not set: using a random key, valid until restart");
+            Key::generate().master().to_vec()
+        }
+    };
+    if key_bytes.len() < 64 {
+        return Err(std::io::Error::other(
+            "the session key needs at least 64 bytes",
+        ));
+    }
+    let auth = SpnegoAuth::new()
+        .hostname("www.example.com")
+        .session_cookie(
+            SessionCookie::new(Key::from(&key_bytes)) // 64 bytes from your secret store
+                .max_age(Duration::from_secs(15 * 60)),
+        );
+    let auth = match std::env::var("SPNEGO_HOSTNAME") {
+        Ok(hostname) => auth.hostname(hostname),
+        Err(_) => auth,
+    };
+    let auth = auth.build().map_err(std::io::Error::other)?;
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap(auth.clone())
+            .route("/", web::get().to(hello))
+    })
+    .bind(&addr)?;
+    println!("listening on http://{}", server.addrs()[0]);
+    server.run().await
+}
