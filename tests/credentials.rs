@@ -173,3 +173,29 @@ async fn unwritable_targets_are_clear_errors() {
     let err = creds.store_into("NOSUCHTYPE:x").unwrap_err();
     assert_eq!(err.kind(), ErrorKind::CredentialStore);
 }
+
+#[actix_web::test]
+async fn dir_collections_work() {
+    let creds = delegated().await;
+    let dir = scratch("dir-collection");
+    let name = format!("DIR:{}", dir.display());
+    creds.store_into(&name).unwrap();
+    // A new cache in the collection (not made its primary): list them all.
+    let out = realm()
+        .command("klist")
+        .env("KRB5CCNAME", &name)
+        .arg("-A")
+        .output()
+        .unwrap();
+    let listing = String::from_utf8_lossy(&out.stdout);
+    assert!(listing.contains("alice@EXAMPLE.TEST"), "{listing}");
+}
+
+#[::core::prelude::v1::test]
+fn public_types_can_cross_threads() {
+    fn send_sync<T: Send + Sync + Clone + 'static>() {}
+    send_sync::<Credentials>();
+    send_sync::<KerberosIdentity>();
+    send_sync::<SpnegoAuth>();
+    send_sync::<actix_gssapi::Error>();
+}
