@@ -259,38 +259,27 @@ impl TestRealm {
         check(out, program)
     }
 
+    /// Writes a copy of the realm's `krb5.conf` that tolerates `secs` of clock skew, and
+    /// returns its path: give it as `KRB5_CONFIG` to a server process that must accept tokens
+    /// made long before they are used (a benchmark's pre-generated tokens), since an
+    /// authenticator older than the allowance is refused.
+    ///
+    /// # Errors
+    /// When the file cannot be written.
+    pub fn krb5_config_with_clock_skew(&self, secs: u64) -> io::Result<PathBuf> {
+        let path = self.dir.join(format!("krb5-skew-{secs}.conf"));
+        std::fs::write(&path, self.krb5_conf_text(secs))?;
+        Ok(path)
+    }
+
     fn write_config(&self) -> io::Result<()> {
+        std::fs::write(
+            self.dir.join("krb5.conf"),
+            self.krb5_conf_text(CLOCK_SKEW_SECS),
+        )?;
         let d = self.dir.display();
         let port = self.kdc_port;
         let realm = &self.realm;
-        let mut domain_realm = format!("    localhost = {realm}\n    .localhost = {realm}\n");
-        if let Some(host) = crate::acceptor::machine_hostname() {
-            let _ = writeln!(domain_realm, "    {host} = {realm}");
-        }
-        std::fs::write(
-            self.dir.join("krb5.conf"),
-            format!(
-                "[libdefaults]
-    default_realm = {realm}
-    dns_lookup_kdc = false
-    dns_lookup_realm = false
-    rdns = false
-    dns_canonicalize_hostname = false
-    forwardable = true
-    udp_preference_limit = 1
-    clockskew = {CLOCK_SKEW_SECS}
-    default_ccache_name = FILE:{d}/default.cc
-    default_keytab_name = FILE:{d}/http.keytab
-
-[realms]
-    {realm} = {{
-        kdc = 127.0.0.1:{port}
-    }}
-
-[domain_realm]
-{domain_realm}"
-            ),
-        )?;
         std::fs::write(
             self.dir.join("kdc.conf"),
             format!(
@@ -314,6 +303,37 @@ impl TestRealm {
         )?;
         std::fs::write(self.dir.join("kadm5.acl"), "")?;
         Ok(())
+    }
+
+    fn krb5_conf_text(&self, clock_skew: u64) -> String {
+        let d = self.dir.display();
+        let port = self.kdc_port;
+        let realm = &self.realm;
+        let mut domain_realm = format!("    localhost = {realm}\n    .localhost = {realm}\n");
+        if let Some(host) = crate::acceptor::machine_hostname() {
+            let _ = writeln!(domain_realm, "    {host} = {realm}");
+        }
+        format!(
+            "[libdefaults]
+    default_realm = {realm}
+    dns_lookup_kdc = false
+    dns_lookup_realm = false
+    rdns = false
+    dns_canonicalize_hostname = false
+    forwardable = true
+    udp_preference_limit = 1
+    clockskew = {clock_skew}
+    default_ccache_name = FILE:{d}/default.cc
+    default_keytab_name = FILE:{d}/http.keytab
+
+[realms]
+    {realm} = {{
+        kdc = 127.0.0.1:{port}
+    }}
+
+[domain_realm]
+{domain_realm}"
+        )
     }
 
     fn start_kdc(&mut self) -> io::Result<()> {
