@@ -1,0 +1,761 @@
+//! Real HTTP Negotiate clients against a real server on loopback: Python's `requests-gssapi`
+//! and `httpx-gssapi` (mutual authentication required), headless Firefox ESR and headless
+//! Chromium, each run as a subprocess with the shared realm's environment (alice's ticket).
+//!
+//! Prerequisites (a missing one fails the test, naming what to install):
+//! - Debian packages `firefox-esr`, `chromium`, `tesseract-ocr`, `python3-venv` (with a
+//!   Debian `python3`; a pyenv CPython has the venv module), and, to build the Python `gssapi`
+//!   package from source, `libkrb5-dev build-essential` (and `python3-dev` for Debian's python).
+//! - A virtualenv with the pinned `tests/clients/requirements.txt`, which
+//!   `tests/clients/setup.sh` makes in `target/client-venv` (or `$ACTIX_GSSAPI_CLIENT_VENV`).
+//!   The tests run it themselves; it returns at once when the venv is up to date.
+//!
+//! Every client gets a hard timeout, runs in its own process group, and the whole group is
+//! killed and reaped when the test is done with it (or panics), so no browser process outlives
+//! the test.
+
+mod common;
+
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::os::unix::process::CommandExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use actix_gssapi::{KerberosIdentity, SpnegoAuth};
+use actix_web::dev::Service as _;
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use common::realm;
+
+/// How long one client run may take before it is killed and the test fails.
+const CLIENT_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long `tests/clients/setup.sh` may take (a first run builds `gssapi` from source: ~45 s).
+const SETUP_TIMEOUT: Duration = Duration::from_secs(300);
+
+const ALICE_HELLO: &str = "Hello, alice@EXAMPLE.TEST";
+
+// ---------------------------------------------------------------------------------------------
+// Subprocesses: a process group per client, a hard timeout, everything killed and reaped.
+
+extern "C" {
+    fn kill(pid: i32, sig: i32) -> i32;
+}
+const SIGKILL: i32 = 9;
+
+/// A child that leads its own process group. Dropping it kills the whole group (a browser's
+/// content, GPU, network and zygote processes included) and reaps the leader.
+///
+/// Crash reporters leave the group (they start sessions of their own): Firefox's
+/// `crashhelper <browser pid> ...` and Chromium's two `chrome_crashpad_handler
+/// --database=$HOME/.config/chromium/...` (`--disable-crashpad-for-testing` would avoid them,
+/// but then this Chromium makes no request at all). They watch the browser and exit with it;
+/// [`terminate`](Self::terminate) waits for them to go and kills those that stay.
+struct Group {
+    child: Child,
+    done: bool,
+    /// The run's private directory: a process whose command line names it is one of ours.
+    dir: PathBuf,
+}
+
+impl Group {
+    fn spawn(cmd: &mut Command, dir: &Path, what: &str) -> Self {
+        cmd.process_group(0).stdin(Stdio::null());
+        let child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
+        Self {
+            child,
+            done: false,
+            dir: dir.to_owned(),
+        }
+    }
+
+    /// Whether the leader has exited, without reaping it: while it is a zombie its pid (the
+    /// group's id) cannot be reused, so killing the group afterwards hits only our processes.
+    fn leader_exited(&self) -> bool {
+        !alive(self.child.id())
+    }
+
+    /// Kills everything left of the group, reaps the leader, and sees the crash helpers out.
+    fn terminate(&mut self) -> Option<ExitStatus> {
+        if self.done {
+            return None;
+        }
+        self.done = true;
+        let leader = self.child.id();
+        let helpers = satellites(leader, &self.dir);
+        let pgid = i32::try_from(leader).expect("pid fits in i32");
+        // SAFETY: kill(2) with a negative pid signals the process group we created; its
+        // leader is not reaped yet, so the group id is still ours.
+        unsafe {
+            kill(-pgid, SIGKILL);
+        }
+        let _ = self.child.kill();
+        let status = self.child.wait().ok();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        for pid in helpers {
+            while alive(pid) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            if alive(pid) && satellites(leader, &self.dir).contains(&pid) {
+                // SAFETY: a live process that still names our run's directory or our leader.
+                unsafe {
+                    kill(i32::try_from(pid).expect("pid fits in i32"), SIGKILL);
+                }
+            }
+        }
+        status
+    }
+
+    /// Waits for the leader (at most `timeout`), then kills whatever is left of the group and
+    /// reaps the leader. `None` when it had to be killed for running too long.
+    fn finish(mut self, timeout: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        while !self.leader_exited() {
+            if Instant::now() > deadline {
+                self.terminate();
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.terminate()
+    }
+}
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        self.terminate();
+    }
+}
+
+/// Whether `pid` is a live process (not gone, not a zombie).
+fn alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat.rsplit_once(')').is_some_and(|(_, rest)| {
+            !matches!(rest.trim_start().as_bytes().first(), Some(b'Z' | b'X'))
+        }),
+        Err(_) => false,
+    }
+}
+
+/// Live processes that belong to the run, in the group or not: their command line names a
+/// file in the run's directory, or they are Firefox's `crashhelper <leader> ...`.
+fn satellites(leader: u32, dir: &Path) -> Vec<u32> {
+    let leader = leader.to_string();
+    // `<dir>/`: `client-firefox-1` must not match `client-firefox-10`.
+    let mut marker = dir.as_os_str().as_encoded_bytes().to_vec();
+    marker.push(b'/');
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let mut args = cmdline.split(|b| *b == 0);
+            let program = args.next().unwrap_or_default();
+            let names_dir = cmdline.windows(marker.len()).any(|w| w == marker);
+            let watches_leader =
+                program.ends_with(b"/crashhelper") && args.next() == Some(leader.as_bytes());
+            (names_dir || watches_leader) && alive(*pid)
+        })
+        .collect()
+}
+
+/// What a finished client printed.
+struct Finished {
+    status: ExitStatus,
+    stdout: String,
+    stderr: String,
+}
+
+/// A fresh private directory for one client run, inside the realm's directory (removed with
+/// the realm when the test process exits).
+fn scratch(name: &str) -> PathBuf {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let dir = realm().dir().join(format!(
+        "client-{name}-{}",
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+/// Runs `cmd` to completion with its output in files under `dir`; kills it (and fails the
+/// test) after `timeout`.
+fn run_bounded(cmd: &mut Command, dir: &Path, what: &str, timeout: Duration) -> Finished {
+    let out_path = dir.join(format!("{what}.stdout"));
+    let err_path = dir.join(format!("{what}.stderr"));
+    cmd.stdout(std::fs::File::create(&out_path).expect("stdout file"))
+        .stderr(std::fs::File::create(&err_path).expect("stderr file"));
+    let started = Instant::now();
+    let status = Group::spawn(cmd, dir, what).finish(timeout);
+    let stdout = std::fs::read_to_string(&out_path).unwrap_or_default();
+    let stderr = std::fs::read_to_string(&err_path).unwrap_or_default();
+    let Some(status) = status else {
+        panic!(
+            "{what} still running after {timeout:?}: killed.\nstdout:\n{stdout}\nstderr:\n{}",
+            tail(&stderr, 4000)
+        );
+    };
+    eprintln!("{what}: {status} in {:?}", started.elapsed());
+    Finished {
+        status,
+        stdout,
+        stderr,
+    }
+}
+
+fn tail(text: &str, max: usize) -> &str {
+    let start = text.len().saturating_sub(max);
+    let start = (start..text.len())
+        .find(|i| text.is_char_boundary(*i))
+        .unwrap_or(text.len());
+    &text[start..]
+}
+
+/// The program's path, or a failure naming the Debian package that provides it.
+fn require(programs: &[&str], package: &str) -> PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    for program in programs {
+        for dir in std::env::split_paths(&path) {
+            let candidate = dir.join(program);
+            if candidate.is_file() {
+                return candidate;
+            }
+        }
+    }
+    panic!(
+        "{} not found on PATH: install it (Debian/Ubuntu: apt-get install {package})",
+        programs.join(" / ")
+    );
+}
+
+fn clients_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients")
+}
+
+// ---------------------------------------------------------------------------------------------
+// Python clients.
+
+/// `<target dir>/client-venv` (this binary is `<target dir>/<profile>/deps/real_clients-*`),
+/// or `$ACTIX_GSSAPI_CLIENT_VENV`.
+fn venv_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("ACTIX_GSSAPI_CLIENT_VENV") {
+        return dir.into();
+    }
+    let exe = std::env::current_exe().expect("test binary path");
+    exe.ancestors()
+        .nth(3)
+        .map(|target| target.join("client-venv"))
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/client-venv"))
+}
+
+/// The venv's python, after `tests/clients/setup.sh` made sure the venv has the pinned
+/// packages (instant when it has).
+fn venv_python() -> PathBuf {
+    static PYTHON: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    PYTHON
+        .get_or_init(|| {
+            let venv = venv_dir();
+            let dir = scratch("setup");
+            let done = run_bounded(
+                Command::new("sh")
+                    .arg(clients_dir().join("setup.sh"))
+                    .arg(&venv),
+                &dir,
+                "setup.sh",
+                SETUP_TIMEOUT,
+            );
+            if !done.status.success() {
+                return Err(format!(
+                    "tests/clients/setup.sh {} failed ({}): {}{}",
+                    venv.display(),
+                    done.status,
+                    done.stdout,
+                    tail(&done.stderr, 4000)
+                ));
+            }
+            Ok(venv.join("bin/python"))
+        })
+        .clone()
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// What `tests/clients/*_client.py` printed.
+#[derive(Debug)]
+struct PythonResult {
+    client: String,
+    status: String,
+    mutual: bool,
+    error: String,
+    body: String,
+}
+
+fn python_client(script: &str, url: &str) -> PythonResult {
+    let python = venv_python();
+    let dir = scratch(script);
+    let done = run_bounded(
+        Command::new(&python)
+            .arg(clients_dir().join(script))
+            .arg(url)
+            .envs(realm().env())
+            .env("PYTHONDONTWRITEBYTECODE", "1"),
+        &dir,
+        script,
+        CLIENT_TIMEOUT,
+    );
+    assert!(
+        done.status.success(),
+        "{script} failed ({}): {}{}",
+        done.status,
+        done.stdout,
+        tail(&done.stderr, 4000)
+    );
+    let (head, body) = done
+        .stdout
+        .split_once("\nbody=")
+        .unwrap_or_else(|| panic!("{script} printed no body line: {}", done.stdout));
+    let field = |key: &str| {
+        head.lines()
+            .find_map(|l| l.strip_prefix(key)?.strip_prefix('='))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    PythonResult {
+        client: field("client"),
+        status: field("status"),
+        mutual: field("mutual") == "true",
+        error: field("error"),
+        body: body.to_owned(),
+    }
+}
+
+/// The server for the Python clients: every path needs Kerberos and answers
+/// `Hello, <principal>` (see `common::serve`), as `examples/hello` does.
+fn python_server() -> SocketAddr {
+    static ADDR: OnceLock<SocketAddr> = OnceLock::new();
+    *ADDR.get_or_init(|| common::serve(SpnegoAuth::new().hostname("localhost")))
+}
+
+/// Not our middleware: a server that challenges with `Negotiate`, then answers any
+/// `Authorization: Negotiate ...` with 200 and no mutual-authentication token.
+fn impostor() -> SocketAddr {
+    static ADDR: OnceLock<SocketAddr> = OnceLock::new();
+    *ADDR.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            actix_rt::System::new().block_on(async move {
+                let server = HttpServer::new(|| {
+                    App::new().default_service(web::to(|req: HttpRequest| async move {
+                        let negotiates = req
+                            .headers()
+                            .get("Authorization")
+                            .is_some_and(|v| v.as_bytes().starts_with(b"Negotiate "));
+                        if negotiates {
+                            HttpResponse::Ok().body("trust me")
+                        } else {
+                            HttpResponse::Unauthorized()
+                                .insert_header(("WWW-Authenticate", "Negotiate"))
+                                .finish()
+                        }
+                    }))
+                })
+                .workers(1)
+                .disable_signals()
+                .bind(("127.0.0.1", 0))
+                .expect("bind");
+                tx.send(server.addrs()[0]).expect("send addr");
+                server.run().await.expect("server");
+            })
+        });
+        rx.recv_timeout(Duration::from_secs(10))
+            .expect("impostor up")
+    })
+}
+
+fn python_logs_in(script: &str, client: &str) {
+    let port = python_server().port();
+    let path = format!("/{client}");
+    let r = python_client(script, &format!("http://localhost:{port}{path}"));
+    assert_eq!(r.client, client);
+    assert_eq!(
+        (r.status.as_str(), r.body.as_str(), r.error.as_str()),
+        ("200", ALICE_HELLO, ""),
+        "{r:?}"
+    );
+    // The server's token in the 200 completed the client's GSSAPI context.
+    assert!(r.mutual, "mutual authentication not verified: {r:?}");
+    assert!(common::called(&path));
+
+    // The client really checks the server: a server that takes the token but answers 200
+    // without a token of its own (as one without the service key would) is refused.
+    let port = impostor().port();
+    let r = python_client(script, &format!("http://localhost:{port}/"));
+    assert!(!r.mutual, "{r:?}");
+    assert!(r.error.contains("MutualAuthenticationError"), "{r:?}");
+}
+
+#[test]
+fn requests_gssapi_logs_in_with_mutual_auth() {
+    python_logs_in("requests_client.py", "requests-gssapi");
+}
+
+#[test]
+fn httpx_gssapi_logs_in_with_mutual_auth() {
+    python_logs_in("httpx_client.py", "httpx-gssapi");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Browsers: a page that reports back what the browser rendered.
+
+/// What the browsers' site saw.
+#[derive(Default)]
+struct Seen {
+    /// `METHOD /path <scheme of the Authorization header, or "-">` for every request.
+    requests: Mutex<Vec<String>>,
+    /// The principals `/page` was served to.
+    served: Mutex<Vec<String>>,
+    /// The text the page's script posted to `/report`: `document.body.innerText`.
+    reports: Mutex<Vec<String>>,
+}
+
+impl Seen {
+    fn requests(&self) -> Vec<String> {
+        self.requests.lock().unwrap().clone()
+    }
+    fn served(&self) -> Vec<String> {
+        self.served.lock().unwrap().clone()
+    }
+    fn reports(&self) -> Vec<String> {
+        self.reports.lock().unwrap().clone()
+    }
+}
+
+fn escape_html(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// An HTML page showing `text` in big black letters (for OCR), whose script posts what the
+/// browser rendered back to `/report`. The XHR is synchronous so that it is done before the
+/// page's load event, after which `firefox --screenshot` and `chromium --dump-dom` exit.
+fn page(text: &str) -> String {
+    format!(
+        r#"<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>actix-gssapi</title><link rel="icon" href="data:,"></head>
+<body style="margin:24px;background:#fff;color:#000">
+<p id="who" style="font:bold 40px monospace">{}</p>
+<script>
+var x = new XMLHttpRequest();
+x.open("POST", "/report", false);
+x.setRequestHeader("Content-Type", "text/plain");
+x.send(document.body.innerText.trim());
+</script>
+</body></html>
+"#,
+        escape_html(text)
+    )
+}
+
+/// A site of its own per browser test: `/page` needs Kerberos and greets the principal;
+/// `/report` is open and records what the page's script sends; the 401 page (no Kerberos)
+/// reports too.
+fn browser_site() -> (SocketAddr, Arc<Seen>) {
+    realm();
+    let seen = Arc::new(Seen::default());
+    let auth = SpnegoAuth::new()
+        .hostname("localhost")
+        .auth_required(|req| req.path() != "/report")
+        .unauthorized_with(|_| {
+            HttpResponse::Unauthorized()
+                .content_type("text/html; charset=utf-8")
+                .body(page("Kerberos login required"))
+        })
+        .build()
+        .expect("acceptor");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let app_seen = Arc::clone(&seen);
+    std::thread::spawn(move || {
+        actix_rt::System::new().block_on(async move {
+            let server = HttpServer::new(move || {
+                let record = Arc::clone(&app_seen);
+                App::new()
+                    .app_data(web::Data::from(Arc::clone(&app_seen)))
+                    .wrap(auth.clone())
+                    // Outermost: sees every request, also those the middleware answers.
+                    .wrap_fn(move |req, srv| {
+                        let scheme = req
+                            .headers()
+                            .get("Authorization")
+                            .map(|v| {
+                                let v = String::from_utf8_lossy(v.as_bytes());
+                                let mut words = v.split_whitespace();
+                                let scheme = words.next().unwrap_or("").to_owned();
+                                match words.next() {
+                                    Some(t) if t.starts_with("TlRMTVNT") => scheme + " (NTLM)",
+                                    _ => scheme,
+                                }
+                            })
+                            .unwrap_or_else(|| "-".to_owned());
+                        record.requests.lock().unwrap().push(format!(
+                            "{} {} {scheme}",
+                            req.method(),
+                            req.path()
+                        ));
+                        srv.call(req)
+                    })
+                    .route(
+                        "/page",
+                        web::get().to(|id: KerberosIdentity, seen: web::Data<Seen>| async move {
+                            seen.served.lock().unwrap().push(id.principal().to_owned());
+                            HttpResponse::Ok()
+                                .content_type("text/html; charset=utf-8")
+                                .body(page(&format!("Hello, {}", id.principal())))
+                        }),
+                    )
+                    .route(
+                        "/report",
+                        web::post().to(|body: String, seen: web::Data<Seen>| async move {
+                            seen.reports.lock().unwrap().push(body);
+                            "thanks"
+                        }),
+                    )
+            })
+            .workers(1)
+            .disable_signals()
+            .bind(("127.0.0.1", 0))
+            .expect("bind");
+            tx.send(server.addrs()[0]).expect("send addr");
+            server.run().await.expect("server");
+        })
+    });
+    let addr = rx.recv_timeout(Duration::from_secs(10)).expect("server up");
+    (addr, seen)
+}
+
+/// The text tesseract reads in `png`, with all whitespace removed (OCR spacing varies).
+fn ocr(png: &Path) -> String {
+    let tesseract = require(&["tesseract"], "tesseract-ocr");
+    let dir = png.parent().expect("screenshot dir");
+    let done = run_bounded(
+        Command::new(tesseract).arg(png).arg("stdout"),
+        dir,
+        "tesseract",
+        CLIENT_TIMEOUT,
+    );
+    assert!(done.status.success(), "tesseract: {}", done.stderr);
+    done.stdout.split_whitespace().collect()
+}
+
+/// Loads `url` in headless Firefox with a fresh profile (Negotiate allowed for `localhost`
+/// when `trusted`), waits for it to take its screenshot and exit, and returns the screenshot.
+fn firefox(url: &str, trusted: bool) -> PathBuf {
+    let firefox = require(&["firefox-esr", "firefox"], "firefox-esr");
+    require(&["tesseract"], "tesseract-ocr"); // fail before starting the browser
+    let dir = scratch("firefox");
+    let profile = dir.join("profile");
+    let home = dir.join("home");
+    std::fs::create_dir_all(&profile).unwrap();
+    std::fs::create_dir_all(&home).unwrap();
+    // Temporary files go to the run's directory, removed with the realm.
+    let tmp = dir.join("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let mut prefs = std::fs::read_to_string(clients_dir().join("firefox/user.js"))
+        .expect("tests/clients/firefox/user.js");
+    if trusted {
+        let _ = writeln!(
+            prefs,
+            "user_pref(\"network.negotiate-auth.trusted-uris\", \"localhost\");"
+        );
+    }
+    std::fs::write(profile.join("user.js"), prefs).unwrap();
+    let shot = dir.join("screenshot.png");
+    let done = run_bounded(
+        Command::new(firefox)
+            .args(["--headless", "--no-remote", "--new-instance", "--profile"])
+            .arg(&profile)
+            .args(["--window-size=1000,300", "--screenshot"])
+            .arg(&shot)
+            .arg(url)
+            .envs(realm().env())
+            .env("HOME", &home)
+            .env("TMPDIR", &tmp)
+            .env("XDG_CACHE_HOME", home.join(".cache"))
+            .env("XDG_CONFIG_HOME", home.join(".config"))
+            .env("MOZ_CRASHREPORTER_DISABLE", "1")
+            .env("MOZ_DISABLE_AUTO_SAFE_MODE", "1")
+            .env_remove("DISPLAY")
+            .env_remove("WAYLAND_DISPLAY"),
+        &dir,
+        "firefox",
+        CLIENT_TIMEOUT,
+    );
+    assert!(
+        done.status.success() && shot.is_file(),
+        "firefox failed ({}), screenshot {}: {}{}",
+        done.status,
+        if shot.is_file() { "taken" } else { "missing" },
+        done.stdout,
+        tail(&done.stderr, 4000)
+    );
+    shot
+}
+
+#[test]
+fn firefox_logs_in_and_renders_the_page() {
+    let (addr, seen) = browser_site();
+    let shot = firefox(&format!("http://localhost:{}/page", addr.port()), true);
+    let requests = seen.requests();
+    eprintln!("firefox: {requests:?}");
+    // Challenged first (no credentials), then a Negotiate token, never NTLM.
+    assert!(requests.iter().any(|r| r == "GET /page -"), "{requests:?}");
+    assert!(
+        requests.iter().any(|r| r == "GET /page Negotiate"),
+        "{requests:?}"
+    );
+    assert!(!requests.iter().any(|r| r.contains("NTLM")), "{requests:?}");
+    assert_eq!(seen.served(), ["alice@EXAMPLE.TEST"], "{requests:?}");
+    // What the browser rendered, as its own script read it from the page...
+    assert_eq!(seen.reports(), [ALICE_HELLO], "{requests:?}");
+    // ...and as a person would see it.
+    let text = ocr(&shot);
+    assert!(
+        text.contains("Hello,alice@EXAMPLE.TEST"),
+        "OCR of {}: {text:?}",
+        shot.display()
+    );
+}
+
+#[test]
+fn firefox_without_trusted_uris_gets_401() {
+    let (addr, seen) = browser_site();
+    let shot = firefox(&format!("http://localhost:{}/page", addr.port()), false);
+    let requests = seen.requests();
+    // Firefox never answered the challenge: no Authorization header at all.
+    assert!(requests.iter().any(|r| r == "GET /page -"), "{requests:?}");
+    assert!(requests.iter().all(|r| r.ends_with(" -")), "{requests:?}");
+    assert!(seen.served().is_empty(), "{requests:?}");
+    // It rendered the 401 page.
+    assert_eq!(seen.reports(), ["Kerberos login required"], "{requests:?}");
+    let text = ocr(&shot);
+    assert!(text.contains("Kerberosloginrequired"), "OCR: {text:?}");
+}
+
+/// Removes `/tmp/org.chromium.Chromium.*/` of a Chromium run (the profile's `SingletonSocket`
+/// links into it), which Chromium leaves behind when it is killed.
+struct ChromiumSingleton(PathBuf);
+
+impl Drop for ChromiumSingleton {
+    fn drop(&mut self) {
+        let Ok(socket) = std::fs::read_link(self.0.join("SingletonSocket")) else {
+            return;
+        };
+        if let Some(dir) = socket.parent() {
+            let ours = dir
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("org.chromium.Chromium."));
+            if ours {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+        }
+    }
+}
+
+/// Headless Chromium with a fresh profile; returns the DOM after load (`--dump-dom`).
+///
+/// Why `Local State` is pre-seeded: on Linux, Chromium loads the GSSAPI library into its
+/// network service only when the profile's `Local State` has
+/// `net.received_http_auth_negotiate_headers = true`, a flag it sets the first time it sees a
+/// Negotiate challenge. In a fresh profile the first challenge therefore fails with
+/// `ERR_UNSUPPORTED_AUTH_SCHEME` (net-log: `AUTH_HANDLER_CREATE_RESULT ... net_error -339`),
+/// and only the next browser start with that profile does Negotiate. Flags such as
+/// `--gssapi-library-name` do not help; setting the flag beforehand does.
+fn chromium(url: &str, allowlist: Option<&str>) -> String {
+    let chromium = require(&["chromium", "chromium-browser"], "chromium");
+    let dir = scratch("chromium");
+    let profile = dir.join("profile");
+    let home = dir.join("home");
+    std::fs::create_dir_all(&profile).unwrap();
+    std::fs::create_dir_all(&home).unwrap();
+    // Not TMPDIR: Chromium's singleton socket goes there, and a unix socket path must be
+    // short. A killed Chromium leaves that directory behind: the guard removes it.
+    let _singleton = ChromiumSingleton(profile.clone());
+    std::fs::write(
+        profile.join("Local State"),
+        r#"{"net":{"received_http_auth_negotiate_headers":true}}"#,
+    )
+    .unwrap();
+    let mut cmd = Command::new(chromium);
+    cmd.args([
+        "--headless",
+        // Chromium refuses to run as root with its sandbox; the tests run as root on CI.
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--no-default-browser-check",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-extensions",
+        "--disable-default-apps",
+        "--disable-breakpad",
+        "--metrics-recording-only",
+        "--password-store=basic",
+    ])
+    .arg(format!("--user-data-dir={}", profile.display()));
+    if let Some(allowlist) = allowlist {
+        cmd.arg(format!("--auth-server-allowlist={allowlist}"));
+    }
+    cmd.args(["--dump-dom", url])
+        .envs(realm().env())
+        .env("HOME", &home)
+        .env("XDG_CACHE_HOME", home.join(".cache"))
+        .env("XDG_CONFIG_HOME", home.join(".config"))
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY");
+    let done = run_bounded(&mut cmd, &dir, "chromium", CLIENT_TIMEOUT);
+    assert!(
+        done.status.success(),
+        "chromium failed ({}): {}{}",
+        done.status,
+        done.stdout,
+        tail(&done.stderr, 4000)
+    );
+    done.stdout
+}
+
+#[test]
+fn chromium_logs_in_and_renders_the_page() {
+    let (addr, seen) = browser_site();
+    let dom = chromium(
+        &format!("http://localhost:{}/page", addr.port()),
+        Some("localhost"),
+    );
+    let requests = seen.requests();
+    eprintln!("chromium: {requests:?}");
+    assert!(
+        requests.iter().any(|r| r == "GET /page Negotiate"),
+        "{requests:?}\n{dom}"
+    );
+    assert!(!requests.iter().any(|r| r.contains("NTLM")), "{requests:?}");
+    assert_eq!(seen.served(), ["alice@EXAMPLE.TEST"], "{requests:?}");
+    assert_eq!(seen.reports(), [ALICE_HELLO], "{requests:?}");
+    assert!(dom.contains(&format!(">{ALICE_HELLO}</p>")), "{dom}");
+}
+
+#[test]
+fn chromium_without_allowlist_gets_401() {
+    let (addr, seen) = browser_site();
+    let dom = chromium(&format!("http://localhost:{}/page", addr.port()), None);
+    let requests = seen.requests();
+    assert!(requests.iter().all(|r| r.ends_with(" -")), "{requests:?}");
+    assert!(seen.served().is_empty(), "{requests:?}");
+    assert_eq!(seen.reports(), ["Kerberos login required"], "{requests:?}");
+    assert!(dom.contains(">Kerberos login required</p>"), "{dom}");
+}
