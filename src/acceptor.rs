@@ -6,22 +6,23 @@
 
 #![allow(unsafe_code)]
 
-use std::ffi::{CStr, CString};
+use std::ffi::{c_void, CStr, CString};
 use std::fmt;
 use std::os::raw::{c_char, c_int};
 use std::ptr;
+use std::sync::Arc;
 use std::time::Duration;
 
-use libgssapi::context::{CtxFlags, SecurityContext, ServerCtx};
 use libgssapi::credential::{Cred, CredUsage};
 use libgssapi::error::{Error as GssError, MajorFlags};
 #[cfg(feature = "testing")]
 use libgssapi_sys::GSS_C_INITIATE;
 use libgssapi_sys::{
-    gss_OID_set, gss_acquire_cred_from, gss_buffer_desc, gss_cred_id_t, gss_cred_usage_t,
-    gss_import_name, gss_key_value_element_desc, gss_key_value_set_desc, gss_name_t,
-    gss_release_name, OM_uint32, _GSS_C_INDEFINITE, GSS_C_ACCEPT, GSS_C_NT_HOSTBASED_SERVICE,
-    GSS_S_COMPLETE,
+    gss_OID_set, gss_accept_sec_context, gss_acquire_cred_from, gss_buffer_desc, gss_cred_id_t,
+    gss_cred_usage_t, gss_ctx_id_t, gss_delete_sec_context, gss_display_name, gss_import_name,
+    gss_key_value_element_desc, gss_key_value_set_desc, gss_name_t, gss_release_buffer,
+    gss_release_cred, gss_release_name, OM_uint32, _GSS_C_INDEFINITE, _GSS_S_CONTINUE_NEEDED,
+    GSS_C_ACCEPT, GSS_C_DELEG_FLAG, GSS_C_NT_HOSTBASED_SERVICE, GSS_S_COMPLETE,
 };
 
 /// Which key the acceptor uses: one host-based service name, or any key in the keytab.
@@ -81,14 +82,14 @@ pub(crate) struct AcquireFailure {
 
 /// The acceptor credential, acquired once and shared by every worker.
 ///
-/// `Cred` is an `Arc` around the C handle and MIT's credential handles are safe to use from
+/// The handle sits in an `Arc` and MIT's credential handles are safe to use from
 /// several threads at once, so clones are cheap and accepts run in parallel. Reusing one handle
 /// instead of `GSS_C_NO_CREDENTIAL` cuts the cost of an accept from ~82 µs to ~50 µs (measured,
 /// `shared/KERBEROS.md`). MIT re-reads the keytab file on every accept, so keys added to it
 /// (a rotation) are picked up without a restart.
 #[derive(Clone)]
 pub(crate) struct Acceptor {
-    cred: Cred,
+    cred: Arc<RawCred>,
 }
 
 impl fmt::Debug for Acceptor {
@@ -133,17 +134,59 @@ impl Acceptor {
         // token fail (measured, `shared/KERBEROS.md`).
         let cred = acquire_from(name.as_ref(), GSS_C_ACCEPT, &store)
             .map_err(|e| fail(GssFailure::from_gss(&e)))?;
-        Ok(Self { cred })
+        Ok(Self {
+            cred: Arc::new(cred),
+        })
     }
 
     /// Runs `gss_accept_sec_context` on one client token. Blocking: it reads the keytab and
     /// writes the replay cache on disk. Call it off the async executor.
     pub(crate) fn accept(&self, token: &[u8]) -> Result<Accepted, GssFailure> {
-        let mut ctx = ServerCtx::new(Some(self.cred.clone()));
-        let output = ctx
-            .step(token, None)
-            .map_err(|e| GssFailure::from_gss(&e))?;
-        if !ctx.is_complete() {
+        // One gss_accept_sec_context that also returns the client's name, flags, lifetime and
+        // delegated credential. libgssapi's `ServerCtx` asks for those afterwards through
+        // gss_inquire_context, and MIT builds a fresh krb5 context (re-reading krb5.conf's
+        // metadata) for each inquiry: three of them cost ~16 µs, a quarter of the accept
+        // (benches/overhead.rs).
+        let mut minor: OM_uint32 = 0;
+        let mut ctx = RawCtx(ptr::null_mut());
+        let mut input = gss_buffer_desc {
+            length: token.len(),
+            value: token.as_ptr() as *mut c_void,
+        };
+        let mut client = RawName(ptr::null_mut());
+        let mut output = RawBuffer::empty();
+        let mut flags: OM_uint32 = 0;
+        let mut time_rec: OM_uint32 = 0;
+        let mut delegated: gss_cred_id_t = ptr::null_mut();
+        // SAFETY: `input` points into `token`, alive for the call and only read; every output
+        // pointer is a local that the call may fill; what it fills is owned by the RAII guards
+        // (`ctx`, `client`, `output`) or, for `delegated`, handed to `Cred::from_c` below,
+        // which releases it exactly once. `self.cred` is a live acceptor credential; MIT
+        // credential handles may be used by several threads at once.
+        let major = unsafe {
+            gss_accept_sec_context(
+                &mut minor,
+                &mut ctx.0,
+                self.cred.0,
+                &mut input,
+                ptr::null_mut(),
+                &mut client.0,
+                ptr::null_mut(),
+                &mut output.0,
+                &mut flags,
+                &mut time_rec,
+                &mut delegated,
+            )
+        };
+        // SAFETY: a non-null handle returned by the call is ours to release, once.
+        let delegated = (!delegated.is_null()).then(|| unsafe { Cred::from_c(delegated) });
+        if major & GSS_ERROR_MASK != 0 {
+            return Err(GssFailure::from_gss(&GssError {
+                major: MajorFlags::from_bits_retain(major),
+                minor,
+            }));
+        }
+        if major & _GSS_S_CONTINUE_NEEDED != 0 {
             // SPNEGO answers an empty or mechanism-less offer with its own counter-offer and
             // CONTINUE_NEEDED. HTTP has no connection-bound context to continue (RFC 4559 §6
             // leaves it to the server); every Kerberos client finishes in one round trip.
@@ -152,29 +195,86 @@ impl Acceptor {
                  (the client did not send a complete Kerberos token)",
             ));
         }
-        let principal = ctx
-            .source_name()
-            .map_err(|e| GssFailure::from_gss(&e))
-            .and_then(|name| {
-                name.display_name()
-                    .map_err(|e| GssFailure::from_gss(&e))
-                    .and_then(|buf| {
-                        String::from_utf8(buf.to_vec())
-                            .map_err(|_| GssFailure::internal("client principal is not UTF-8"))
-                    })
-            })?;
-        let delegated = match ctx.flags() {
-            Ok(flags) if flags.contains(CtxFlags::GSS_C_DELEG_FLAG) => {
-                ctx.take_delegated_cred().map(DelegatedCred)
-            }
-            _ => None,
-        };
+        let principal = client.display()?;
         Ok(Accepted {
             principal,
-            output_token: output.map(|buf| buf.to_vec()),
-            delegated,
-            lifetime: ctx.lifetime().ok(),
+            output_token: (!output.bytes().is_empty()).then(|| output.bytes().to_vec()),
+            delegated: delegated
+                .filter(|_| flags & GSS_C_DELEG_FLAG != 0)
+                .map(DelegatedCred),
+            lifetime: (time_rec != _GSS_C_INDEFINITE)
+                .then(|| Duration::from_secs(u64::from(time_rec))),
         })
+    }
+}
+
+/// `GSS_ERROR()`: the calling and routine error bits of a major status.
+const GSS_ERROR_MASK: OM_uint32 = 0xffff_0000;
+
+/// An acceptor credential handle we own, released on drop.
+struct RawCred(gss_cred_id_t);
+
+// SAFETY: MIT's credential handles are immutable after acquisition and may be used from
+// several threads at once (libgssapi's `Cred` makes the same promise); only `Drop` releases it.
+unsafe impl Send for RawCred {}
+// SAFETY: as above.
+unsafe impl Sync for RawCred {}
+
+impl Drop for RawCred {
+    fn drop(&mut self) {
+        let mut minor: OM_uint32 = 0;
+        // SAFETY: `self.0` came from gss_acquire_cred_from and is released once, here.
+        unsafe {
+            gss_release_cred(&mut minor, &mut self.0);
+        }
+    }
+}
+
+/// A security context we own, deleted on drop (also after a failed accept).
+struct RawCtx(gss_ctx_id_t);
+
+impl Drop for RawCtx {
+    fn drop(&mut self) {
+        if !self.0.is_null() {
+            let mut minor: OM_uint32 = 0;
+            // SAFETY: a context handle set by gss_accept_sec_context, deleted once, here.
+            unsafe {
+                gss_delete_sec_context(&mut minor, &mut self.0, ptr::null_mut());
+            }
+        }
+    }
+}
+
+/// A buffer GSSAPI allocated for us, released on drop.
+struct RawBuffer(gss_buffer_desc);
+
+impl RawBuffer {
+    fn empty() -> Self {
+        Self(gss_buffer_desc {
+            length: 0,
+            value: ptr::null_mut(),
+        })
+    }
+
+    fn bytes(&self) -> &[u8] {
+        if self.0.value.is_null() || self.0.length == 0 {
+            return &[];
+        }
+        // SAFETY: GSSAPI filled `value` with `length` readable bytes, which live until the
+        // buffer is released in `drop`.
+        unsafe { std::slice::from_raw_parts(self.0.value as *const u8, self.0.length) }
+    }
+}
+
+impl Drop for RawBuffer {
+    fn drop(&mut self) {
+        if !self.0.value.is_null() {
+            let mut minor: OM_uint32 = 0;
+            // SAFETY: a buffer GSSAPI allocated, released once, here.
+            unsafe {
+                gss_release_buffer(&mut minor, &mut self.0);
+            }
+        }
     }
 }
 
@@ -210,7 +310,7 @@ fn acquire_from(
     name: Option<&RawName>,
     usage: u32,
     store: &[(&str, &str)],
-) -> Result<Cred, GssError> {
+) -> Result<RawCred, GssError> {
     let invalid = GssError {
         major: MajorFlags::GSS_S_FAILURE,
         minor: 0,
@@ -256,8 +356,7 @@ fn acquire_from(
             minor,
         });
     }
-    // SAFETY: a successful gss_acquire_cred_from returned a credential we now own.
-    Ok(unsafe { Cred::from_c(cred) })
+    Ok(RawCred(cred))
 }
 
 /// A `gss_name_t` we own, released on drop. (`libgssapi::name::Name` does not hand out its
@@ -265,6 +364,22 @@ fn acquire_from(
 struct RawName(gss_name_t);
 
 impl RawName {
+    /// The name as text (`alice@EXAMPLE.TEST`).
+    fn display(&self) -> Result<String, GssFailure> {
+        let mut minor: OM_uint32 = 0;
+        let mut text = RawBuffer::empty();
+        // SAFETY: `self.0` is a name GSSAPI gave us; `text` receives a buffer we release.
+        let major = unsafe { gss_display_name(&mut minor, self.0, &mut text.0, ptr::null_mut()) };
+        if major != GSS_S_COMPLETE {
+            return Err(GssFailure::from_gss(&GssError {
+                major: MajorFlags::from_bits_retain(major),
+                minor,
+            }));
+        }
+        String::from_utf8(text.bytes().to_vec())
+            .map_err(|_| GssFailure::internal("client principal is not UTF-8"))
+    }
+
     /// Imports `service@host` as a `GSS_C_NT_HOSTBASED_SERVICE` name.
     fn hostbased(service: &str) -> Result<Self, GssError> {
         let mut buf = gss_buffer_desc {
@@ -290,10 +405,13 @@ impl RawName {
 
 impl Drop for RawName {
     fn drop(&mut self) {
-        let mut minor: OM_uint32 = 0;
-        // SAFETY: `self.0` came from gss_import_name and is released once, here.
-        unsafe {
-            gss_release_name(&mut minor, &mut self.0);
+        if !self.0.is_null() {
+            let mut minor: OM_uint32 = 0;
+            // SAFETY: `self.0` came from GSSAPI (gss_import_name or gss_accept_sec_context)
+            // and is released once, here.
+            unsafe {
+                gss_release_name(&mut minor, &mut self.0);
+            }
         }
     }
 }
@@ -301,7 +419,13 @@ impl Drop for RawName {
 /// Initiator credentials from a named credential cache (used by the test realm's client).
 #[cfg(feature = "testing")]
 pub(crate) fn initiator_from_ccache(ccache: &str) -> Result<Cred, GssFailure> {
-    acquire_from(None, GSS_C_INITIATE, &[("ccache", ccache)]).map_err(|e| GssFailure::from_gss(&e))
+    let raw = acquire_from(None, GSS_C_INITIATE, &[("ccache", ccache)])
+        .map_err(|e| GssFailure::from_gss(&e))?;
+    let handle = raw.0;
+    std::mem::forget(raw);
+    // SAFETY: ownership of the handle moves from `raw` (forgotten, so never released) to the
+    // `Cred`, which releases it once.
+    Ok(unsafe { Cred::from_c(handle) })
 }
 
 /// The machine's host name as the OS reports it (`gethostname(2)`), like Python's

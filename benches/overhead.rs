@@ -1,0 +1,134 @@
+//! What the middleware costs around one GSSAPI accept, and with none.
+//!
+//! `cargo bench --all-features --bench overhead`
+//!
+//! - `accept/gssapi_only`: `gss_accept_sec_context` through libgssapi with a reused acceptor
+//!   credential, fresh SPNEGO token each iteration (made outside the timing): the floor.
+//! - `accept/middleware`: the same token through `SpnegoAuth` and a handler in an actix test
+//!   service: header parse, base64, framing check, the blocking-pool hop, the accept, identity
+//!   insert, the mutual-auth header. The difference to the floor is our overhead.
+//! - `no_gssapi/*`: the 401 challenge and an open route (predicate false) with the middleware,
+//!   the open route without it, and the blocking-pool hop alone.
+
+use std::time::Duration;
+
+use actix_gssapi::testing::{shared_realm, Negotiation};
+use actix_gssapi::{KerberosIdentity, SpnegoAuth};
+use actix_web::{test, web, App};
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
+use libgssapi::context::{SecurityContext as _, ServerCtx};
+use libgssapi::credential::{Cred, CredUsage};
+use libgssapi::name::Name;
+use libgssapi::oid::GSS_NT_HOSTBASED_SERVICE;
+
+fn token() -> Negotiation {
+    Negotiation::start(&shared_realm().alice_ccache(), "HTTP@localhost").expect("token")
+}
+
+fn accept(c: &mut Criterion) {
+    shared_realm();
+    let name = Name::new(b"HTTP@localhost", Some(GSS_NT_HOSTBASED_SERVICE)).unwrap();
+    let cred = Cred::acquire(Some(&name), None, CredUsage::Accept, None).unwrap();
+    let rt = actix_rt::System::new();
+    let app = rt.block_on(test::init_service(
+        App::new()
+            .wrap(SpnegoAuth::new().hostname("localhost"))
+            .route(
+                "/",
+                web::get()
+                    .to(|id: KerberosIdentity| async move { id.principal().len().to_string() }),
+            ),
+    ));
+
+    let mut group = c.benchmark_group("accept");
+    group.measurement_time(Duration::from_secs(10));
+    group.bench_function("gssapi_only", |b| {
+        b.iter_batched(
+            || token().token(),
+            |t| {
+                let mut ctx = ServerCtx::new(Some(cred.clone()));
+                let out = ctx.step(&t, None).expect("accept");
+                assert!(ctx.is_complete());
+                out
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    group.bench_function("gssapi_and_inquiries", |b| {
+        b.iter_batched(
+            || token().token(),
+            |t| {
+                let mut ctx = ServerCtx::new(Some(cred.clone()));
+                let out = ctx.step(&t, None).expect("accept");
+                let name = ctx.source_name().unwrap().display_name().unwrap().to_vec();
+                let flags = ctx.flags().unwrap();
+                let lifetime = ctx.lifetime().unwrap();
+                (out, name, flags, lifetime)
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    group.bench_function("middleware", |b| {
+        b.iter_batched(
+            || {
+                test::TestRequest::get()
+                    .uri("/")
+                    .insert_header(("Authorization", token().header()))
+                    .to_request()
+            },
+            |req| {
+                let res = rt.block_on(test::call_service(&app, req));
+                assert!(res.status().is_success());
+                res
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    group.finish();
+}
+
+fn no_gssapi(c: &mut Criterion) {
+    shared_realm();
+    let rt = actix_rt::System::new();
+    let with = rt.block_on(test::init_service(
+        App::new()
+            .wrap(
+                SpnegoAuth::new()
+                    .hostname("localhost")
+                    .auth_required(|req| req.path() != "/open"),
+            )
+            .route("/", web::get().to(|| async { "hi" }))
+            .route("/open", web::get().to(|| async { "open" })),
+    ));
+    let without = rt.block_on(test::init_service(
+        App::new().route("/open", web::get().to(|| async { "open" })),
+    ));
+    let mut group = c.benchmark_group("no_gssapi");
+    // The hand-off to actix's blocking pool and back, alone: what keeping GSSAPI off the
+    // async worker costs (mostly waking a parked thread when the pool is idle).
+    group.bench_function("blocking_pool_hop", |b| {
+        b.iter(|| rt.block_on(async { web::block(|| 1u8).await.expect("blocking pool") }))
+    });
+    group.bench_function("challenge_401", |b| {
+        b.iter(|| {
+            let req = test::TestRequest::get().uri("/").to_request();
+            rt.block_on(test::call_service(&with, req))
+        })
+    });
+    group.bench_function("open_with_middleware", |b| {
+        b.iter(|| {
+            let req = test::TestRequest::get().uri("/open").to_request();
+            rt.block_on(test::call_service(&with, req))
+        })
+    });
+    group.bench_function("open_without_middleware", |b| {
+        b.iter(|| {
+            let req = test::TestRequest::get().uri("/open").to_request();
+            rt.block_on(test::call_service(&without, req))
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, accept, no_gssapi);
+criterion_main!(benches);
