@@ -24,11 +24,16 @@ pub(crate) const SCHEME: &str = "Negotiate";
 /// a Kerberos token, so it is refused before it is decoded or handed to GSSAPI.
 pub(crate) const MAX_HEADER_LEN: usize = 64 * 1024;
 
-/// Standard alphabet; padding accepted when present and when absent (some clients strip it),
-/// but never in the middle and never the URL-safe alphabet.
-const B64: GeneralPurpose = GeneralPurpose::new(
+/// Standard alphabet, canonical padding (`YQ==`).
+const B64_PADDED: GeneralPurpose = GeneralPurpose::new(
     &base64::alphabet::STANDARD,
-    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::RequireCanonical),
+);
+
+/// Standard alphabet without padding (`YQ`): some clients strip it.
+const B64_UNPADDED: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::RequireNone),
 );
 
 /// What a request's `Authorization` header(s) say, before any GSSAPI work.
@@ -139,7 +144,15 @@ pub(crate) fn parse_bytes(value: &[u8]) -> Authorization {
         // Covers embedded spaces, control bytes (NUL, newline) and obs-text (>= 0x80).
         return Authorization::Malformed(Malformed::NotAscii);
     }
-    match B64.decode(token) {
+    // Padding is either complete or absent: a partial one (`YQ=`, which the base64 crate's
+    // lenient mode takes) would give one token several spellings. Found by fuzzing
+    // (fuzz/regressions/authorization_header-partial-padding).
+    let engine = if token.ends_with(b"=") {
+        &B64_PADDED
+    } else {
+        &B64_UNPADDED
+    };
+    match engine.decode(token) {
         Ok(bytes) if bytes.is_empty() => Authorization::Malformed(Malformed::NoToken),
         Ok(bytes) => match inspect_token(&bytes) {
             Ok(()) => Authorization::Token(bytes),
@@ -270,6 +283,9 @@ mod tests {
             "Negotiate YWJ_",
             "Negotiate Y",
             "Negotiate =",
+            "Negotiate YAJhYg=",
+            "Negotiate Ag=",
+            "Negotiate YQ=",
         ] {
             assert_eq!(
                 parse(header),
@@ -277,6 +293,16 @@ mod tests {
                 "{header:?}"
             );
         }
+    }
+
+    #[test]
+    fn fuzz_regressions_stay_fixed() {
+        let partial_padding =
+            include_bytes!("../fuzz/regressions/authorization_header-partial-padding");
+        assert_eq!(
+            parse_bytes(partial_padding),
+            Authorization::Malformed(Malformed::BadBase64)
+        );
     }
 
     #[test]

@@ -1,0 +1,100 @@
+#!/usr/bin/env python3
+"""Writes the hand-made seed corpora of the fuzz targets (fuzz/corpus/<target>/seed-*).
+
+The three real tokens (seed-real-*) came from the crate's `testing` feature: a throwaway MIT
+realm (TestRealm::start) and `Negotiation::start_with` for HTTP@localhost as alice, SPNEGO,
+SPNEGO with delegation and raw Kerberos 5. They are kept as they are and not rewritten here.
+
+Run from anywhere: python3 fuzz/make_seeds.py
+"""
+import base64
+import pathlib
+
+ROOT = pathlib.Path(__file__).resolve().parent / "corpus"
+MAX_HEADER_LEN = 64 * 1024
+
+
+def b64(b: bytes) -> bytes:
+    return base64.b64encode(b)
+
+
+def framed(body_len: int, fill: int = 0xA5) -> bytes:
+    """A minimal-DER [APPLICATION 0] token with a body_len-byte body."""
+    if body_len < 0x80:
+        hdr = bytes([0x60, body_len])
+    else:
+        n = (body_len.bit_length() + 7) // 8
+        hdr = bytes([0x60, 0x80 | n]) + body_len.to_bytes(n, "big")
+    return hdr + bytes([fill]) * body_len
+
+
+# A token that looks like the start of a real SPNEGO NegTokenInit (OID 1.3.6.1.5.5.2).
+SPNEGO_BODY = bytes.fromhex("06062b0601050502a00e300ca00a300806062a864886f712010202")
+spnego = bytes([0x60, len(SPNEGO_BODY)]) + SPNEGO_BODY
+NTLM_NEGOTIATE = b"NTLMSSP\0\x01\x00\x00\x00\x07\x82\x08\xa2" + bytes(16)
+NTLM_AUTH = b"NTLMSSP\0\x03\x00\x00\x00" + bytes(56)
+
+tokens = {
+    "empty-body": b"\x60\x00",
+    "short": b"\x60\x02ab",
+    "spnego-init": spnego,
+    "long-81": framed(200),
+    "long-82": framed(300),
+    "nonminimal-81": b"\x60\x81\x03abc",
+    "nonminimal-84": b"\x60\x84\x00\x00\x00\x02ab",
+    "huge-84": b"\x60\x84\xff\xff\xff\xff" + b"x" * 8,
+    "indefinite-80": b"\x60\x80abc\x00\x00",
+    "too-many-octets-85": b"\x60\x85\x00\x00\x00\x00\x01a",
+    "truncated": framed(100)[:90],
+    "trailing": framed(20) + b"\x00",
+    "concatenated": framed(10) + framed(10),
+    "ntlm-negotiate": NTLM_NEGOTIATE,
+    "ntlm-authenticate": NTLM_AUTH,
+    "neg-token-resp": b"\xa1\x07\x30\x05\xa0\x03\x0a\x01\x00",
+    "lone-tag": b"\x60",
+}
+
+headers = {
+    "negotiate-spnego": b"Negotiate " + b64(spnego),
+    "negotiate-lower-tab-unpadded": b"negotiate\t" + b64(framed(4)).rstrip(b"="),
+    "negotiate-ows": b" \tNEGOTIATE  \t " + b64(b"\x60\x00") + b" \t",
+    "negotiate-empty": b"Negotiate",
+    "negotiate-ntlm": b"Negotiate " + b64(NTLM_NEGOTIATE),
+    "negotiate-huge-length": b"Negotiate " + b64(tokens["huge-84"]),
+    "negotiate-bad-padding": b"Negotiate YAA=====",
+    "negotiate-urlsafe": b"Negotiate YII-_w",
+    "negotiate-trailing-bits": b"Negotiate YAB",
+    "negotiate-embedded-space": b"Negotiate YA A=",
+    "negotiate-obs-text": b"Negotiate \xc3\xa9t\xe9\xff",
+    "negotiate-nul": b"Negotiate YA\x00A=",
+    "basic": b"Basic YWxpY2U6cGFzcw==",
+    "ntlm-scheme": b"NTLM " + b64(NTLM_NEGOTIATE),
+    "negotiatex": b"NegotiateX " + b64(spnego),
+    # The 64 KiB boundary: exactly MAX_HEADER_LEN bytes decode; one more is TooLong.
+    "max-len": b"Negotiate " + b64(framed(49140)).rstrip(b"="),
+    "too-long": b"Negotiate " + b"A" * (MAX_HEADER_LEN + 1 - len(b"Negotiate ")),
+}
+assert len(headers["max-len"]) == MAX_HEADER_LEN
+assert len(headers["too-long"]) == MAX_HEADER_LEN + 1
+
+several = {
+    "none": b"",
+    "two-negotiate": headers["negotiate-spnego"] + b"\n" + headers["negotiate-spnego"],
+    "basic-and-negotiate": b"Basic YWI=\n" + headers["negotiate-spnego"],
+    "one-valid-one-control": b"Negotiate YAA=\x01\n" + headers["negotiate-spnego"],
+    "crlf": headers["negotiate-spnego"] + b"\r\nBasic YWI=",
+    "eight": b"\n".join([b"Negotiate YAA="] * 9),
+    "obs-text-and-del": b"Negotiate \x80\x81\nNegotiate YAA=\x7f",
+}
+
+
+def write(target: str, items: dict) -> None:
+    d = ROOT / target
+    d.mkdir(parents=True, exist_ok=True)
+    for name, data in items.items():
+        (d / f"seed-{name}").write_bytes(data)
+
+
+write("token_framing", tokens)
+write("authorization_header", headers)
+write("several_headers", several)
