@@ -98,8 +98,7 @@ where
                 } => {
                     req.extensions_mut()
                         .insert(KerberosIdentity::from_session(principal, expires_at));
-                    let fut = self.service.call(req);
-                    return Box::pin(async move { Ok(fut.await?.map_into_left_body()) });
+                    return self.forward(req);
                 }
                 Session::Invalid(why) => {
                     log::info!("{}: {why}; falling back to Negotiate", describe(&req));
@@ -128,8 +127,7 @@ where
                 }
                 req.extensions_mut()
                     .insert(Negotiated(Arc::clone(&self.config)));
-                let fut = self.service.call(req);
-                return Box::pin(async move { Ok(fut.await?.map_into_left_body()) });
+                return self.forward(req);
             }
             Decision::Accept(token) => token,
         };
@@ -138,10 +136,11 @@ where
         let config = Arc::clone(&self.config);
         let acceptor = self.acceptor.clone();
         Box::pin(async move {
-            // gss_accept_sec_context blocks: it opens and reads the keytab and appends to the
-            // replay cache file on every call (~50 µs of CPU when the disk is fast, much more
-            // when it is not). Run inline, one slow disk would stall every connection of this
-            // worker. The thread hand-off of `web::block` costs a few µs, a price worth paying;
+            // gss_accept_sec_context blocks: it opens and reads the keytab and locks and writes
+            // the replay cache file on every call (~60 µs when the disk is fast, much more when
+            // it is not). Run inline, one slow disk would stall every connection of this
+            // worker. The hand-off to actix's blocking pool costs ~19 µs of latency when the
+            // pool is idle and a few µs of CPU under load (benches/overhead.rs): worth paying.
             // tests/blocking.rs proves an open route still answers while an accept is stuck.
             let outcome = web::block(move || acceptor.accept(&token))
                 .await
@@ -206,6 +205,21 @@ where
                 }
             }
         })
+    }
+}
+
+impl<S, B> SpnegoAuthMiddleware<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
+    B: MessageBody + 'static,
+{
+    /// Hands the request to the application as it is.
+    fn forward(
+        &self,
+        req: ServiceRequest,
+    ) -> LocalBoxFuture<'static, Result<ServiceResponse<EitherBody<B>>, actix_web::Error>> {
+        let fut = self.service.call(req);
+        Box::pin(async move { Ok(fut.await?.map_into_left_body()) })
     }
 }
 
