@@ -117,40 +117,43 @@ fn interleaved_users_at_64_connections_never_cross_talk() {
         })
     };
 
-    // Two phases, so RSS can be compared after warm-up: the first 100,000 requests (or half of
-    // a shorter run), then the rest. With SOAK_REQUESTS=1000000 that is the 100k-to-1M check.
-    let half = (requests / 2).min(100_000);
-    let (first, second): (Vec<Token>, Vec<Token>) = {
-        let mut all = tokens;
-        let second = all.split_off(half);
-        (all, second)
+    // Three phases: a warm-up (the blocking pool grows to its working size, the allocator's
+    // arenas fill), then up to 100,000 requests, then the rest. RSS is compared between the end
+    // of the second and of the third: with SOAK_REQUESTS=1000000, the 100k-to-1M check.
+    let warm_up = (requests / 10).min(10_000);
+    let middle = (requests / 2).max(warm_up).min(100_000);
+    let mut rest = tokens;
+    let mut phase = |n: usize| {
+        let tail = rest.split_off(n.min(rest.len()));
+        Arc::new(std::mem::replace(&mut rest, tail))
     };
+    let phases = [phase(warm_up), phase(middle - warm_up), phase(usize::MAX)];
     let deadline = Duration::from_secs(1800);
     let started = Instant::now();
-    let r1 = load::run(addr, "/", 64, first.len(), Some(Arc::new(first)), deadline);
-    let rss_after_first = rss_kib(pid);
-    let r2 = load::run(
-        addr,
-        "/",
-        64,
-        second.len(),
-        Some(Arc::new(second)),
-        deadline,
-    );
-    let rss_after_second = rss_kib(pid);
+    let mut reports = Vec::new();
+    let mut rss = Vec::new();
+    for tokens in phases {
+        let n = tokens.len();
+        reports.push(load::run(addr, "/", 64, n, Some(tokens), deadline));
+        rss.push(rss_kib(pid));
+    }
+    let (rss_after_first, rss_after_second) = (rss[1], rss[2]);
     let took = started.elapsed();
     stop.store(true, Ordering::Relaxed);
     let (probes, worst_probe, probe_failures) = prober.join().unwrap();
 
-    let total = r1.requests + r2.requests;
+    let total: usize = reports.iter().map(|r| r.requests).sum();
+    let last = reports.last().expect("phases");
     println!(
-        "soak: {total} requests in {took:.1?} ({:.0}/s), p50 {:.2} ms, p99 {:.2} ms; \
-         RSS {rss_after_first} -> {rss_after_second} KiB; {probes} open probes, worst {worst_probe:?}",
+        "soak: {total} requests in {took:.1?} ({:.0}/s), p50 {:.2} ms, p99 {:.2} ms; RSS after \
+         warm-up {} KiB, after {middle} requests {rss_after_first} KiB, at the end \
+         {rss_after_second} KiB; {probes} open probes, worst {worst_probe:?}",
         total as f64 / took.as_secs_f64(),
-        r2.percentile_ms(0.5),
-        r2.percentile_ms(0.99),
+        last.percentile_ms(0.5),
+        last.percentile_ms(0.99),
+        rss[0],
     );
-    for r in [&r1, &r2] {
+    for r in &reports {
         assert_eq!(r.errors, 0, "connection errors: {r:?}");
         assert_eq!(r.mismatched, 0, "identity cross-talk");
         assert_eq!(
@@ -168,8 +171,12 @@ fn interleaved_users_at_64_connections_never_cross_talk() {
         "open route stalled {worst_probe:?}"
     );
     assert!(rss_after_first > 0 && rss_after_second > 0);
+    // The issue's bar is 10 % between 100k and 1M requests. A short CI run ends while the
+    // allocator is still settling (seen: +1.5 MiB on 16 MiB between 10k and 20k), so it only
+    // guards against a leak of a request's size or more.
+    let allowed_percent = if requests >= 200_000 { 10 } else { 25 };
     assert!(
-        rss_after_second <= rss_after_first + rss_after_first / 10 + 1024,
-        "RSS grew from {rss_after_first} to {rss_after_second} KiB"
+        rss_after_second * 100 <= rss_after_first * (100 + allowed_percent),
+        "RSS grew from {rss_after_first} to {rss_after_second} KiB (more than {allowed_percent} %)"
     );
 }
