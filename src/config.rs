@@ -12,6 +12,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use crate::acceptor::{Acceptor, AcquireFailure, ServiceName};
 use crate::error::{Error, ErrorKind};
 use crate::negotiate::SCHEME;
+use crate::pool::Pool;
 use crate::session::SessionCookie;
 
 type Predicate = Arc<dyn Fn(&ServiceRequest) -> bool + Send + Sync>;
@@ -53,7 +54,14 @@ pub struct SpnegoAuth {
     pub(crate) config: Arc<Config>,
     /// Acquired once, on [`build`](Self::build) or on the first worker's start, and shared by
     /// every clone made after the last setter call.
-    acceptor: Arc<OnceLock<Result<Acceptor, Error>>>,
+    engine: Arc<OnceLock<Result<Engine, Error>>>,
+}
+
+/// What every worker shares: the acceptor credential and the threads that use it.
+#[derive(Clone)]
+pub(crate) struct Engine {
+    pub(crate) acceptor: Acceptor,
+    pub(crate) pool: Arc<Pool>,
 }
 
 #[derive(Clone)]
@@ -78,6 +86,7 @@ pub(crate) struct Config {
     unauthorized: Reply,
     forbidden: Reply,
     pub(crate) session: Option<SessionCookie>,
+    accept_threads: Option<usize>,
 }
 
 impl Default for Config {
@@ -90,6 +99,7 @@ impl Default for Config {
             unauthorized: Reply::Text(Cow::Borrowed("Unauthorized")),
             forbidden: Reply::Text(Cow::Borrowed("Forbidden")),
             session: None,
+            accept_threads: None,
         }
     }
 }
@@ -107,7 +117,7 @@ impl SpnegoAuth {
     pub fn new() -> Self {
         Self {
             config: Arc::new(Config::default()),
-            acceptor: Arc::new(OnceLock::new()),
+            engine: Arc::new(OnceLock::new()),
         }
     }
 
@@ -115,7 +125,7 @@ impl SpnegoAuth {
         f(Arc::make_mut(&mut self.config));
         // A changed configuration may name another key: never reuse a credential acquired for
         // the old one.
-        self.acceptor = Arc::new(OnceLock::new());
+        self.engine = Arc::new(OnceLock::new());
         self
     }
 
@@ -268,6 +278,16 @@ impl SpnegoAuth {
         self.edit(|c| c.session = Some(cookie))
     }
 
+    /// How many Negotiate tokens are checked at once: the number of threads that run
+    /// GSSAPI, shared by all workers. More logins than that wait their turn (other requests
+    /// do not: they never wait for GSSAPI).
+    ///
+    /// Defaults to twice the number of CPUs: accepting is CPU work with a little file I/O
+    /// (keytab, replay cache), and more threads than that only contend for MIT's locks.
+    pub fn accept_threads(self, threads: usize) -> Self {
+        self.edit(|c| c.accept_threads = Some(threads.max(1)))
+    }
+
     /// Acquires the acceptor credential now, so that configuration errors surface at start-up.
     ///
     /// Without this call the credential is acquired when the first worker starts, and an error
@@ -279,7 +299,7 @@ impl SpnegoAuth {
     ///   key for the service principal; the message names the keytab and the principal.
     /// - [`ErrorKind::Hostname`]: the default host name could not be read.
     pub fn build(self) -> Result<Self, Error> {
-        self.acceptor()?;
+        self.engine()?;
         Ok(self)
     }
 
@@ -295,17 +315,29 @@ impl SpnegoAuth {
         })
     }
 
-    pub(crate) fn acceptor(&self) -> Result<Acceptor, Error> {
-        self.acceptor
+    pub(crate) fn engine(&self) -> Result<Engine, Error> {
+        self.engine
             .get_or_init(|| {
                 let service = self.config.service_name()?;
                 let acceptor = Acceptor::acquire(&service, self.config.keytab.as_deref())
                     .map_err(acquire_error)?;
+                let threads = self.config.accept_threads.unwrap_or_else(|| {
+                    2 * std::thread::available_parallelism().map_or(1, |n| n.get())
+                });
+                let pool = Pool::new(threads, "actix-gssapi").map_err(|e| {
+                    Error::new(
+                        ErrorKind::Config,
+                        format!("cannot start {threads} GSSAPI threads: {e}"),
+                    )
+                })?;
                 log::info!(
-                    "SPNEGO acceptor ready for {service}, keytab {}",
+                    "SPNEGO acceptor ready for {service}, keytab {}, {threads} accept threads",
                     describe_keytab(self.config.keytab.as_deref())
                 );
-                Ok(acceptor)
+                Ok(Engine {
+                    acceptor,
+                    pool: Arc::new(pool),
+                })
             })
             .clone()
     }
@@ -460,9 +492,9 @@ mod tests {
     fn setters_drop_a_credential_acquired_for_an_older_config() {
         let a = SpnegoAuth::new();
         let b = a.clone();
-        assert!(Arc::ptr_eq(&a.acceptor, &b.acceptor), "clones share");
+        assert!(Arc::ptr_eq(&a.engine, &b.engine), "clones share");
         let c = b.hostname("other");
-        assert!(!Arc::ptr_eq(&a.acceptor, &c.acceptor));
+        assert!(!Arc::ptr_eq(&a.engine, &c.engine));
     }
 
     #[test]

@@ -92,6 +92,7 @@ mod error;
 mod identity;
 mod middleware;
 mod negotiate;
+mod pool;
 mod session;
 
 /// Re-exported from actix-web's `cookie` crate, for [`SessionCookie`].

@@ -5,11 +5,11 @@ use std::rc::Rc;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{forward_ready, Service, ServiceRequest, ServiceResponse, Transform};
 use actix_web::http::header::{HeaderValue, SET_COOKIE, WWW_AUTHENTICATE};
-use actix_web::{web, HttpMessage};
+use actix_web::HttpMessage;
 use futures_util::future::{err, ok, ready, LocalBoxFuture, Ready};
 
-use crate::acceptor::{Acceptor, GssFailure};
-use crate::config::{Config, SpnegoAuth};
+use crate::acceptor::GssFailure;
+use crate::config::{Config, Engine, SpnegoAuth};
 use crate::credentials::Credentials;
 use crate::identity::{KerberosIdentity, Negotiated};
 use crate::negotiate::{self, Authorization, Malformed};
@@ -30,11 +30,11 @@ where
     type Future = Ready<Result<Self::Transform, Self::InitError>>;
 
     fn new_transform(&self, service: S) -> Self::Future {
-        match self.acceptor() {
-            Ok(acceptor) => ok(SpnegoAuthMiddleware {
+        match self.engine() {
+            Ok(engine) => ok(SpnegoAuthMiddleware {
                 service: Rc::new(service),
                 config: Arc::clone(&self.config),
-                acceptor,
+                engine,
             }),
             Err(e) => {
                 // actix-server logs "Can not start worker" after this and the server does not
@@ -51,7 +51,7 @@ where
 pub struct SpnegoAuthMiddleware<S> {
     service: Rc<S>,
     config: Arc<Config>,
-    acceptor: Acceptor,
+    engine: Engine,
 }
 
 /// What to do with a request, from its headers alone.
@@ -134,22 +134,20 @@ where
 
         let service = Rc::clone(&self.service);
         let config = Arc::clone(&self.config);
-        let acceptor = self.acceptor.clone();
+        let acceptor = self.engine.acceptor.clone();
+        let pending = self.engine.pool.run(move || acceptor.accept(&token));
         Box::pin(async move {
             // gss_accept_sec_context blocks: it opens and reads the keytab and locks and writes
             // the replay cache file on every call (~60 µs when the disk is fast, much more when
             // it is not). Run inline, one slow disk would stall every connection of this
-            // worker. The hand-off to actix's blocking pool costs ~19 µs of latency when the
-            // pool is idle and a few µs of CPU under load (benches/overhead.rs): worth paying.
-            // tests/blocking.rs proves an open route still answers while an accept is stuck.
-            let outcome = web::block(move || acceptor.accept(&token))
-                .await
-                .unwrap_or_else(|_| {
-                    Err(GssFailure::internal(
-                        "the GSSAPI step did not complete (blocking pool shut down or the step \
-                         panicked)",
-                    ))
-                });
+            // worker, so it runs on the crate's own small thread pool (src/pool.rs says why
+            // not actix's); the hand-off costs a few µs. tests/blocking.rs proves an open route
+            // still answers while an accept is stuck.
+            let outcome = pending.await.unwrap_or_else(|| {
+                Err(GssFailure::internal(
+                    "the GSSAPI step did not complete (it panicked, or the pool is gone)",
+                ))
+            });
             match outcome {
                 Ok(accepted) => {
                     log::debug!(
