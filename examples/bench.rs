@@ -4,7 +4,8 @@
 //! ```sh
 //! cargo run --release --example bench -- 127.0.0.1:8080
 //! ```
-//! With `BENCH_SESSIONS=1` it also issues session cookies (a fixed, public key and no
+//! `BENCH_ACCEPT_THREADS=N` sets [`SpnegoAuth::accept_threads`]. With `BENCH_SESSIONS=1` it
+//! also issues session cookies (a fixed, public key and no
 //! `Secure` flag: for measuring only). Used by `tests/soak.rs` and `examples/benchmark.rs`.
 
 use actix_gssapi::{KerberosIdentity, Key, SessionCookie, SpnegoAuth};
@@ -22,6 +23,12 @@ async fn main() -> std::io::Result<()> {
     let mut auth = SpnegoAuth::new()
         .hostname("localhost")
         .auth_required(|req| req.path() != "/open");
+    if let Some(n) = std::env::var("BENCH_ACCEPT_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        auth = auth.accept_threads(n);
+    }
     if std::env::var_os("BENCH_SESSIONS").is_some_and(|v| v == "1") {
         auth = auth.session_cookie(SessionCookie::new(Key::from(&[42; 64])).secure(false));
     }

@@ -47,8 +47,8 @@
 //! The acceptor credential is acquired once, at [`SpnegoAuth::build`] or when the first
 //! worker starts, and shared by every worker; a missing keytab or key stops the server from
 //! starting instead of failing each request. The GSSAPI call itself (which reads the keytab
-//! and writes the replay cache) runs on actix's blocking thread pool, so a slow disk never
-//! stalls other requests.
+//! and writes the replay cache) runs on a small pool of the crate's own threads
+//! ([`SpnegoAuth::accept_threads`]), so a slow disk never stalls other requests.
 //!
 //! Only single-round Kerberos is supported: a SPNEGO exchange that needs another round trip
 //! (`GSS_S_CONTINUE_NEEDED`, e.g. a client offering only NTLM) is refused with `403` and

@@ -1,14 +1,15 @@
 //! A small fixed pool of threads for the blocking GSSAPI step.
 //!
-//! Why not actix's blocking pool (`web::block`): it grows to hundreds of threads under load, one
-//! per request in flight. With 64 concurrent logins on 2 cores that meant ~90 threads taking
-//! turns on MIT's locks and the replay-cache file lock, and the server's memory grew by ~7 bytes
-//! a request (each thread's allocator arena fragmenting) from 14 to 20 MiB over a million
-//! logins. Two threads per core finish more logins per second (12.9k vs 9.7k/s, p99 11.6 vs
-//! 17.8 ms) with flat memory (`tests/soak.rs`, 400k requests).
+//! Why not actix's blocking pool (`web::block`): it grows to a thread per request in flight.
+//! With 64 concurrent logins on 2 cores that meant ~90 threads taking turns on MIT's locks and
+//! the replay-cache file lock. Two threads per CPU do more with less (examples/benchmark.rs,
+//! 100k logins, same machine): 94 instead of 122 µs of server CPU per login, p99 8.9 instead
+//! of 16.4 ms, 8.5 instead of 12.1 MiB of RSS. One thread per CPU was slower (116 µs), and so
+//! was four per CPU (101 µs).
 //!
 //! The async side only waits on a one-shot result, so a step stuck on a dead disk holds a pool
-//! thread, never an actix worker: other routes keep answering (`tests/blocking.rs`).
+//! thread, never an actix worker: other routes keep answering (`tests/blocking.rs`). When
+//! every pool thread is stuck, further logins wait in the queue.
 
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
