@@ -1,17 +1,19 @@
-//! A small HTTP/1.1 load generator for the soak test and the benchmark (`examples/loadgen.rs`
-//! includes this file): keep-alive connections on blocking sockets, one thread each, with
+//! A small HTTP/1.1 load generator for the soak test and the benchmark
+//! (`examples/benchmark.rs` includes this file): keep-alive connections on one thread, with
 //! fresh single-use Negotiate tokens made beforehand so that token generation is not measured.
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
-use std::io::{self, Read as _, Write as _};
-use std::net::{SocketAddr, TcpStream};
+use std::io;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix_gssapi::testing::Negotiation;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::TcpStream;
 
 /// One pre-made `Authorization` value and the body the server must answer it with.
 pub struct Token {
@@ -126,83 +128,83 @@ pub fn run_with(
     credentials: Credentials,
     deadline: Duration,
 ) -> Report {
-    let next = Arc::new(AtomicUsize::new(0));
-    let total = Arc::new(Mutex::new(Report::default()));
+    // All connections on one thread with non-blocking sockets (tokio, current-thread): the
+    // generator shares the machine's cores with the server it measures, and one thread per
+    // connection cost it far more CPU in context switches.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let next = AtomicUsize::new(0);
     let started = Instant::now();
-    let workers: Vec<_> = (0..connections.max(1))
-        .map(|_| {
-            let (next, total, credentials) =
-                (Arc::clone(&next), Arc::clone(&total), credentials.clone());
-            let path = path.to_owned();
-            std::thread::spawn(move || {
-                let mut mine = Report::default();
-                let mut conn: Option<Conn> = None;
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= requests || started.elapsed() > deadline {
-                        break;
-                    }
-                    let mut request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n");
-                    let token = match &credentials {
-                        Credentials::Tokens(tokens) => {
-                            let t = &tokens[i];
-                            request.push_str("Authorization: ");
-                            request.push_str(&t.header);
-                            request.push_str("\r\n");
-                            Some(t)
-                        }
-                        Credentials::Header(line) => {
-                            request.push_str(line);
-                            request.push_str("\r\n");
-                            None
-                        }
-                        Credentials::None => None,
-                    };
+    let (next, credentials) = (&next, &credentials);
+    let workers = (0..connections.max(1)).map(|_| async move {
+        let mut mine = Report::default();
+        let mut conn: Option<Conn> = None;
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            if i >= requests || started.elapsed() > deadline {
+                break;
+            }
+            let mut request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n");
+            let token = match credentials {
+                Credentials::Tokens(tokens) => {
+                    let t = &tokens[i];
+                    request.push_str("Authorization: ");
+                    request.push_str(&t.header);
                     request.push_str("\r\n");
-                    let sent = Instant::now();
-                    let reused = conn.is_some();
-                    let exchange = |c: io::Result<Conn>| {
-                        c.and_then(|mut c| c.exchange(request.as_bytes()).map(|r| (c, r)))
-                    };
-                    let mut answer = exchange(conn.take().map_or_else(|| Conn::open(addr), Ok));
-                    if answer.is_err() && reused {
-                        // The server closed an idle keep-alive connection before reading the
-                        // request (Apache's event MPM does under load): send it again, as HTTP
-                        // clients do. A token the server had consumed would now answer 403.
-                        answer = exchange(Conn::open(addr));
-                    }
-                    match answer {
-                        Ok((c, (status, body, keep_alive))) => {
-                            // A server that says `Connection: close` gets a fresh connection.
-                            conn = keep_alive.then_some(c);
-                            mine.latencies_us
-                                .push(sent.elapsed().as_micros().min(u32::MAX as u128) as u32);
-                            mine.requests += 1;
-                            *mine.statuses.entry(status).or_default() += 1;
-                            if let Some(t) = token {
-                                if status == 200 && body != t.expect.as_bytes() {
-                                    mine.mismatched += 1;
-                                }
-                            }
+                    Some(t)
+                }
+                Credentials::Header(line) => {
+                    request.push_str(line);
+                    request.push_str("\r\n");
+                    None
+                }
+                Credentials::None => None,
+            };
+            request.push_str("\r\n");
+            let sent = Instant::now();
+            let reused = conn.is_some();
+            let mut answer = match conn.take() {
+                Some(c) => c.exchange(request.as_bytes()).await,
+                None => Conn::exchange_new(addr, request.as_bytes()).await,
+            };
+            if answer.is_err() && reused {
+                // The server closed an idle keep-alive connection before reading the request
+                // (Apache's event MPM does under load): send it again, as HTTP clients do. A
+                // token the server had consumed would now answer 403.
+                answer = Conn::exchange_new(addr, request.as_bytes()).await;
+            }
+            match answer {
+                Ok((c, status, body, keep_alive)) => {
+                    // A server that says `Connection: close` gets a fresh connection.
+                    conn = keep_alive.then_some(c);
+                    mine.latencies_us
+                        .push(sent.elapsed().as_micros().min(u128::from(u32::MAX)) as u32);
+                    mine.requests += 1;
+                    *mine.statuses.entry(status).or_default() += 1;
+                    if let Some(t) = token {
+                        if status == 200 && body != t.expect.as_bytes() {
+                            mine.mismatched += 1;
                         }
-                        Err(_) => mine.errors += 1,
                     }
                 }
-                let mut total = total.lock().expect("report");
-                total.requests += mine.requests;
-                total.errors += mine.errors;
-                total.mismatched += mine.mismatched;
-                for (s, n) in mine.statuses {
-                    *total.statuses.entry(s).or_default() += n;
-                }
-                total.latencies_us.extend(mine.latencies_us);
-            })
-        })
-        .collect();
-    for w in workers {
-        let _ = w.join();
+                Err(_) => mine.errors += 1,
+            }
+        }
+        mine
+    });
+    let reports = runtime.block_on(futures_util::future::join_all(workers));
+    let mut report = Report::default();
+    for mine in reports {
+        report.requests += mine.requests;
+        report.errors += mine.errors;
+        report.mismatched += mine.mismatched;
+        for (s, n) in mine.statuses {
+            *report.statuses.entry(s).or_default() += n;
+        }
+        report.latencies_us.extend(mine.latencies_us);
     }
-    let mut report = std::mem::take(&mut *total.lock().expect("report"));
     report.elapsed = started.elapsed();
     report.latencies_us.sort_unstable();
     report
@@ -214,26 +216,38 @@ struct Conn {
     buf: Vec<u8>,
 }
 
+type Answer = (Conn, u16, Vec<u8>, bool);
+
 impl Conn {
-    fn open(addr: SocketAddr) -> io::Result<Self> {
-        let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
+    async fn exchange_new(addr: SocketAddr, request: &[u8]) -> io::Result<Answer> {
+        let stream = tokio::time::timeout(Duration::from_secs(5), TcpStream::connect(addr))
+            .await
+            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "connect"))??;
         stream.set_nodelay(true)?;
-        stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-        Ok(Self {
+        Self {
             stream,
             buf: Vec::with_capacity(4096),
-        })
+        }
+        .exchange(request)
+        .await
     }
 
-    /// Writes one request, reads one response: (status, body, whether the connection stays
-    /// open).
-    fn exchange(&mut self, request: &[u8]) -> io::Result<(u16, Vec<u8>, bool)> {
-        self.stream.write_all(request)?;
+    /// Writes one request, reads one response: (the connection, status, body, whether the
+    /// connection stays open).
+    async fn exchange(mut self, request: &[u8]) -> io::Result<Answer> {
+        tokio::time::timeout(Duration::from_secs(30), self.exchange_inner(request))
+            .await
+            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "response"))?
+            .map(|(status, body, keep_alive)| (self, status, body, keep_alive))
+    }
+
+    async fn exchange_inner(&mut self, request: &[u8]) -> io::Result<(u16, Vec<u8>, bool)> {
+        self.stream.write_all(request).await?;
         let head_end = loop {
             if let Some(i) = find(&self.buf, b"\r\n\r\n") {
                 break i + 4;
             }
-            self.fill()?;
+            self.fill().await?;
         };
         let head = String::from_utf8_lossy(&self.buf[..head_end]).into_owned();
         let status = head
@@ -254,16 +268,16 @@ impl Conn {
             })
         });
         while self.buf.len() < head_end + length {
-            self.fill()?;
+            self.fill().await?;
         }
         let body = self.buf[head_end..head_end + length].to_vec();
         self.buf.drain(..head_end + length);
         Ok((status, body, keep_alive))
     }
 
-    fn fill(&mut self) -> io::Result<()> {
+    async fn fill(&mut self) -> io::Result<()> {
         let mut chunk = [0u8; 8192];
-        let n = self.stream.read(&mut chunk)?;
+        let n = self.stream.read(&mut chunk).await?;
         if n == 0 {
             return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "closed"));
         }
