@@ -2,9 +2,9 @@
 //! 64 keep-alive connections, every answer checked against the token that asked, an open route
 //! probed throughout, the server's RSS watched.
 //!
-//! CI runs a short form (`SOAK_REQUESTS`, default 20,000). The full soak is
-//! `SOAK_REQUESTS=200000 cargo test --release --all-features --test soak -- --nocapture`;
-//! `SOAK_REQUESTS=1000000` compares RSS after 100k and after 1M requests.
+//! CI runs a short form (`SOAK_REQUESTS`, default 20,000). The full soak,
+//! `SOAK_REQUESTS=1000000 cargo test --release --all-features --test soak -- --nocapture`,
+//! compares RSS after 100k and after 1M requests.
 
 mod common;
 
