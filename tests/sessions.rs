@@ -3,7 +3,6 @@
 
 mod common;
 
-use std::process::Command;
 use std::time::Duration;
 
 use actix_gssapi::{KerberosIdentity, Key, SessionCookie, SpnegoAuth};
@@ -190,15 +189,13 @@ fn a_cookie_from_one_node_is_accepted_by_every_node_with_the_key() {
     let new_only = node(key(2), None);
 
     let jar = realm.dir().join("cookies.txt");
+    let env = realm.env();
     let curl = |addr: std::net::SocketAddr, args: &[&str]| -> String {
-        let out = Command::new("curl")
-            .args(["-sS", "--max-time", "20", "-o", "-", "-w", " %{http_code}"])
-            .args(args)
-            .arg(format!("http://localhost:{}/node", addr.port()))
-            .envs(realm.env())
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        let url = format!("http://localhost:{}/node", addr.port());
+        let mut args = args.to_vec();
+        args.push(&url);
+        let (code, body) = common::curl(&args, &env);
+        format!("{body} {code}")
     };
     let jar_s = jar.display().to_string();
     assert_eq!(

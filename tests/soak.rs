@@ -8,65 +8,22 @@
 
 mod common;
 
-use std::io::{BufRead as _, BufReader};
-use std::net::{SocketAddr, TcpListener};
-use std::process::{Child, Command, Stdio};
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::load::{self, Token};
-use common::realm;
-
-struct Reaped(Child);
-
-impl Drop for Reaped {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use common::{free_port, realm, start_example, Reaped};
 
 fn start_bench() -> (Reaped, SocketAddr) {
-    let exe = std::env::current_exe().unwrap();
-    let path = exe
-        .parent()
-        .and_then(|d| d.parent())
-        .unwrap()
-        .join("examples/bench");
-    assert!(
-        path.exists(),
-        "{} missing: cargo test builds the examples",
-        path.display()
-    );
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     // Tokens are all made before the run: the server must accept authenticators that old.
+    let mut env = realm().env();
     let conf = realm().krb5_config_with_clock_skew(300).unwrap();
-    let mut child = Reaped(
-        Command::new(path)
-            .arg(format!("127.0.0.1:{port}"))
-            .envs(realm().env())
-            .env("KRB5_CONFIG", conf)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap(),
-    );
-    let stdout = child.0.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if line.contains("listening on") {
-                let _ = tx.send(());
-            }
-        }
-    });
-    rx.recv_timeout(Duration::from_secs(20))
-        .expect("bench server up");
+    env.retain(|(k, _)| *k != "KRB5_CONFIG");
+    env.push(("KRB5_CONFIG", conf.into()));
+    let child = start_example("bench", port, &env);
     (child, SocketAddr::from(([127, 0, 0, 1], port)))
 }
 

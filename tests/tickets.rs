@@ -3,7 +3,6 @@
 mod common;
 
 use std::net::SocketAddr;
-use std::process::Command;
 use std::sync::OnceLock;
 
 use actix_gssapi::testing::{Negotiation, CLOCK_SKEW_SECS};
@@ -17,33 +16,18 @@ fn server() -> SocketAddr {
     *ADDR.get_or_init(|| common::serve(SpnegoAuth::new().hostname("localhost")))
 }
 
-/// `curl --negotiate` against `path`, optionally under `faketime <offset>`, with `ccache`.
+/// `curl --negotiate` against `path`, optionally under `faketime <offset>`, with `ccache`;
+/// returns the status.
 fn curl(path: &str, ccache: &std::path::Path, faketime: Option<&str>) -> String {
     let url = format!("http://localhost:{}{path}", server().port());
-    let mut cmd = match faketime {
-        Some(offset) => {
-            let mut c = Command::new("faketime");
-            c.args(["-f", offset, "curl"]);
-            c
-        }
-        None => Command::new("curl"),
+    let mut env = realm().env();
+    env.push(("KRB5CCNAME", format!("FILE:{}", ccache.display()).into()));
+    let wrapper: &[&str] = match faketime {
+        Some(offset) => &["faketime", "-f", offset],
+        None => &[],
     };
-    let out = cmd
-        .args([
-            "-sS",
-            "--max-time",
-            "20",
-            "-o",
-            "/dev/null",
-            "-w",
-            "%{http_code}",
-        ])
-        .args(["--negotiate", "-u", ":", &url])
-        .envs(realm().env())
-        .env("KRB5CCNAME", format!("FILE:{}", ccache.display()))
-        .output()
-        .expect("curl (and faketime) installed");
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    let (code, _) = common::curl_via(wrapper, &["--negotiate", "-u", ":", &url], &env);
+    code.to_string()
 }
 
 #[test]

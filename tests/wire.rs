@@ -4,7 +4,7 @@
 mod common;
 
 use std::net::SocketAddr;
-use std::process::{Command, Output};
+use std::process::Command;
 use std::sync::OnceLock;
 
 use actix_gssapi::testing::TestRealm;
@@ -24,25 +24,12 @@ fn server() -> SocketAddr {
     })
 }
 
-/// Runs curl against `path` with `args`, in `env`; returns (HTTP status, body).
+/// curl against `path` on the server under test.
 fn curl(path: &str, args: &[&str], env: &[(&str, std::ffi::OsString)]) -> (u16, String) {
     let url = format!("http://localhost:{}{path}", server().port());
-    let out: Output = Command::new("curl")
-        .args(["-sS", "--max-time", "20", "-o", "-", "-w", "\n%{http_code}"])
-        .args(args)
-        .arg(&url)
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .output()
-        .expect("curl runs");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let (body, code) = text.rsplit_once('\n').unwrap_or(("", &text));
-    let code = code.trim().parse().unwrap_or_else(|_| {
-        panic!(
-            "curl failed: {text} {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (code, body.to_owned())
+    let mut args = args.to_vec();
+    args.push(&url);
+    common::curl(&args, env)
 }
 
 #[test]

@@ -129,3 +129,101 @@ pub fn serve(auth: actix_gssapi::SpnegoAuth) -> std::net::SocketAddr {
 }
 
 pub mod load;
+
+/// Runs `curl -sS --max-time 20 ARGS` behind `wrapper` (e.g. `["faketime", "-f", "+10m"]`)
+/// with `env`; returns (HTTP status, body). Panics when curl gives no status.
+pub fn curl_via(
+    wrapper: &[&str],
+    args: &[&str],
+    env: &[(&str, std::ffi::OsString)],
+) -> (u16, String) {
+    let program = wrapper.first().copied().unwrap_or("curl");
+    let mut cmd = std::process::Command::new(program);
+    if !wrapper.is_empty() {
+        cmd.args(&wrapper[1..]).arg("curl");
+    }
+    let out = cmd
+        .args(["-sS", "--max-time", "20", "-o", "-", "-w", "\n%{http_code}"])
+        .args(args)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .unwrap_or_else(|e| panic!("{program}: {e}"));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (body, code) = text.rsplit_once('\n').unwrap_or(("", &text));
+    let code = code.trim().parse().unwrap_or_else(|_| {
+        panic!(
+            "curl gave no status: {text} {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (code, body.to_owned())
+}
+
+/// [`curl_via`] without a wrapper.
+pub fn curl(args: &[&str], env: &[(&str, std::ffi::OsString)]) -> (u16, String) {
+    curl_via(&[], args, env)
+}
+
+/// A child process, killed and reaped when dropped, whatever the test did.
+pub struct Reaped(pub std::process::Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `target/<profile>/examples/<name>`, which `cargo test` builds beside the test binaries.
+pub fn example(name: &str) -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target directory");
+    let path = dir.join("examples").join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo test --all-features` (it builds the examples)",
+        path.display()
+    );
+    path
+}
+
+/// A port on 127.0.0.1 that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// Starts `examples/<name>` listening on 127.0.0.1:`port`, with `env`, and waits (at most
+/// 20 s) for the "listening on" line every example server prints once bound.
+pub fn start_example(name: &str, port: u16, env: &[(&str, std::ffi::OsString)]) -> Reaped {
+    use std::io::BufRead as _;
+    let mut child = Reaped(
+        std::process::Command::new(example(name))
+            .arg(format!("127.0.0.1:{port}"))
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("examples/{name}: {e}")),
+    );
+    let stdout = child.0.stdout.take().expect("piped stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if line.contains("listening on") {
+                let _ = tx.send(());
+            }
+        }
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(20))
+        .unwrap_or_else(|_| panic!("examples/{name} never said it was listening"));
+    child
+}
