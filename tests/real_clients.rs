@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use actix_gssapi::{KerberosIdentity, SpnegoAuth};
 use actix_web::dev::Service as _;
-use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use actix_web::{web, App, HttpRequest, HttpResponse};
 use common::realm;
 
 /// How long one client run may take before it is killed and the test fails.
@@ -346,34 +346,21 @@ fn python_server() -> SocketAddr {
 fn impostor() -> SocketAddr {
     static ADDR: OnceLock<SocketAddr> = OnceLock::new();
     *ADDR.get_or_init(|| {
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            actix_rt::System::new().block_on(async move {
-                let server = HttpServer::new(|| {
-                    App::new().default_service(web::to(|req: HttpRequest| async move {
-                        let negotiates = req
-                            .headers()
-                            .get("Authorization")
-                            .is_some_and(|v| v.as_bytes().starts_with(b"Negotiate "));
-                        if negotiates {
-                            HttpResponse::Ok().body("trust me")
-                        } else {
-                            HttpResponse::Unauthorized()
-                                .insert_header(("WWW-Authenticate", "Negotiate"))
-                                .finish()
-                        }
-                    }))
-                })
-                .workers(1)
-                .disable_signals()
-                .bind(("127.0.0.1", 0))
-                .expect("bind");
-                tx.send(server.addrs()[0]).expect("send addr");
-                server.run().await.expect("server");
-            })
-        });
-        rx.recv_timeout(Duration::from_secs(10))
-            .expect("impostor up")
+        common::spawn_server(|| {
+            App::new().default_service(web::to(|req: HttpRequest| async move {
+                let negotiates = req
+                    .headers()
+                    .get("Authorization")
+                    .is_some_and(|v| v.as_bytes().starts_with(b"Negotiate "));
+                if negotiates {
+                    HttpResponse::Ok().body("trust me")
+                } else {
+                    HttpResponse::Unauthorized()
+                        .insert_header(("WWW-Authenticate", "Negotiate"))
+                        .finish()
+                }
+            }))
+        })
     })
 }
 
@@ -478,63 +465,51 @@ fn browser_site() -> (SocketAddr, Arc<Seen>) {
         })
         .build()
         .expect("acceptor");
-    let (tx, rx) = std::sync::mpsc::channel();
     let app_seen = Arc::clone(&seen);
-    std::thread::spawn(move || {
-        actix_rt::System::new().block_on(async move {
-            let server = HttpServer::new(move || {
-                let record = Arc::clone(&app_seen);
-                App::new()
-                    .app_data(web::Data::from(Arc::clone(&app_seen)))
-                    .wrap(auth.clone())
-                    // Outermost: sees every request, also those the middleware answers.
-                    .wrap_fn(move |req, srv| {
-                        let scheme = req
-                            .headers()
-                            .get("Authorization")
-                            .map(|v| {
-                                let v = String::from_utf8_lossy(v.as_bytes());
-                                let mut words = v.split_whitespace();
-                                let scheme = words.next().unwrap_or("").to_owned();
-                                match words.next() {
-                                    Some(t) if t.starts_with("TlRMTVNT") => scheme + " (NTLM)",
-                                    _ => scheme,
-                                }
-                            })
-                            .unwrap_or_else(|| "-".to_owned());
-                        record.requests.lock().unwrap().push(format!(
-                            "{} {} {scheme}",
-                            req.method(),
-                            req.path()
-                        ));
-                        srv.call(req)
+    let addr = common::spawn_server(move || {
+        let record = Arc::clone(&app_seen);
+        App::new()
+            .app_data(web::Data::from(Arc::clone(&app_seen)))
+            .wrap(auth.clone())
+            // Outermost: sees every request, also those the middleware answers.
+            .wrap_fn(move |req, srv| {
+                let scheme = req
+                    .headers()
+                    .get("Authorization")
+                    .map(|v| {
+                        let v = String::from_utf8_lossy(v.as_bytes());
+                        let mut words = v.split_whitespace();
+                        let scheme = words.next().unwrap_or("").to_owned();
+                        match words.next() {
+                            Some(t) if t.starts_with("TlRMTVNT") => scheme + " (NTLM)",
+                            _ => scheme,
+                        }
                     })
-                    .route(
-                        "/page",
-                        web::get().to(|id: KerberosIdentity, seen: web::Data<Seen>| async move {
-                            seen.served.lock().unwrap().push(id.principal().to_owned());
-                            HttpResponse::Ok()
-                                .content_type("text/html; charset=utf-8")
-                                .body(page(&format!("Hello, {}", id.principal())))
-                        }),
-                    )
-                    .route(
-                        "/report",
-                        web::post().to(|body: String, seen: web::Data<Seen>| async move {
-                            seen.reports.lock().unwrap().push(body);
-                            "thanks"
-                        }),
-                    )
+                    .unwrap_or_else(|| "-".to_owned());
+                record.requests.lock().unwrap().push(format!(
+                    "{} {} {scheme}",
+                    req.method(),
+                    req.path()
+                ));
+                srv.call(req)
             })
-            .workers(1)
-            .disable_signals()
-            .bind(("127.0.0.1", 0))
-            .expect("bind");
-            tx.send(server.addrs()[0]).expect("send addr");
-            server.run().await.expect("server");
-        })
+            .route(
+                "/page",
+                web::get().to(|id: KerberosIdentity, seen: web::Data<Seen>| async move {
+                    seen.served.lock().unwrap().push(id.principal().to_owned());
+                    HttpResponse::Ok()
+                        .content_type("text/html; charset=utf-8")
+                        .body(page(&format!("Hello, {}", id.principal())))
+                }),
+            )
+            .route(
+                "/report",
+                web::post().to(|body: String, seen: web::Data<Seen>| async move {
+                    seen.reports.lock().unwrap().push(body);
+                    "thanks"
+                }),
+            )
     });
-    let addr = rx.recv_timeout(Duration::from_secs(10)).expect("server up");
     (addr, seen)
 }
 

@@ -84,42 +84,29 @@ pub fn called(case: &str) -> bool {
         .unwrap_or(false)
 }
 
-/// Runs a real server on 127.0.0.1 (one worker, on its own thread: blocking clients in the test
-/// cannot stall it) until the process exits. `/open` is open; everything else is protected by
-/// `auth` and answers `Hello, <principal>` (or `Hello, anonymous`), recording its path and
-/// `X-Case`.
-pub fn serve(auth: actix_gssapi::SpnegoAuth) -> std::net::SocketAddr {
-    use actix_gssapi::KerberosIdentity;
-    use actix_web::{web, App, HttpRequest, HttpServer};
-
-    realm();
-    let auth = auth.build().expect("acceptor");
+/// Runs `factory`'s app on 127.0.0.1 (one worker, on its own thread: blocking clients in the
+/// test cannot stall it) until the process exits, and returns its address.
+pub fn spawn_server<F, I, S, B>(factory: F) -> std::net::SocketAddr
+where
+    F: Fn() -> I + Send + Clone + 'static,
+    I: actix_service::IntoServiceFactory<S, actix_http::Request>,
+    S: actix_service::ServiceFactory<actix_http::Request, Config = actix_web::dev::AppConfig>
+        + 'static,
+    S::Error: Into<actix_web::Error> + 'static,
+    S::InitError: std::fmt::Debug,
+    S::Response: Into<actix_http::Response<B>> + 'static,
+    <S::Service as actix_service::Service<actix_http::Request>>::Future: 'static,
+    S::Service: 'static,
+    B: actix_web::body::MessageBody + 'static,
+{
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         actix_rt::System::new().block_on(async move {
-            let server = HttpServer::new(move || {
-                App::new()
-                    .wrap(auth.clone())
-                    .route("/open", web::get().to(|| async { "open" }))
-                    .default_service(web::to(
-                        |req: HttpRequest, id: Option<KerberosIdentity>| async move {
-                            let mut called = CALLED.lock().expect("called");
-                            called.push(req.path().to_owned());
-                            if let Some(case) = req.headers().get("X-Case") {
-                                called.push(String::from_utf8_lossy(case.as_bytes()).into_owned());
-                            }
-                            drop(called);
-                            match id {
-                                Some(id) => format!("Hello, {}", id.principal()),
-                                None => "Hello, anonymous".to_owned(),
-                            }
-                        },
-                    ))
-            })
-            .workers(1)
-            .disable_signals()
-            .bind(("127.0.0.1", 0))
-            .expect("bind");
+            let server = actix_web::HttpServer::new(factory)
+                .workers(1)
+                .disable_signals()
+                .bind(("127.0.0.1", 0))
+                .expect("bind");
             tx.send(server.addrs()[0]).expect("send addr");
             server.run().await.expect("server");
         })
@@ -128,7 +115,34 @@ pub fn serve(auth: actix_gssapi::SpnegoAuth) -> std::net::SocketAddr {
         .expect("server up")
 }
 
-pub mod load;
+/// A real server whose `/open` is open and everything else is protected by `auth`: it answers
+/// `Hello, <principal>` (or `Hello, anonymous`), recording its path and `X-Case`.
+pub fn serve(auth: actix_gssapi::SpnegoAuth) -> std::net::SocketAddr {
+    use actix_gssapi::KerberosIdentity;
+    use actix_web::{web, App, HttpRequest};
+
+    realm();
+    let auth = auth.build().expect("acceptor");
+    spawn_server(move || {
+        App::new()
+            .wrap(auth.clone())
+            .route("/open", web::get().to(|| async { "open" }))
+            .default_service(web::to(
+                |req: HttpRequest, id: Option<KerberosIdentity>| async move {
+                    let mut called = CALLED.lock().expect("called");
+                    called.push(req.path().to_owned());
+                    if let Some(case) = req.headers().get("X-Case") {
+                        called.push(String::from_utf8_lossy(case.as_bytes()).into_owned());
+                    }
+                    drop(called);
+                    match id {
+                        Some(id) => format!("Hello, {}", id.principal()),
+                        None => "Hello, anonymous".to_owned(),
+                    }
+                },
+            ))
+    })
+}
 
 /// Runs `curl -sS --max-time 20 ARGS` behind `wrapper` (e.g. `["faketime", "-f", "+10m"]`)
 /// with `env`; returns (HTTP status, body). Panics when curl gives no status.
@@ -227,3 +241,5 @@ pub fn start_example(name: &str, port: u16, env: &[(&str, std::ffi::OsString)]) 
         .unwrap_or_else(|_| panic!("examples/{name} never said it was listening"));
     child
 }
+
+pub mod load;
