@@ -359,6 +359,7 @@ impl fmt::Debug for SpnegoAuth {
             .field("keytab", &c.keytab)
             .field("auth_required", &c.auth_required.as_ref().map(|_| "<fn>"))
             .field("session_cookie", &c.session)
+            .field("accept_threads", &c.accept_threads)
             .finish_non_exhaustive()
     }
 }

@@ -297,8 +297,8 @@ mod tests {
 
     #[test]
     fn fuzz_regressions_stay_fixed() {
-        let partial_padding =
-            include_bytes!("../fuzz/regressions/authorization_header-partial-padding");
+        // fuzz/regressions/authorization_header-partial-padding (inlined: fuzz/ is not packaged).
+        let partial_padding = b"Negotiate YAJhYg=";
         assert_eq!(
             parse_bytes(partial_padding),
             Authorization::Malformed(Malformed::BadBase64)
