@@ -214,6 +214,22 @@ pub struct Canon {
     pub bad_framing: String,
 }
 
+impl Canon {
+    /// Every refusal summary, one per outcome other than a token.
+    pub fn refusals(&self) -> [&String; 8] {
+        [
+            &self.other_scheme,
+            &self.too_long,
+            &self.no_token,
+            &self.not_ascii,
+            &self.bad_base64,
+            &self.ntlm,
+            &self.not_initial_token,
+            &self.bad_framing,
+        ]
+    }
+}
+
 pub fn canon() -> &'static Canon {
     static CANON: OnceLock<Canon> = OnceLock::new();
     CANON.get_or_init(|| {
@@ -232,16 +248,7 @@ pub fn canon() -> &'static Canon {
             // 0x60 0x01 with nothing after it: truncated.
             bad_framing: parse_authorization(b"Negotiate YAE="),
         };
-        let all = [
-            &c.other_scheme,
-            &c.too_long,
-            &c.no_token,
-            &c.not_ascii,
-            &c.bad_base64,
-            &c.ntlm,
-            &c.not_initial_token,
-            &c.bad_framing,
-        ];
+        let all = c.refusals();
         for (i, a) in all.iter().enumerate() {
             for b in &all[i + 1..] {
                 assert_ne!(a, b, "two outcomes print the same summary");
@@ -289,16 +296,7 @@ pub fn check_value(value: &[u8], summary: &str) {
         unreachable!()
     };
     let c = canon();
-    for refusal in [
-        &c.other_scheme,
-        &c.too_long,
-        &c.no_token,
-        &c.not_ascii,
-        &c.bad_base64,
-        &c.ntlm,
-        &c.not_initial_token,
-        &c.bad_framing,
-    ] {
+    for refusal in c.refusals() {
         assert_ne!(
             summary,
             refusal,
