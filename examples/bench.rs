@@ -1,5 +1,5 @@
-//! The benchmark server: `/` needs Kerberos, `/open` does not (through the auth-required
-//! predicate), service name `HTTP@localhost`.
+//! The benchmark server: `/` needs Kerberos (the middleware wraps that resource), `/open` does
+//! not, service name `HTTP@localhost`.
 //!
 //! ```sh
 //! cargo run --release --example bench -- 127.0.0.1:8080
@@ -20,9 +20,7 @@ async fn main() -> std::io::Result<()> {
     let addr = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "127.0.0.1:8080".to_owned());
-    let mut auth = SpnegoAuth::new()
-        .hostname("localhost")
-        .auth_required(|req| req.path() != "/open");
+    let mut auth = SpnegoAuth::new().hostname("localhost");
     if let Some(n) = std::env::var("BENCH_ACCEPT_THREADS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -35,8 +33,11 @@ async fn main() -> std::io::Result<()> {
     let auth = auth.build().map_err(std::io::Error::other)?;
     let server = HttpServer::new(move || {
         App::new()
-            .wrap(auth.clone())
-            .route("/", web::get().to(hello))
+            .service(
+                web::resource("/")
+                    .wrap(auth.clone())
+                    .route(web::get().to(hello)),
+            )
             .route("/open", web::get().to(|| async { "open" }))
     })
     .bind(&addr)?;

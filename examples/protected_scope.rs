@@ -2,17 +2,17 @@
 //!
 //! ```sh
 //! cargo run --example protected_scope -- 127.0.0.1:8080
-//! curl http://$(hostname):8080/                          # 200, open
-//! curl http://$(hostname):8080/protected/me              # 401, WWW-Authenticate: Negotiate
-//! curl --negotiate -u : http://$(hostname):8080/protected/me    # 200, alice@EXAMPLE.COM
-//! curl http://$(hostname):8080/greeting                  # 200, Hello, stranger
-//! curl --negotiate -u : http://$(hostname):8080/greeting        # 200, Hello, alice@EXAMPLE.COM
+//! curl http://$(hostname):8080/                               # 200, open
+//! curl http://$(hostname):8080/protected/me                   # 401, WWW-Authenticate: Negotiate
+//! curl --negotiate -u : http://$(hostname):8080/protected/me  # 200, alice@EXAMPLE.COM
+//! curl http://$(hostname):8080/protected/report               # 401, however the path is spelled
+//! curl http://$(hostname):8080/greeting                       # 200, Hello, stranger
+//! curl --negotiate -u : http://$(hostname):8080/greeting      # 200, Hello, alice@EXAMPLE.COM
 //! ```
 //!
 //! `SPNEGO_HOSTNAME` overrides the service principal's host name, as in the `hello` example.
 
 use actix_gssapi::{KerberosIdentity, SpnegoAuth};
-use actix_web::http::Method;
 use actix_web::{web, App, HttpServer};
 
 async fn index() -> &'static str {
@@ -21,6 +21,11 @@ async fn index() -> &'static str {
 
 async fn me(id: KerberosIdentity) -> String {
     format!("{}\n", id.principal())
+}
+
+/// Takes no identity at all, like a static file: only the scope's `SpnegoAuth` protects it.
+async fn report() -> &'static str {
+    "Quarterly report: for logged-in users only.\n"
 }
 
 /// Optional authentication: `curl` without `--negotiate` is never challenged here, but one
@@ -43,22 +48,23 @@ async fn main() -> std::io::Result<()> {
     if let Ok(hostname) = std::env::var("SPNEGO_HOSTNAME") {
         auth = auth.hostname(hostname);
     }
-    let auth = auth
-        // Only /protected/... needs a ticket. CORS preflights never carry credentials, so
-        // they are let through too.
-        .auth_required(|req| {
-            req.method() != Method::OPTIONS && req.path().starts_with("/protected")
-        })
-        .build()
-        .map_err(std::io::Error::other)?;
+    let auth = auth.build().map_err(std::io::Error::other)?;
 
     let server = HttpServer::new(move || {
         App::new()
-            // Wrapping the whole app (not only the scope) lets /greeting see identities too.
-            .wrap(auth.clone())
+            // Outside the scope, login is optional: /greeting sees who is calling, if anyone.
+            .wrap(auth.clone().optional())
             .route("/", web::get().to(index))
             .route("/greeting", web::get().to(greeting))
-            .service(web::scope("/protected").route("/me", web::get().to(me)))
+            // The scope's own SpnegoAuth runs after routing: whatever spelling of the path
+            // reached this scope (`/%70rotected`, `//`), it needs a login. It uses the
+            // identity the outer one established; a token is never accepted twice.
+            .service(
+                web::scope("/protected")
+                    .wrap(auth.clone())
+                    .route("/me", web::get().to(me))
+                    .route("/report", web::get().to(report)),
+            )
     })
     .bind(&addr)?;
     println!("listening on http://{}", server.addrs()[0]);

@@ -1,8 +1,10 @@
 //! The GSSAPI boundary: acquire the acceptor credential once, accept one token per request.
 //!
-//! This is the only module with `unsafe` code (two C calls the safe `libgssapi` layer does not
-//! wrap: `gethostname` and `gss_acquire_cred_from`), and the only one that sees `libgssapi`
-//! types; the rest of the crate gets plain Rust values from it.
+//! This is the only module with `unsafe` code: the GSSAPI calls the safe `libgssapi` layer does
+//! not wrap the way we need (`gss_acquire_cred_from`, `gss_accept_sec_context` with its outputs,
+//! `gss_display_name`, `gss_import_name`), `krb5_cc_destroy` for in-memory caches, and
+//! `gethostname`/`geteuid`. It is also the only one that sees `libgssapi` types; the rest of the
+//! crate gets plain Rust values from it.
 
 #![allow(unsafe_code)]
 
@@ -18,11 +20,12 @@ use libgssapi::error::{Error as GssError, MajorFlags};
 #[cfg(feature = "testing")]
 use libgssapi_sys::GSS_C_INITIATE;
 use libgssapi_sys::{
-    gss_OID_set, gss_accept_sec_context, gss_acquire_cred_from, gss_buffer_desc, gss_cred_id_t,
-    gss_cred_usage_t, gss_ctx_id_t, gss_delete_sec_context, gss_display_name, gss_import_name,
-    gss_key_value_element_desc, gss_key_value_set_desc, gss_name_t, gss_release_buffer,
-    gss_release_cred, gss_release_name, OM_uint32, _GSS_C_INDEFINITE, _GSS_S_CONTINUE_NEEDED,
-    GSS_C_ACCEPT, GSS_C_DELEG_FLAG, GSS_C_NT_HOSTBASED_SERVICE, GSS_S_COMPLETE,
+    gss_OID, gss_OID_set, gss_accept_sec_context, gss_acquire_cred_from, gss_buffer_desc,
+    gss_cred_id_t, gss_cred_usage_t, gss_ctx_id_t, gss_delete_sec_context, gss_display_name,
+    gss_import_name, gss_key_value_element_desc, gss_key_value_set_desc, gss_name_t,
+    gss_release_buffer, gss_release_cred, gss_release_name, OM_uint32, _GSS_C_INDEFINITE,
+    _GSS_S_CONTINUE_NEEDED, GSS_C_ACCEPT, GSS_C_ANON_FLAG, GSS_C_DELEG_FLAG, GSS_C_NT_ANONYMOUS,
+    GSS_C_NT_HOSTBASED_SERVICE, GSS_S_COMPLETE,
 };
 
 /// Which key the acceptor uses: one host-based service name, or any key in the keytab.
@@ -108,6 +111,8 @@ pub(crate) struct Accepted {
     pub(crate) delegated: Option<DelegatedCred>,
     /// How long the security context (the client's ticket) stays valid.
     pub(crate) lifetime: Option<Duration>,
+    /// GSSAPI marked the context anonymous (`GSS_C_ANON_FLAG`): an anonymous ticket.
+    pub(crate) anonymous: bool,
 }
 
 impl Acceptor {
@@ -195,7 +200,7 @@ impl Acceptor {
                  (the client did not send a complete Kerberos token)",
             ));
         }
-        let principal = client.display()?;
+        let (principal, anonymous_name) = client.display()?;
         Ok(Accepted {
             principal,
             output_token: (!output.bytes().is_empty()).then(|| output.bytes().to_vec()),
@@ -204,8 +209,27 @@ impl Acceptor {
                 .map(DelegatedCred),
             lifetime: (time_rec != _GSS_C_INDEFINITE)
                 .then(|| Duration::from_secs(u64::from(time_rec))),
+            // MIT (1.20, and its master branch) never sets GSS_C_ANON_FLAG on the acceptor, even
+            // for WELLKNOWN/ANONYMOUS tickets (measured, tests/anonymous.rs); it marks the
+            // client's name GSS_C_NT_ANONYMOUS instead. Heimdal sets the flag.
+            anonymous: anonymous_name || flags & GSS_C_ANON_FLAG != 0,
         })
     }
+}
+
+/// Whether two OIDs have the same value.
+///
+/// # Safety
+/// Each pointer is null or points to a valid OID whose `elements` has `length` bytes.
+unsafe fn oid_eq(a: gss_OID, b: gss_OID) -> bool {
+    if a.is_null() || b.is_null() {
+        return false;
+    }
+    let (a, b) = (&*a, &*b);
+    a.length == b.length
+        && (a.length == 0
+            || std::slice::from_raw_parts(a.elements as *const u8, a.length as usize)
+                == std::slice::from_raw_parts(b.elements as *const u8, b.length as usize))
 }
 
 /// `GSS_ERROR()`: the calling and routine error bits of a major status.
@@ -364,20 +388,26 @@ fn acquire_from(
 struct RawName(gss_name_t);
 
 impl RawName {
-    /// The name as text (`alice@EXAMPLE.TEST`).
-    fn display(&self) -> Result<String, GssFailure> {
+    /// The name as text (`alice@EXAMPLE.TEST`), and whether its type is
+    /// `GSS_C_NT_ANONYMOUS` (`WELLKNOWN/ANONYMOUS@WELLKNOWN:ANONYMOUS`).
+    fn display(&self) -> Result<(String, bool), GssFailure> {
         let mut minor: OM_uint32 = 0;
         let mut text = RawBuffer::empty();
-        // SAFETY: `self.0` is a name GSSAPI gave us; `text` receives a buffer we release.
-        let major = unsafe { gss_display_name(&mut minor, self.0, &mut text.0, ptr::null_mut()) };
+        let mut name_type: gss_OID = ptr::null_mut();
+        // SAFETY: `self.0` is a name GSSAPI gave us; `text` receives a buffer we release;
+        // `name_type` receives a pointer to a static OID owned by the library (never freed).
+        let major = unsafe { gss_display_name(&mut minor, self.0, &mut text.0, &mut name_type) };
         if major != GSS_S_COMPLETE {
             return Err(GssFailure::from_gss(&GssError {
                 major: MajorFlags::from_bits_retain(major),
                 minor,
             }));
         }
-        String::from_utf8(text.bytes().to_vec())
-            .map_err(|_| GssFailure::internal("client principal is not UTF-8"))
+        // SAFETY: both are null or point to OIDs the library keeps alive for the process.
+        let anonymous = unsafe { oid_eq(name_type, GSS_C_NT_ANONYMOUS) };
+        let text = String::from_utf8(text.bytes().to_vec())
+            .map_err(|_| GssFailure::internal("client principal is not UTF-8"))?;
+        Ok((text, anonymous))
     }
 
     /// Imports `service@host` as a `GSS_C_NT_HOSTBASED_SERVICE` name.
@@ -426,6 +456,54 @@ pub(crate) fn initiator_from_ccache(ccache: &str) -> Result<Cred, GssFailure> {
     // SAFETY: ownership of the handle moves from `raw` (forgotten, so never released) to the
     // `Cred`, which releases it once.
     Ok(unsafe { Cred::from_c(handle) })
+}
+
+/// Destroys the credential cache named `name` (e.g. a `MEMORY:` cache, which otherwise lives
+/// as long as the process). GSSAPI has no call for this, so it goes through libkrb5, which the
+/// GSSAPI library itself is built on.
+pub(crate) fn destroy_ccache(name: &str) -> Result<(), String> {
+    #[link(name = "krb5")]
+    extern "C" {
+        fn krb5_init_context(context: *mut *mut c_void) -> i32;
+        fn krb5_free_context(context: *mut c_void);
+        fn krb5_cc_resolve(
+            context: *mut c_void,
+            name: *const c_char,
+            cache: *mut *mut c_void,
+        ) -> i32;
+        fn krb5_cc_destroy(context: *mut c_void, cache: *mut c_void) -> i32;
+    }
+    let name = CString::new(name).map_err(|_| "cache name contains NUL".to_owned())?;
+    let mut context: *mut c_void = ptr::null_mut();
+    // SAFETY: `context` is an out-pointer; on success the context is ours and freed below.
+    let rc = unsafe { krb5_init_context(&mut context) };
+    if rc != 0 {
+        return Err(format!("krb5_init_context failed ({rc})"));
+    }
+    let mut cache: *mut c_void = ptr::null_mut();
+    // SAFETY: `context` is live; `name` is NUL-terminated and outlives the call; on success
+    // `cache` is a handle that krb5_cc_destroy consumes (it also closes it).
+    let rc = unsafe {
+        let mut rc = krb5_cc_resolve(context, name.as_ptr(), &mut cache);
+        if rc == 0 {
+            rc = krb5_cc_destroy(context, cache);
+        }
+        krb5_free_context(context);
+        rc
+    };
+    if rc != 0 {
+        return Err(format!("krb5_cc_destroy failed ({rc})"));
+    }
+    Ok(())
+}
+
+/// The process's effective user id (`geteuid(2)`).
+pub(crate) fn effective_uid() -> u32 {
+    extern "C" {
+        fn geteuid() -> u32;
+    }
+    // SAFETY: geteuid takes no arguments, cannot fail and touches no memory of ours.
+    unsafe { geteuid() }
 }
 
 /// The machine's host name as the OS reports it (`gethostname(2)`), like Python's

@@ -4,7 +4,6 @@ use std::borrow::Cow;
 use std::fmt;
 use std::sync::{Arc, OnceLock};
 
-use actix_web::dev::ServiceRequest;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
@@ -15,7 +14,6 @@ use crate::negotiate::SCHEME;
 use crate::pool::Pool;
 use crate::session::SessionCookie;
 
-type Predicate = Arc<dyn Fn(&ServiceRequest) -> bool + Send + Sync>;
 type ResponseFn = Arc<dyn Fn(&HttpRequest) -> HttpResponse + Send + Sync>;
 
 /// Kerberos (SPNEGO, `Authorization: Negotiate`) authentication middleware for actix-web.
@@ -48,6 +46,39 @@ type ResponseFn = Arc<dyn Fn(&HttpRequest) -> HttpResponse + Send + Sync>;
 ///
 /// Every setter's documentation gives its default. The defaults are the safe ones: every
 /// request needs authentication, and the server only accepts tickets for its own name.
+///
+/// # Protecting part of an app
+/// Wrap the scope or resource that needs a login, not the whole app: its middleware runs after
+/// actix-web has routed the request, so no spelling of the path (`/%70rotected`, `//`, a
+/// trailing slash) reaches a protected handler without going through it. To also know who is
+/// calling on the open routes, wrap the app with an [`optional`](Self::optional) clone: the
+/// scope's `SpnegoAuth` then uses the identity the outer one established, and a token is
+/// never accepted twice.
+///
+/// ```no_run
+/// use actix_gssapi::{KerberosIdentity, SpnegoAuth};
+/// use actix_web::{web, App, HttpServer};
+///
+/// # #[actix_web::main]
+/// # async fn main() -> std::io::Result<()> {
+/// let auth = SpnegoAuth::new().build().map_err(std::io::Error::other)?;
+/// HttpServer::new(move || {
+///     App::new()
+///         .wrap(auth.clone().optional())
+///         .route("/", web::get().to(|| async { "open to everyone" }))
+///         .service(
+///             web::scope("/admin")
+///                 .wrap(auth.clone())
+///                 .route("/", web::get().to(|id: KerberosIdentity| async move {
+///                     id.principal().to_owned()
+///                 })),
+///         )
+/// })
+/// .bind("127.0.0.1:8080")?
+/// .run()
+/// .await
+/// # }
+/// ```
 #[must_use]
 #[derive(Clone)]
 pub struct SpnegoAuth {
@@ -62,6 +93,8 @@ pub struct SpnegoAuth {
 pub(crate) struct Engine {
     pub(crate) acceptor: Acceptor,
     pub(crate) pool: Arc<Pool>,
+    /// The name the credential accepts tickets for.
+    pub(crate) service: ServiceName,
 }
 
 #[derive(Clone)]
@@ -82,7 +115,8 @@ pub(crate) struct Config {
     service: String,
     hostname: Hostname,
     keytab: Option<String>,
-    auth_required: Option<Predicate>,
+    pub(crate) optional: bool,
+    pub(crate) allow_anonymous: bool,
     unauthorized: Reply,
     forbidden: Reply,
     pub(crate) session: Option<SessionCookie>,
@@ -95,7 +129,8 @@ impl Default for Config {
             service: "HTTP".to_owned(),
             hostname: Hostname::Auto,
             keytab: None,
-            auth_required: None,
+            optional: false,
+            allow_anonymous: false,
             unauthorized: Reply::Text(Cow::Borrowed("Unauthorized")),
             forbidden: Reply::Text(Cow::Borrowed("Forbidden")),
             session: None,
@@ -121,11 +156,18 @@ impl SpnegoAuth {
         }
     }
 
+    /// Changes what the acceptor credential or its threads are made from: a credential
+    /// acquired for the old configuration may be for another key, so it is never reused.
+    fn edit_engine(mut self, f: impl FnOnce(&mut Config)) -> Self {
+        f(Arc::make_mut(&mut self.config));
+        self.engine = Arc::new(OnceLock::new());
+        self
+    }
+
+    /// Changes what happens around the accept (responses, modes, cookies): the credential and
+    /// threads already acquired by [`build`](Self::build) are kept and shared.
     fn edit(mut self, f: impl FnOnce(&mut Config)) -> Self {
         f(Arc::make_mut(&mut self.config));
-        // A changed configuration may name another key: never reuse a credential acquired for
-        // the old one.
-        self.engine = Arc::new(OnceLock::new());
         self
     }
 
@@ -135,7 +177,7 @@ impl SpnegoAuth {
     /// ticket for.
     pub fn service(self, service: impl Into<String>) -> Self {
         let service = service.into();
-        self.edit(|c| c.service = service)
+        self.edit_engine(|c| c.service = service)
     }
 
     /// The host name part of the service principal name: the server accepts tickets for
@@ -148,7 +190,7 @@ impl SpnegoAuth {
     /// An empty string means [`any_principal`](Self::any_principal).
     pub fn hostname(self, hostname: impl Into<String>) -> Self {
         let hostname = hostname.into();
-        self.edit(|c| {
+        self.edit_engine(|c| {
             c.hostname = if hostname.is_empty() {
                 Hostname::Any
             } else {
@@ -165,7 +207,7 @@ impl SpnegoAuth {
     /// other services' keys too (`host/`, `nfs/`), and with this on a ticket for any of them is
     /// accepted here.
     pub fn any_principal(self) -> Self {
-        self.edit(|c| c.hostname = Hostname::Any)
+        self.edit_engine(|c| c.hostname = Hostname::Any)
     }
 
     /// Read keys from this keytab file instead of the environment's.
@@ -176,33 +218,47 @@ impl SpnegoAuth {
     /// added to it (a key rotation) are used without a restart.
     pub fn keytab(self, keytab: impl Into<String>) -> Self {
         let keytab = keytab.into();
-        self.edit(|c| c.keytab = Some(keytab))
+        self.edit_engine(|c| c.keytab = Some(keytab))
     }
 
-    /// Decide per request whether authentication is required.
+    /// Make login optional: a request without Negotiate credentials reaches the application
+    /// anonymously instead of getting a `401`.
     ///
-    /// Defaults to every request. Where the predicate returns `false`: a request without
-    /// credentials reaches the application anonymously (no [`KerberosIdentity`] in its
-    /// extensions); one with a valid token is still identified (and gets the mutual
-    /// authentication header); one with an invalid token is logged and goes on anonymously.
+    /// Defaults to off: every request needs a valid token. With this on, a request with a valid
+    /// token is still identified (and gets the mutual authentication header), and one with an
+    /// invalid token is logged and goes on anonymously. Handlers decide with
+    /// `Option<KerberosIdentity>`; one that takes [`KerberosIdentity`] answers an anonymous
+    /// request with the `401` challenge itself.
+    ///
+    /// Keeps the credential and threads of a built `SpnegoAuth`, so the usual shape is one
+    /// `build()` and two clones: `auth.clone().optional()` around the app, `auth.clone()` around
+    /// the scopes that need a login (see [Protecting part of an app](Self#protecting-part-of-an-app)).
+    /// A `SpnegoAuth` nested inside another uses the outer one's result instead of accepting
+    /// the token again (tokens are single-use): an identity passes, a refused token is
+    /// answered `403`, no credentials `401`.
     ///
     /// ```
     /// use actix_gssapi::SpnegoAuth;
-    /// use actix_web::http::Method;
     ///
-    /// let auth = SpnegoAuth::new().auth_required(|req| {
-    ///     // CORS preflights never carry credentials; let them through.
-    ///     req.method() != Method::OPTIONS && req.path().starts_with("/protected")
-    /// });
+    /// let auth = SpnegoAuth::new().hostname("www.example.test");
+    /// let everyone = auth.clone().optional();
     /// ```
     ///
     /// [`KerberosIdentity`]: crate::KerberosIdentity
-    pub fn auth_required<F>(self, predicate: F) -> Self
-    where
-        F: Fn(&ServiceRequest) -> bool + Send + Sync + 'static,
-    {
-        let predicate: Predicate = Arc::new(predicate);
-        self.edit(|c| c.auth_required = Some(predicate))
+    pub fn optional(self) -> Self {
+        self.edit(|c| c.optional = true)
+    }
+
+    /// Accept anonymous Kerberos tickets (anonymous PKINIT, `kinit -n`: the client is
+    /// `WELLKNOWN/ANONYMOUS@WELLKNOWN:ANONYMOUS`) as identities.
+    ///
+    /// Defaults to off: a context GSSAPI marks anonymous (`GSS_C_ANON_FLAG`) is refused with
+    /// `403` (anonymously passed on in [`optional`](Self::optional) mode), and logged. Realms
+    /// that enable anonymous PKINIT (MIT recommends it to armour logins with FAST) let anyone
+    /// get such a ticket, so it proves only that the client reached the KDC. Turn this on only
+    /// if your handlers check [`KerberosIdentity::is_anonymous`](crate::KerberosIdentity::is_anonymous).
+    pub fn allow_anonymous(self) -> Self {
+        self.edit(|c| c.allow_anonymous = true)
     }
 
     /// The body of the `401 Unauthorized` answer to a request without Negotiate credentials.
@@ -285,7 +341,7 @@ impl SpnegoAuth {
     /// Defaults to twice the number of CPUs: accepting is CPU work with a little file I/O
     /// (keytab, replay cache), and more threads than that only contend for MIT's locks.
     pub fn accept_threads(self, threads: usize) -> Self {
-        self.edit(|c| c.accept_threads = Some(threads.max(1)))
+        self.edit_engine(|c| c.accept_threads = Some(threads.max(1)))
     }
 
     /// Acquires the acceptor credential now, so that configuration errors surface at start-up.
@@ -298,9 +354,22 @@ impl SpnegoAuth {
     /// - [`ErrorKind::AcceptorCredential`]: the keytab is missing, unreadable, empty, or has no
     ///   key for the service principal; the message names the keytab and the principal.
     /// - [`ErrorKind::Hostname`]: the default host name could not be read.
+    /// - [`ErrorKind::Config`]: a service or host name with a NUL byte, or a session cookie
+    ///   that browsers would refuse (see [`SessionCookie::name`]).
     pub fn build(self) -> Result<Self, Error> {
+        self.check()?;
         self.engine()?;
         Ok(self)
+    }
+
+    /// Checks the parts of the configuration that do not need GSSAPI.
+    pub(crate) fn check(&self) -> Result<(), Error> {
+        if let Some(session) = &self.config.session {
+            session
+                .validate()
+                .map_err(|why| Error::new(ErrorKind::Config, why))?;
+        }
+        Ok(())
     }
 
     /// The service name the server accepts tickets for, as GSSAPI writes it: `HTTP@hostname`,
@@ -337,6 +406,7 @@ impl SpnegoAuth {
                 Ok(Engine {
                     acceptor,
                     pool: Arc::new(pool),
+                    service,
                 })
             })
             .clone()
@@ -357,7 +427,8 @@ impl fmt::Debug for SpnegoAuth {
                 },
             )
             .field("keytab", &c.keytab)
-            .field("auth_required", &c.auth_required.as_ref().map(|_| "<fn>"))
+            .field("optional", &c.optional)
+            .field("allow_anonymous", &c.allow_anonymous)
             .field("session_cookie", &c.session)
             .field("accept_threads", &c.accept_threads)
             .finish_non_exhaustive()
@@ -410,10 +481,6 @@ impl Config {
         Ok(ServiceName::HostBased(format!("{}@{host}", self.service)))
     }
 
-    pub(crate) fn is_required(&self, req: &ServiceRequest) -> bool {
-        self.auth_required.as_ref().is_none_or(|f| f(req))
-    }
-
     /// The 401 answer: a challenge without a token (RFC 4559 §5).
     pub(crate) fn unauthorized_response(&self, req: &HttpRequest) -> HttpResponse {
         let mut res = reply(&self.unauthorized, StatusCode::UNAUTHORIZED, req);
@@ -453,8 +520,11 @@ mod tests {
     #[test]
     fn defaults_are_the_safe_ones() {
         let auth = SpnegoAuth::new();
-        let req = TestRequest::with_uri("/anything").to_srv_request();
-        assert!(auth.config.is_required(&req), "every request needs auth");
+        assert!(!auth.config.optional, "every request needs auth");
+        assert!(
+            !auth.config.allow_anonymous,
+            "anonymous tickets are refused"
+        );
         assert!(matches!(auth.config.hostname, Hostname::Auto));
         assert_eq!(auth.config.service, "HTTP");
         assert!(auth.config.keytab.is_none());
@@ -494,8 +564,34 @@ mod tests {
         let a = SpnegoAuth::new();
         let b = a.clone();
         assert!(Arc::ptr_eq(&a.engine, &b.engine), "clones share");
-        let c = b.hostname("other");
-        assert!(!Arc::ptr_eq(&a.engine, &c.engine));
+        for changed in [
+            b.clone().hostname("other"),
+            b.clone().any_principal(),
+            b.clone().service("HTTPS"),
+            b.clone().keytab("/x.keytab"),
+            b.clone().accept_threads(3),
+        ] {
+            assert!(!Arc::ptr_eq(&a.engine, &changed.engine));
+        }
+    }
+
+    #[test]
+    fn policy_setters_keep_the_engine() {
+        let a = SpnegoAuth::new();
+        for kept in [
+            a.clone().optional(),
+            a.clone().allow_anonymous(),
+            a.clone().unauthorized("x"),
+            a.clone()
+                .unauthorized_with(|_| HttpResponse::Unauthorized().finish()),
+            a.clone().forbidden("x"),
+            a.clone()
+                .forbidden_with(|_| HttpResponse::Forbidden().finish()),
+            a.clone()
+                .session_cookie(SessionCookie::new(actix_web::cookie::Key::generate())),
+        ] {
+            assert!(Arc::ptr_eq(&a.engine, &kept.engine));
+        }
     }
 
     #[test]

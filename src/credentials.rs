@@ -7,6 +7,7 @@ use std::hash::{BuildHasher as _, Hasher as _};
 use std::io;
 use std::os::unix::fs::{DirBuilderExt as _, MetadataExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::acceptor::DelegatedCred;
@@ -27,17 +28,30 @@ use crate::error::{Error, ErrorKind};
 ///
 /// ```no_run
 /// use actix_gssapi::KerberosIdentity;
+/// use actix_web::{error, web};
 ///
 /// async fn reach_backend(id: KerberosIdentity) -> actix_web::Result<String> {
-///     let Some(creds) = id.delegated_credentials() else {
+///     let Some(creds) = id.delegated_credentials().cloned() else {
 ///         return Ok("no delegated credential: ask the client to delegate".to_owned());
 ///     };
-///     creds
-///         .store_into("MEMORY:backend-call")
-///         .map_err(actix_web::error::ErrorInternalServerError)?;
-///     Ok(format!("can act as {}", id.principal()))
+///     let principal = web::block(move || -> Result<String, actix_gssapi::Error> {
+///         // This request's own cache, under a name no other request uses; destroyed when
+///         // `cache` goes out of scope.
+///         let cache = creds.store_in_memory()?;
+///         // ... point a GSSAPI client at cache.name() and call the back-end as the user ...
+///         Ok(cache.name().to_owned())
+///     })
+///     .await?
+///     .map_err(error::ErrorInternalServerError)?;
+///     Ok(format!("acted as {} through {principal}", id.principal()))
 /// }
 /// ```
+///
+/// Never store two users' credentials under one fixed name: a credential cache name is
+/// shared by the whole process (`MEMORY:`) or machine (`FILE:`, `DIR:`), so with a fixed name
+/// concurrent requests overwrite each other's credentials, and one user's request ends up
+/// acting as another. [`store_in_memory`](Self::store_in_memory) and
+/// [`store_private`](Self::store_private) pick a fresh name per call and clean up.
 #[derive(Clone)]
 pub struct Credentials {
     inner: DelegatedCred,
@@ -55,14 +69,19 @@ impl Credentials {
     /// user and holds their forwarded TGT, so `klist -c`, `kvno`, `curl --negotiate` or any
     /// GSSAPI client pointed at it acts as that user until the ticket expires.
     ///
-    /// A `FILE:` cache is a bearer secret, so for those this method
-    /// - writes the cache into a fresh private directory beside the target and renames it into
-    ///   place: the file is created with mode `0600`, and a symlink planted at the target path
-    ///   is replaced, never followed;
-    /// - refuses to replace a file owned by another user.
+    /// The name must be this request's alone: a name used by two requests at once mixes
+    /// their users. Prefer [`store_in_memory`](Self::store_in_memory) or
+    /// [`store_private`](Self::store_private), which pick fresh names and clean up; a cache you
+    /// name here is yours to delete (a `MEMORY:` one lives until the process exits).
     ///
-    /// Prefer [`store_private`](Self::store_private), which also picks an unpredictable path
-    /// in a directory only this process's user can enter.
+    /// A cache is a bearer secret, so
+    /// - a `FILE:` cache is written into a fresh private directory beside the target and
+    ///   renamed into place: the file is created with mode `0600`, and a symlink planted at
+    ///   the target path is replaced, never followed; a file owned by another user is not
+    ///   replaced;
+    /// - a `DIR:` collection must be a directory (not a symlink) owned by this process's user
+    ///   and not writable by group or others; one that does not exist is created with mode
+    ///   `0700`.
     ///
     /// This does file I/O; from async code, call it inside [`actix_web::web::block`].
     ///
@@ -76,6 +95,9 @@ impl Credentials {
                 format!("cannot store the delegated credential into {ccache}: {why}"),
             )
         };
+        if let Some(dir) = dir_ccache_dir(ccache) {
+            check_private_dir(dir).map_err(fail)?;
+        }
         match file_ccache_path(ccache) {
             Some(path) => self.store_file(Path::new(path)).map_err(fail),
             None => self
@@ -83,6 +105,34 @@ impl Credentials {
                 .store_into(ccache)
                 .map_err(|e| fail(e.to_string())),
         }
+    }
+
+    /// Writes the credential into a new in-memory cache (`MEMORY:`) with a name no other call
+    /// uses, and returns a guard that destroys the cache when dropped.
+    ///
+    /// Nothing touches the disk. The cache is visible to this process only, to GSSAPI and
+    /// Kerberos calls made with its [`name`](MemoryCcache::name) (not to other programs: use
+    /// [`store_private`](Self::store_private) to run `kvno` or `curl`).
+    ///
+    /// # Errors
+    /// [`ErrorKind::CredentialStore`] when the cache cannot be written.
+    pub fn store_in_memory(&self) -> Result<MemoryCcache, Error> {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        // The counter makes the name unique in the process; the random part keeps other code
+        // from guessing it.
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let mut hasher = RandomState::new().build_hasher();
+        hasher.write_u64(n);
+        let name = format!("MEMORY:actix-gssapi-{n}-{:016x}", hasher.finish());
+        // The guard exists before the store, so a half-written cache is destroyed too.
+        let cache = MemoryCcache { name };
+        self.inner.store_into(&cache.name).map_err(|e| {
+            Error::new(
+                ErrorKind::CredentialStore,
+                format!("cannot store the delegated credential in memory: {e}"),
+            )
+        })?;
+        Ok(cache)
     }
 
     /// Writes the credential into a new `FILE:` cache at an unpredictable path, in a fresh
@@ -220,6 +270,75 @@ impl Drop for PrivateCcache {
     }
 }
 
+/// An in-memory credential cache made by [`Credentials::store_in_memory`]; destroyed when
+/// dropped.
+#[derive(Debug)]
+pub struct MemoryCcache {
+    name: String,
+}
+
+impl MemoryCcache {
+    /// The cache's name for a GSSAPI cred store (`ccache`) or `KRB5CCNAME` in this process:
+    /// `MEMORY:actix-gssapi-...`.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl Drop for MemoryCcache {
+    fn drop(&mut self) {
+        if let Err(e) = crate::acceptor::destroy_ccache(&self.name) {
+            log::warn!("cannot destroy the in-memory credential cache: {e}");
+        }
+    }
+}
+
+/// The directory of a `DIR:` collection (`DIR:/d`) or of one of its caches (`DIR::/d/tktX`).
+fn dir_ccache_dir(ccache: &str) -> Option<&Path> {
+    let residual = ccache.strip_prefix("DIR:")?;
+    Some(match residual.strip_prefix(':') {
+        Some(file) => Path::new(file).parent().unwrap_or(Path::new(".")),
+        None => Path::new(residual),
+    })
+}
+
+/// Refuses a directory others could write caches into or read them from; creates a missing one
+/// with mode 0700.
+fn check_private_dir(dir: &Path) -> Result<(), String> {
+    let meta = match fs::symlink_metadata(dir) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return fs::DirBuilder::new()
+                .mode(0o700)
+                .create(dir)
+                .map_err(|e| format!("cannot create {}: {e}", dir.display()));
+        }
+        Err(e) => return Err(format!("{}: {e}", dir.display())),
+    };
+    if meta.file_type().is_symlink() {
+        return Err(format!("{} is a symlink; not following it", dir.display()));
+    }
+    if !meta.is_dir() {
+        return Err(format!("{} is not a directory", dir.display()));
+    }
+    let ours = crate::acceptor::effective_uid();
+    if meta.uid() != ours {
+        return Err(format!(
+            "{} belongs to another user (uid {}); not writing into it",
+            dir.display(),
+            meta.uid()
+        ));
+    }
+    if meta.mode() & 0o022 != 0 {
+        return Err(format!(
+            "{} is writable by group or others (mode {:o}); not writing into it",
+            dir.display(),
+            meta.mode() & 0o7777
+        ));
+    }
+    Ok(())
+}
+
 /// `FILE:/x` and bare paths are file caches (MIT's default type); other prefixes are not.
 fn file_ccache_path(ccache: &str) -> Option<&str> {
     if let Some(path) = ccache.strip_prefix("FILE:") {
@@ -269,6 +388,44 @@ mod tests {
         assert_eq!(file_ccache_path("MEMORY:abc"), None);
         assert_eq!(file_ccache_path("DIR:/tmp/d"), None);
         assert_eq!(file_ccache_path("KEYRING:persistent:0"), None);
+    }
+
+    #[test]
+    fn dir_cache_names() {
+        assert_eq!(dir_ccache_dir("DIR:/tmp/d"), Some(Path::new("/tmp/d")));
+        assert_eq!(
+            dir_ccache_dir("DIR::/tmp/d/tktA"),
+            Some(Path::new("/tmp/d"))
+        );
+        assert_eq!(dir_ccache_dir("FILE:/tmp/d"), None);
+        assert_eq!(dir_ccache_dir("MEMORY:x"), None);
+    }
+
+    #[test]
+    fn private_dir_checks() {
+        let parent = private_dir(&std::env::temp_dir()).unwrap();
+        let fresh = parent.join("fresh");
+        assert_eq!(check_private_dir(&fresh), Ok(()));
+        let mode = fs::metadata(&fresh).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700, "a missing directory is created private");
+        assert_eq!(check_private_dir(&fresh), Ok(()));
+        for mode in [0o770, 0o707, 0o777, 0o1777] {
+            fs::set_permissions(&fresh, fs::Permissions::from_mode(mode)).unwrap();
+            let err = check_private_dir(&fresh).unwrap_err();
+            assert!(
+                err.contains("writable by group or others"),
+                "{mode:o}: {err}"
+            );
+        }
+        let link = parent.join("link");
+        std::os::unix::fs::symlink(&fresh, &link).unwrap();
+        assert!(check_private_dir(&link).unwrap_err().contains("symlink"));
+        let file = parent.join("file");
+        fs::write(&file, "").unwrap();
+        assert!(check_private_dir(&file)
+            .unwrap_err()
+            .contains("not a directory"));
+        fs::remove_dir_all(parent).unwrap();
     }
 
     #[test]

@@ -26,8 +26,8 @@ use crate::credentials::Credentials;
 ///
 /// # Extractor behaviour
 /// - Authenticated request: the identity.
-/// - No identity (the route's auth-required predicate let an anonymous request through, or the
-///   route is not wrapped by `SpnegoAuth`): the extractor fails with `401 Unauthorized` and
+/// - No identity (an [`optional`](crate::SpnegoAuth::optional) `SpnegoAuth` let an anonymous
+///   request through, or the route is not wrapped by `SpnegoAuth`): the extractor fails with `401 Unauthorized` and
 ///   `WWW-Authenticate: Negotiate` (the middleware's custom unauthorized response, if one was
 ///   configured), so a client that can do Kerberos retries with a token. It never answers 500.
 ///   When no `SpnegoAuth` ran for the request at all, it also logs a warning saying so.
@@ -50,6 +50,7 @@ pub struct KerberosIdentity {
     delegated: Option<Credentials>,
     expires_at: Option<SystemTime>,
     via_session: bool,
+    anonymous: bool,
 }
 
 impl KerberosIdentity {
@@ -57,12 +58,14 @@ impl KerberosIdentity {
         principal: String,
         delegated: Option<Credentials>,
         lifetime: Option<Duration>,
+        anonymous: bool,
     ) -> Self {
         Self {
             principal,
             delegated,
             expires_at: lifetime.and_then(|l| SystemTime::now().checked_add(l)),
             via_session: false,
+            anonymous,
         }
     }
 
@@ -72,6 +75,7 @@ impl KerberosIdentity {
             delegated: None,
             expires_at: Some(expires_at),
             via_session: true,
+            anonymous: false,
         }
     }
 
@@ -103,24 +107,48 @@ impl KerberosIdentity {
     pub fn via_session_cookie(&self) -> bool {
         self.via_session
     }
+
+    /// Whether the client used an anonymous ticket (`WELLKNOWN/ANONYMOUS`, GSSAPI's
+    /// `GSS_C_ANON_FLAG`). Always `false` unless
+    /// [`SpnegoAuth::allow_anonymous`](crate::SpnegoAuth::allow_anonymous) is on: anonymous
+    /// tickets are refused by default.
+    pub fn is_anonymous(&self) -> bool {
+        self.anonymous
+    }
 }
 
-/// Marks a request that went through [`SpnegoAuth`](crate::SpnegoAuth), so the extractor can
-/// tell "anonymous by policy" (answer 401) from "middleware not mounted" (answer 401, and warn).
+/// Marks a request that a [`SpnegoAuth`](crate::SpnegoAuth) let through without an identity,
+/// so the extractor can tell "anonymous by policy" (answer this configuration's 401) from
+/// "middleware not mounted" (answer 401, and warn), and a nested `SpnegoAuth` knows what the
+/// outer one decided.
 #[derive(Clone)]
-pub(crate) struct Negotiated(pub(crate) Arc<Config>);
+pub(crate) struct Negotiated {
+    pub(crate) config: Arc<Config>,
+    /// The request brought credentials and they were refused.
+    pub(crate) refused: bool,
+}
 
 impl FromRequest for KerberosIdentity {
     type Error = actix_web::Error;
     type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let extensions = req.extensions();
-        if let Some(id) = extensions.get::<KerberosIdentity>() {
-            return ready(Ok(id.clone()));
+        // The extensions borrow ends here, before a user's `unauthorized_with` closure runs:
+        // that closure may read or write the extensions itself.
+        let (identity, config) = {
+            let extensions = req.extensions();
+            (
+                extensions.get::<KerberosIdentity>().cloned(),
+                extensions
+                    .get::<Negotiated>()
+                    .map(|n| Arc::clone(&n.config)),
+            )
+        };
+        if let Some(id) = identity {
+            return ready(Ok(id));
         }
-        let response = match extensions.get::<Negotiated>() {
-            Some(Negotiated(config)) => config.unauthorized_response(req),
+        let response = match config {
+            Some(config) => config.unauthorized_response(req),
             None => {
                 log::warn!(
                     "KerberosIdentity extracted on {} {}, which no SpnegoAuth middleware \

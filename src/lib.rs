@@ -29,20 +29,23 @@
 //! `Hello, alice@EXAMPLE.COM`.
 //!
 //! # How it works
-//! For each request (or each request the [`auth_required`](SpnegoAuth::auth_required)
-//! predicate selects):
+//! For each request that reaches a `SpnegoAuth` (wrap the app, or only the scopes and resources
+//! that need a login):
 //!
 //! | request | answer |
 //! | --- | --- |
 //! | no `Authorization`, or another scheme (`Basic`, `Bearer`) | `401`, `WWW-Authenticate: Negotiate`, body `Unauthorized` |
 //! | `Negotiate` token GSSAPI accepts | your handler runs, with [`KerberosIdentity`] in the request extensions; its response gets `WWW-Authenticate: Negotiate <token>` (mutual authentication) |
-//! | `Negotiate` with a bad token: not base64, garbage, truncated, replayed, expired ticket, ticket for another service or from another realm, an NTLM token | `403`, body `Forbidden`, and a `log` warning with the reason (never the token) |
+//! | `Negotiate` with a bad token: not base64, garbage, truncated, replayed, expired ticket, ticket for another service or from another realm, an NTLM token, an anonymous ticket | `403`, body `Forbidden`, and a `log` warning with the reason (never the token) |
 //! | several `Authorization` headers | `403` (which one would count is ambiguous) |
 //!
-//! Where the predicate returns `false`, requests without credentials reach the handler
+//! In [`optional`](SpnegoAuth::optional) mode, requests without credentials reach the handler
 //! anonymously, valid tokens still identify the user, and bad tokens are logged and ignored.
-//! Responses are configurable ([`SpnegoAuth::unauthorized`], [`SpnegoAuth::forbidden`] and
-//! their `_with` variants).
+//! To protect part of an app, wrap that scope or resource: its `SpnegoAuth` runs after
+//! routing, so no spelling of the path gets around it (see
+//! [Protecting part of an app](SpnegoAuth#protecting-part-of-an-app)). Responses are
+//! configurable ([`SpnegoAuth::unauthorized`], [`SpnegoAuth::forbidden`] and their `_with`
+//! variants).
 //!
 //! The acceptor credential is acquired once, at [`SpnegoAuth::build`] or when the first
 //! worker starts, and shared by every worker; a missing keytab or key stops the server from
@@ -71,6 +74,10 @@
 //! - Replays: MIT Kerberos' replay cache refuses a token seen before, within the clock-skew
 //!   window (5 minutes by default). The cache is per machine (`KRB5RCACHEDIR`), not shared by
 //!   several servers.
+//! - Anonymous tickets (anonymous PKINIT) are refused unless
+//!   [`allow_anonymous`](SpnegoAuth::allow_anonymous) is on.
+//! - Session cookies are bound to the service name and an optional context: services that
+//!   share a key do not share logins.
 //! - The middleware authenticates; it does not authorize. Check
 //!   [`KerberosIdentity::principal`] (realm included) against what the user may do.
 //! - Keep the keytab readable by the server's user only: it is the service's password.
@@ -98,7 +105,7 @@ mod session;
 /// Re-exported from actix-web's `cookie` crate, for [`SessionCookie`].
 pub use actix_web::cookie::{Key, SameSite};
 pub use config::SpnegoAuth;
-pub use credentials::{Credentials, PrivateCcache};
+pub use credentials::{Credentials, MemoryCcache, PrivateCcache};
 pub use error::{Error, ErrorKind};
 pub use identity::{KerberosIdentity, KerberosIdentityExt};
 #[doc(hidden)]

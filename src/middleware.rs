@@ -8,15 +8,16 @@ use actix_web::http::header::{HeaderValue, SET_COOKIE, WWW_AUTHENTICATE};
 use actix_web::HttpMessage;
 use futures_util::future::{err, ok, ready, LocalBoxFuture, Ready};
 
-use crate::acceptor::GssFailure;
+use std::fmt;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use crate::acceptor::{Accepted, GssFailure};
 use crate::config::{Config, Engine, SpnegoAuth};
 use crate::credentials::Credentials;
 use crate::identity::{KerberosIdentity, Negotiated};
 use crate::negotiate::{self, Authorization, Malformed};
-use std::sync::Arc;
-use std::time::SystemTime;
-
-use crate::session::Session;
+use crate::session::{Session, SessionCookie};
 
 impl<S, B> Transform<S, ServiceRequest> for SpnegoAuth
 where
@@ -30,9 +31,13 @@ where
     type Future = Ready<Result<Self::Transform, Self::InitError>>;
 
     fn new_transform(&self, service: S) -> Self::Future {
-        match self.engine() {
+        match self.check().and_then(|()| self.engine()) {
             Ok(engine) => ok(SpnegoAuthMiddleware {
                 service: Rc::new(service),
+                session: self.config.session.as_ref().map(|cookie| SessionBinding {
+                    audience: cookie.audience(&engine.service),
+                    cookie: cookie.clone(),
+                }),
                 config: Arc::clone(&self.config),
                 engine,
             }),
@@ -52,30 +57,82 @@ pub struct SpnegoAuthMiddleware<S> {
     service: Rc<S>,
     config: Arc<Config>,
     engine: Engine,
+    session: Option<SessionBinding>,
 }
 
-/// What to do with a request, from its headers alone.
+/// What to do with a request, before any GSSAPI work.
 #[derive(Debug, PartialEq, Eq)]
 enum Decision {
+    /// An outer `SpnegoAuth` (or a session cookie) already identified the client.
+    Pass,
     /// Answer 401 with `WWW-Authenticate: Negotiate`.
     Challenge,
-    /// Answer 403: a Negotiate header that cannot hold a valid token.
-    Forbid(Malformed),
-    /// Pass the request on without an identity (auth not required); `Some` = a bad header that
-    /// is worth a log line.
-    Anonymous(Option<Malformed>),
+    /// Answer 403: a Negotiate header that cannot hold a valid token, or a token an outer
+    /// `SpnegoAuth` already refused.
+    Forbid(Refusal),
+    /// Pass the request on without an identity (optional mode); `Some` = a refusal that is
+    /// worth a log line.
+    Anonymous(Option<Refusal>),
     /// Give the token to GSSAPI.
     Accept(Vec<u8>),
 }
 
-fn decide(required: bool, authorization: Authorization) -> Decision {
-    match (authorization, required) {
-        (Authorization::Missing | Authorization::OtherScheme, true) => Decision::Challenge,
-        (Authorization::Missing | Authorization::OtherScheme, false) => Decision::Anonymous(None),
-        (Authorization::Malformed(why), true) => Decision::Forbid(why),
-        (Authorization::Malformed(why), false) => Decision::Anonymous(Some(why)),
+/// Why a request's credentials were refused before GSSAPI ran.
+#[derive(Debug, PartialEq, Eq)]
+enum Refusal {
+    Malformed(Malformed),
+    /// An outer `SpnegoAuth` refused this request's token (and logged why).
+    Earlier,
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Malformed(why) => write!(f, "{why}"),
+            Self::Earlier => f.write_str("an enclosing SpnegoAuth refused the token"),
+        }
+    }
+}
+
+/// What an enclosing `SpnegoAuth` decided for this request, if one ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Earlier {
+    /// None ran.
+    Nothing,
+    /// It identified the client.
+    Identified,
+    /// It let the request through anonymously; `true` when it refused a token.
+    Anonymous { refused: bool },
+}
+
+fn decide(optional: bool, earlier: Earlier, authorization: Authorization) -> Decision {
+    match (earlier, optional) {
+        (Earlier::Identified, _) => return Decision::Pass,
+        (Earlier::Anonymous { .. }, true) => return Decision::Anonymous(None),
+        (Earlier::Anonymous { refused: true }, false) => return Decision::Forbid(Refusal::Earlier),
+        // No credentials were seen: the header decides, as if no SpnegoAuth had run.
+        (Earlier::Anonymous { refused: false } | Earlier::Nothing, _) => {}
+    }
+    match (authorization, optional) {
+        (Authorization::Missing | Authorization::OtherScheme, false) => Decision::Challenge,
+        (Authorization::Missing | Authorization::OtherScheme, true) => Decision::Anonymous(None),
+        (Authorization::Malformed(why), false) => Decision::Forbid(Refusal::Malformed(why)),
+        (Authorization::Malformed(why), true) => Decision::Anonymous(Some(Refusal::Malformed(why))),
         (Authorization::Token(token), _) => Decision::Accept(token),
     }
+}
+
+/// The policy after GSSAPI accepted a token: `Err` with the reason when the context must not
+/// become an identity.
+fn admit(config: &Config, accepted: &Accepted) -> Result<(), String> {
+    if accepted.anonymous && !config.allow_anonymous {
+        return Err(format!(
+            "anonymous ticket ({}) refused: anyone can get one from a realm with anonymous \
+             PKINIT (SpnegoAuth::allow_anonymous accepts them)",
+            accepted.principal
+        ));
+    }
+    Ok(())
 }
 
 impl<S, B> Service<ServiceRequest> for SpnegoAuthMiddleware<S>
@@ -90,24 +147,16 @@ where
     forward_ready!(service);
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
-        if let Some(session) = &self.config.session {
-            match session.read(req.headers(), SystemTime::now()) {
-                Session::Valid {
-                    principal,
-                    expires_at,
-                } => {
-                    req.extensions_mut()
-                        .insert(KerberosIdentity::from_session(principal, expires_at));
-                    return self.forward(req);
-                }
-                Session::Invalid(why) => {
-                    log::info!("{}: {why}; falling back to Negotiate", describe(&req));
-                }
-                Session::Absent => {}
+        let earlier = earlier_outcome(&req);
+        if earlier == Earlier::Nothing {
+            if let Some(identity) = self.session_identity(&req) {
+                req.extensions_mut().insert(identity);
+                return self.forward(req);
             }
         }
-        let required = self.config.is_required(&req);
-        let token = match decide(required, negotiate::parse_headers(req.headers())) {
+        let optional = self.config.optional;
+        let token = match decide(optional, earlier, negotiate::parse_headers(req.headers())) {
+            Decision::Pass => return self.forward(req),
             Decision::Challenge => {
                 log::debug!(
                     "{}: no Negotiate credentials, answering 401",
@@ -122,11 +171,11 @@ where
                 return Box::pin(ready(Ok(req.into_response(res).map_into_right_body())));
             }
             Decision::Anonymous(why) => {
-                if let Some(why) = why {
+                if let Some(why) = &why {
                     log::warn!("{}: ignored invalid credentials: {why}", describe(&req));
                 }
-                req.extensions_mut()
-                    .insert(Negotiated(Arc::clone(&self.config)));
+                let refused = why.is_some() || earlier == Earlier::Anonymous { refused: true };
+                mark_anonymous(&req, &self.config, refused);
                 return self.forward(req);
             }
             Decision::Accept(token) => token,
@@ -134,6 +183,7 @@ where
 
         let service = Rc::clone(&self.service);
         let config = Arc::clone(&self.config);
+        let session = self.session.clone();
         let acceptor = self.engine.acceptor.clone();
         let pending = self.engine.pool.run(move || acceptor.accept(&token));
         Box::pin(async move {
@@ -148,62 +198,111 @@ where
                     "the GSSAPI step did not complete (it panicked, or the pool is gone)",
                 ))
             });
-            match outcome {
-                Ok(accepted) => {
-                    log::debug!(
-                        "{}: authenticated {}{}",
-                        describe(&req),
-                        accepted.principal,
-                        if accepted.delegated.is_some() {
-                            " (delegated credential)"
-                        } else {
-                            ""
-                        }
-                    );
-                    let challenge = accepted.output_token.as_deref().and_then(|t| {
-                        HeaderValue::try_from(negotiate::challenge_with_token(t)).ok()
-                    });
-                    let identity = KerberosIdentity::new(
-                        accepted.principal,
-                        accepted.delegated.map(Credentials::new),
-                        accepted.lifetime,
-                    );
-                    let cookie = config.session.as_ref().and_then(|s| {
-                        s.issue(
-                            identity.principal(),
-                            identity.expires_at(),
-                            SystemTime::now(),
-                        )
-                    });
-                    req.extensions_mut().insert(identity);
-                    let mut res = service.call(req).await?;
-                    if let Some(challenge) = challenge {
-                        // Mutual authentication (RFC 4559 §5): the client checks the server.
-                        res.headers_mut().append(WWW_AUTHENTICATE, challenge);
+            let refusal = match outcome {
+                Ok(accepted) => match admit(&config, &accepted) {
+                    Ok(()) => {
+                        return identified(service, req, accepted, session.as_ref()).await;
                     }
-                    if let Some(cookie) = cookie {
-                        if let Ok(value) = HeaderValue::try_from(cookie.to_string()) {
-                            res.headers_mut().append(SET_COOKIE, value);
-                        }
-                    }
-                    Ok(res.map_into_left_body())
-                }
-                Err(failure) if required => {
-                    log::warn!("{}: Negotiate token refused: {failure}", describe(&req));
-                    let res = config.forbidden_response(req.request());
-                    Ok(req.into_response(res).map_into_right_body())
-                }
-                Err(failure) => {
-                    log::warn!(
-                        "{}: Negotiate token refused, continuing anonymously: {failure}",
-                        describe(&req)
-                    );
-                    req.extensions_mut().insert(Negotiated(config));
-                    Ok(service.call(req).await?.map_into_left_body())
-                }
+                    Err(why) => why,
+                },
+                Err(failure) => failure.to_string(),
+            };
+            if optional {
+                log::warn!(
+                    "{}: Negotiate token refused, continuing anonymously: {refusal}",
+                    describe(&req)
+                );
+                mark_anonymous(&req, &config, true);
+                Ok(service.call(req).await?.map_into_left_body())
+            } else {
+                log::warn!("{}: Negotiate token refused: {refusal}", describe(&req));
+                let res = config.forbidden_response(req.request());
+                Ok(req.into_response(res).map_into_right_body())
             }
         })
     }
+}
+
+/// Runs the application for an accepted token, and adds the mutual authentication token and
+/// the session cookie to its response.
+async fn identified<S, B>(
+    service: Rc<S>,
+    req: ServiceRequest,
+    accepted: Accepted,
+    session: Option<&SessionBinding>,
+) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
+    B: MessageBody + 'static,
+{
+    log::debug!(
+        "{}: authenticated {}{}",
+        describe(&req),
+        accepted.principal,
+        if accepted.delegated.is_some() {
+            " (delegated credential)"
+        } else {
+            ""
+        }
+    );
+    let challenge = accepted
+        .output_token
+        .as_deref()
+        .and_then(|t| HeaderValue::try_from(negotiate::challenge_with_token(t)).ok());
+    let identity = KerberosIdentity::new(
+        accepted.principal,
+        accepted.delegated.map(Credentials::new),
+        accepted.lifetime,
+        accepted.anonymous,
+    );
+    let cookie = session.and_then(|s| {
+        s.cookie.issue(
+            &s.audience,
+            identity.principal(),
+            identity.expires_at(),
+            SystemTime::now(),
+        )
+    });
+    req.extensions_mut().insert(identity);
+    let mut res = service.call(req).await?;
+    if let Some(challenge) = challenge {
+        // Mutual authentication (RFC 4559 §5): the client checks the server.
+        res.headers_mut().append(WWW_AUTHENTICATE, challenge);
+    }
+    if let Some(cookie) = cookie {
+        if let Ok(value) = HeaderValue::try_from(cookie.to_string()) {
+            res.headers_mut().append(SET_COOKIE, value);
+        }
+    }
+    Ok(res.map_into_left_body())
+}
+
+/// A session cookie configuration and the audience its cookies are bound to.
+#[derive(Clone)]
+pub(crate) struct SessionBinding {
+    cookie: SessionCookie,
+    audience: String,
+}
+
+/// What an enclosing `SpnegoAuth` left in the request's extensions.
+fn earlier_outcome(req: &ServiceRequest) -> Earlier {
+    let extensions = req.extensions();
+    if extensions.contains::<KerberosIdentity>() {
+        Earlier::Identified
+    } else if let Some(n) = extensions.get::<Negotiated>() {
+        Earlier::Anonymous { refused: n.refused }
+    } else {
+        Earlier::Nothing
+    }
+}
+
+/// Records that the request goes on anonymously, for the extractor (which answers with this
+/// configuration's 401) and for `SpnegoAuth`s nested inside this one.
+fn mark_anonymous(req: &ServiceRequest, config: &Arc<Config>, refused: bool) {
+    req.extensions_mut().insert(Negotiated {
+        config: Arc::clone(config),
+        refused,
+    });
 }
 
 impl<S, B> SpnegoAuthMiddleware<S>
@@ -218,6 +317,25 @@ where
     ) -> LocalBoxFuture<'static, Result<ServiceResponse<EitherBody<B>>, actix_web::Error>> {
         let fut = self.service.call(req);
         Box::pin(async move { Ok(fut.await?.map_into_left_body()) })
+    }
+
+    /// The identity from a valid session cookie, if sessions are on and the request has one.
+    fn session_identity(&self, req: &ServiceRequest) -> Option<KerberosIdentity> {
+        let binding = self.session.as_ref()?;
+        match binding
+            .cookie
+            .read(&binding.audience, req.headers(), SystemTime::now())
+        {
+            Session::Valid {
+                principal,
+                expires_at,
+            } => Some(KerberosIdentity::from_session(principal, expires_at)),
+            Session::Invalid(why) => {
+                log::info!("{}: {why}; falling back to Negotiate", describe(req));
+                None
+            }
+            Session::Absent => None,
+        }
     }
 }
 
@@ -234,21 +352,87 @@ mod tests {
     use super::*;
 
     #[test]
-    fn decisions() {
+    fn decisions_without_an_enclosing_spnego_auth() {
         use Authorization as A;
-        assert_eq!(decide(true, A::Missing), Decision::Challenge);
-        assert_eq!(decide(true, A::OtherScheme), Decision::Challenge);
-        assert_eq!(decide(false, A::Missing), Decision::Anonymous(None));
-        assert_eq!(decide(false, A::OtherScheme), Decision::Anonymous(None));
+        let none = Earlier::Nothing;
+        let malformed = |m| Refusal::Malformed(m);
+        assert_eq!(decide(false, none, A::Missing), Decision::Challenge);
+        assert_eq!(decide(false, none, A::OtherScheme), Decision::Challenge);
+        assert_eq!(decide(true, none, A::Missing), Decision::Anonymous(None));
         assert_eq!(
-            decide(true, A::Malformed(Malformed::BadBase64)),
-            Decision::Forbid(Malformed::BadBase64)
+            decide(true, none, A::OtherScheme),
+            Decision::Anonymous(None)
         );
         assert_eq!(
-            decide(false, A::Malformed(Malformed::Ntlm)),
-            Decision::Anonymous(Some(Malformed::Ntlm))
+            decide(false, none, A::Malformed(Malformed::BadBase64)),
+            Decision::Forbid(malformed(Malformed::BadBase64))
         );
-        assert_eq!(decide(true, A::Token(vec![1])), Decision::Accept(vec![1]));
-        assert_eq!(decide(false, A::Token(vec![1])), Decision::Accept(vec![1]));
+        assert_eq!(
+            decide(true, none, A::Malformed(Malformed::Ntlm)),
+            Decision::Anonymous(Some(malformed(Malformed::Ntlm)))
+        );
+        assert_eq!(
+            decide(false, none, A::Token(vec![1])),
+            Decision::Accept(vec![1])
+        );
+        assert_eq!(
+            decide(true, none, A::Token(vec![1])),
+            Decision::Accept(vec![1])
+        );
+    }
+
+    #[test]
+    fn nested_spnego_auth_never_accepts_a_token_twice() {
+        use Authorization as A;
+        let headers = [
+            A::Missing,
+            A::OtherScheme,
+            A::Malformed(Malformed::Ntlm),
+            A::Token(vec![1]),
+        ];
+        for optional in [false, true] {
+            for header in headers.clone() {
+                assert_eq!(
+                    decide(optional, Earlier::Identified, header),
+                    Decision::Pass
+                );
+            }
+            for header in headers.clone() {
+                let refused = Earlier::Anonymous { refused: true };
+                let expected = if optional {
+                    Decision::Anonymous(None)
+                } else {
+                    Decision::Forbid(Refusal::Earlier)
+                };
+                assert_eq!(decide(optional, refused, header), expected);
+            }
+        }
+        // An outer optional SpnegoAuth saw no credentials: this one decides as if alone.
+        let seen_nothing = Earlier::Anonymous { refused: false };
+        assert_eq!(decide(false, seen_nothing, A::Missing), Decision::Challenge);
+        assert_eq!(
+            decide(true, seen_nothing, A::Missing),
+            Decision::Anonymous(None)
+        );
+    }
+
+    fn accepted(anonymous: bool) -> Accepted {
+        Accepted {
+            principal: "WELLKNOWN/ANONYMOUS@WELLKNOWN:ANONYMOUS".to_owned(),
+            output_token: None,
+            delegated: None,
+            lifetime: None,
+            anonymous,
+        }
+    }
+
+    #[test]
+    fn anonymous_tickets_are_refused_unless_allowed() {
+        let config = Config::default();
+        assert_eq!(admit(&config, &accepted(false)), Ok(()));
+        let why = admit(&config, &accepted(true)).unwrap_err();
+        assert!(why.contains("anonymous ticket"), "{why}");
+        let allowing = SpnegoAuth::new().allow_anonymous();
+        assert_eq!(admit(&allowing.config, &accepted(true)), Ok(()));
     }
 }

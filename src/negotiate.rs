@@ -37,7 +37,7 @@ const B64_UNPADDED: GeneralPurpose = GeneralPurpose::new(
 );
 
 /// What a request's `Authorization` header(s) say, before any GSSAPI work.
-#[derive(PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub(crate) enum Authorization {
     /// No `Authorization` header.
     Missing,

@@ -7,6 +7,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use actix_web::cookie::{Cookie, CookieJar, Key, SameSite};
 use actix_web::http::header::{HeaderMap, COOKIE};
 
+use crate::acceptor::ServiceName;
+
 /// Session cookies for [`SpnegoAuth`](crate::SpnegoAuth), like mod_auth_gssapi's
 /// `GssapiUseSessions`: after a successful Negotiate exchange the response sets an encrypted
 /// cookie, and later requests that carry it are authenticated without GSSAPI (no keytab read,
@@ -14,28 +16,41 @@ use actix_web::http::header::{HeaderMap, COOKIE};
 ///
 /// The cookie is encrypted and authenticated with AES-256-GCM by the [`cookie`] crate's private
 /// jar (what actix-web and actix-session use), with the cookie's name bound in. It holds the
-/// principal and an expiry that is never later than the client's Kerberos ticket. A cookie that
-/// was tampered with, has expired, or was made with a key this server does not know is ignored:
-/// the request falls back to Negotiate (401 with the challenge when it has no token).
+/// principal, an expiry that is never later than the client's Kerberos ticket, and the
+/// cookie's *audience*: the service name the `SpnegoAuth` accepts tickets for (`HTTP@host`,
+/// or "any principal") and the optional [`context`](Self::context). A cookie that was
+/// tampered with, has expired, was made with a key this server does not know, or was issued
+/// for another audience is ignored: the request falls back to Negotiate (401 with the
+/// challenge when it has no token). So two services that share a key still do not share
+/// logins, unless they accept the same service name and context (several nodes of one service).
+///
+/// When a request carries more than one cookie of this name (a sibling subdomain can set one
+/// for a parent domain), none of them is used: picking one would let the planted one win.
 ///
 /// Delegated credentials are not in the cookie: a request authenticated by its cookie has no
 /// [`delegated_credentials`](crate::KerberosIdentity::delegated_credentials). Routes that need
 /// them must make the client send a Negotiate token (e.g. do not enable sessions for them, or
 /// scope the cookie's [`path`](Self::path) away from them).
 ///
-/// ```
+/// ```no_run
 /// use actix_gssapi::{Key, SameSite, SessionCookie, SpnegoAuth};
 /// use std::time::Duration;
 ///
-/// // Every node behind the load balancer uses the same key (64 bytes, from your secret store).
-/// let key = Key::from(&[7u8; 64]);
+/// # fn main() -> std::io::Result<()> {
+/// // Every node behind the load balancer uses the same key: at least 64 random bytes from
+/// // your secret store (`head -c 64 /dev/urandom`), never a constant in the code.
+/// let key = Key::from(&std::fs::read("/run/secrets/session.key")?);
 /// let auth = SpnegoAuth::new().session_cookie(
 ///     SessionCookie::new(key)
-///         .name("sso")
+///         .context("payroll")
 ///         .same_site(SameSite::Strict)
 ///         .max_age(Duration::from_secs(15 * 60)),
 /// );
+/// # Ok(()) }
 /// ```
+///
+/// For a single server, `Key::generate()` at start-up is enough (sessions then end with the
+/// process).
 ///
 /// Anyone holding a valid cookie is the user until it expires: serve over HTTPS (the cookie is
 /// `Secure` by default) and keep the lifetime short.
@@ -46,7 +61,9 @@ use actix_web::http::header::{HeaderMap, COOKIE};
 pub struct SessionCookie {
     /// `keys[0]` encrypts new cookies; all of them decrypt.
     keys: Vec<Key>,
-    name: Cow<'static, str>,
+    /// `None`: [`DEFAULT_NAME`], with the `__Host-` prefix when the attributes allow it.
+    name: Option<Cow<'static, str>>,
+    context: Cow<'static, str>,
     path: Cow<'static, str>,
     domain: Option<Cow<'static, str>>,
     secure: bool,
@@ -59,7 +76,8 @@ impl fmt::Debug for SessionCookie {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SessionCookie")
             .field("keys", &format_args!("<{} keys>", self.keys.len()))
-            .field("name", &self.name)
+            .field("name", &self.cookie_name())
+            .field("context", &self.context)
             .field("path", &self.path)
             .field("domain", &self.domain)
             .field("secure", &self.secure)
@@ -83,7 +101,13 @@ pub(crate) enum Session {
     Invalid(&'static str),
 }
 
-const FORMAT_VERSION: &str = "v1";
+/// `v1` cookies (`v1|end|principal`) had no audience: they are refused as of unknown format.
+const FORMAT_VERSION: &str = "v2";
+
+/// The cookie name unless [`SessionCookie::name`] sets one (mod_auth_gssapi's default).
+const DEFAULT_NAME: &str = "gssapi_session";
+/// The default name when the cookie may carry the `__Host-` prefix.
+const DEFAULT_HOST_NAME: &str = "__Host-gssapi_session";
 
 impl SessionCookie {
     /// Session cookies encrypted with `key`, with the defaults below.
@@ -94,7 +118,8 @@ impl SessionCookie {
     pub fn new(key: Key) -> Self {
         Self {
             keys: vec![key],
-            name: Cow::Borrowed("gssapi_session"),
+            name: None,
+            context: Cow::Borrowed(""),
             path: Cow::Borrowed("/"),
             domain: None,
             secure: true,
@@ -113,9 +138,30 @@ impl SessionCookie {
         self
     }
 
-    /// The cookie's name. Defaults to `gssapi_session` (mod_auth_gssapi's default).
+    /// The cookie's name.
+    ///
+    /// Defaults to `__Host-gssapi_session` when the cookie is [`Secure`](Self::secure), has
+    /// [`Path`](Self::path) `/` and no [`Domain`](Self::domain) (the defaults), else
+    /// `gssapi_session` (mod_auth_gssapi's name). Browsers accept a `__Host-` cookie only from
+    /// the exact host over HTTPS and never let a sibling subdomain set one, so another host
+    /// cannot plant its own session on your users. A name you choose that starts with
+    /// `__Host-` or `__Secure-` must meet those rules too, or [`SpnegoAuth::build`] fails.
+    ///
+    /// [`SpnegoAuth::build`]: crate::SpnegoAuth::build
     pub fn name(mut self, name: impl Into<Cow<'static, str>>) -> Self {
-        self.name = name.into();
+        self.name = Some(name.into());
+        self
+    }
+
+    /// A string that binds cookies to this application, beside the service name.
+    ///
+    /// Defaults to empty. Cookies are only accepted by a `SpnegoAuth` with the same key,
+    /// service name *and* context: give each application that shares a key and a service name
+    /// with another (two apps on one host, `HTTP/www.example.com`) its own context, e.g.
+    /// `"payroll"`, so a login to one is not a login to the other. Nodes of one application
+    /// use the same context.
+    pub fn context(mut self, context: impl Into<Cow<'static, str>>) -> Self {
+        self.context = context.into();
         self
     }
 
@@ -158,10 +204,60 @@ impl SessionCookie {
         self
     }
 
+    /// The name cookies are set and read under.
+    pub(crate) fn cookie_name(&self) -> &str {
+        match &self.name {
+            Some(name) => name,
+            None if self.secure && self.path == "/" && self.domain.is_none() => DEFAULT_HOST_NAME,
+            None => DEFAULT_NAME,
+        }
+    }
+
+    /// Checks what browsers would silently refuse: a cookie they never store means a
+    /// Negotiate exchange on every request.
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        let name = self.cookie_name();
+        if name.is_empty()
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&b))
+        {
+            return Err(format!(
+                "session cookie name {name:?} is not a valid cookie name"
+            ));
+        }
+        if name.starts_with("__Host-")
+            && !(self.secure && self.path == "/" && self.domain.is_none())
+        {
+            return Err(format!(
+                "session cookie {name}: a __Host- cookie must be Secure, with Path=/ and no \
+                 Domain, or browsers drop it"
+            ));
+        }
+        if name.starts_with("__Secure-") && !self.secure {
+            return Err(format!(
+                "session cookie {name}: a __Secure- cookie must be Secure, or browsers drop it"
+            ));
+        }
+        Ok(())
+    }
+
+    /// The audience cookies of a `SpnegoAuth` accepting `service` are bound to. A service
+    /// name cannot contain NUL (checked when the credential is acquired), so the first NUL
+    /// separates it from the context unambiguously.
+    pub(crate) fn audience(&self, service: &ServiceName) -> String {
+        let service = match service {
+            ServiceName::HostBased(name) => name.as_str(),
+            ServiceName::Any => "*",
+        };
+        format!("{service}\0{}", self.context)
+    }
+
     /// The `Set-Cookie` for a fresh Negotiate login, or `None` when the ticket ends too soon
     /// for a session to be worth it.
     pub(crate) fn issue(
         &self,
+        audience: &str,
         principal: &str,
         ticket_end: Option<SystemTime>,
         now: SystemTime,
@@ -175,11 +271,16 @@ impl SessionCookie {
             return None;
         }
         let end_secs = end.duration_since(UNIX_EPOCH).ok()?.as_secs();
-        let value = format!("{FORMAT_VERSION}|{end_secs}|{principal}");
+        // The audience is length-prefixed: a principal can contain any character.
+        let value = format!(
+            "{FORMAT_VERSION}|{end_secs}|{}|{audience}{principal}",
+            audience.len()
+        );
+        let name = self.cookie_name().to_owned();
         let mut jar = CookieJar::new();
         jar.private_mut(&self.keys[0])
-            .add(Cookie::new(self.name.to_string(), value));
-        let mut cookie = jar.get(&self.name)?.clone();
+            .add(Cookie::new(name.clone(), value));
+        let mut cookie = jar.get(&name)?.clone();
         cookie.set_path(self.path.to_string());
         if let Some(domain) = &self.domain {
             cookie.set_domain(domain.to_string());
@@ -192,58 +293,72 @@ impl SessionCookie {
         Some(cookie)
     }
 
-    /// Reads and checks the request's session cookie(s).
-    pub(crate) fn read(&self, headers: &HeaderMap, now: SystemTime) -> Session {
-        let mut seen = false;
+    /// Reads and checks the request's session cookie.
+    pub(crate) fn read(&self, audience: &str, headers: &HeaderMap, now: SystemTime) -> Session {
+        let name = self.cookie_name();
+        let mut found = None;
         for header in headers.get_all(COOKIE) {
             let Ok(header) = header.to_str() else {
                 continue;
             };
             for pair in header.split(';') {
-                let Some((name, value)) = pair.trim().split_once('=') else {
+                let Some((n, value)) = pair.trim().split_once('=') else {
                     continue;
                 };
-                if name != self.name {
+                if n != name {
                     continue;
                 }
-                seen = true;
-                if let Some(session) = self.open(value, now) {
-                    return session;
+                if found.is_some() {
+                    return Session::Invalid(
+                        "several session cookies of this name (one may have been set by \
+                         another host); using none",
+                    );
                 }
+                found = Some(value);
             }
         }
-        if seen {
-            Session::Invalid(
-                "session cookie does not decrypt under any configured key (tampered, or made \
-                 with another key)",
-            )
-        } else {
-            Session::Absent
-        }
+        let Some(value) = found else {
+            return Session::Absent;
+        };
+        self.open(audience, value, now).unwrap_or(Session::Invalid(
+            "session cookie does not decrypt under any configured key (tampered, or made with \
+             another key)",
+        ))
     }
 
     /// `None` when no key decrypts `value`.
-    fn open(&self, value: &str, now: SystemTime) -> Option<Session> {
+    fn open(&self, audience: &str, value: &str, now: SystemTime) -> Option<Session> {
+        let name = self.cookie_name();
         let plain = self.keys.iter().find_map(|key| {
             let mut jar = CookieJar::new();
-            jar.add_original(Cookie::new(self.name.to_string(), value.to_owned()));
-            jar.private(key)
-                .get(&self.name)
-                .map(|c| c.value().to_owned())
+            jar.add_original(Cookie::new(name.to_owned(), value.to_owned()));
+            jar.private(key).get(name).map(|c| c.value().to_owned())
         })?;
-        let mut parts = plain.splitn(3, '|');
-        let (Some(FORMAT_VERSION), Some(end), Some(principal)) =
-            (parts.next(), parts.next(), parts.next())
+        let unknown = Some(Session::Invalid("session cookie has an unknown format"));
+        let mut parts = plain.splitn(4, '|');
+        let (Some(FORMAT_VERSION), Some(end), Some(len), Some(rest)) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
         else {
-            return Some(Session::Invalid("session cookie has an unknown format"));
+            return unknown;
+        };
+        let Some(len) = len.parse::<usize>().ok() else {
+            return unknown;
+        };
+        let (Some(cookie_audience), Some(principal)) = (rest.get(..len), rest.get(len..)) else {
+            return unknown;
         };
         let Some(expires_at) = end
             .parse::<u64>()
             .ok()
             .and_then(|s| UNIX_EPOCH.checked_add(Duration::from_secs(s)))
         else {
-            return Some(Session::Invalid("session cookie has an unknown format"));
+            return unknown;
         };
+        if cookie_audience != audience {
+            return Some(Session::Invalid(
+                "session cookie was issued for another service name or context",
+            ));
+        }
         if expires_at <= now {
             return Some(Session::Invalid("session cookie has expired"));
         }
@@ -259,6 +374,8 @@ mod tests {
     use super::*;
     use actix_web::http::header::HeaderValue;
 
+    const AUD: &str = "HTTP@localhost\0";
+
     fn headers(cookie: &str) -> HeaderMap {
         let mut h = HeaderMap::new();
         h.append(COOKIE, HeaderValue::from_str(cookie).unwrap());
@@ -269,33 +386,164 @@ mod tests {
         Key::from(&[b; 64])
     }
 
+    fn valid(session: Session) -> String {
+        match session {
+            Session::Valid { principal, .. } => principal,
+            Session::Invalid(why) => panic!("invalid: {why}"),
+            Session::Absent => panic!("absent"),
+        }
+    }
+
+    fn invalid(session: Session) -> &'static str {
+        match session {
+            Session::Invalid(why) => why,
+            Session::Valid { principal, .. } => panic!("valid for {principal}"),
+            Session::Absent => panic!("absent"),
+        }
+    }
+
     #[test]
     fn defaults_are_the_safe_ones() {
         let c = SessionCookie::new(key(1));
         assert!(c.secure && c.http_only);
         assert_eq!(c.same_site, SameSite::Lax);
         assert_eq!(c.path, "/");
-        assert_eq!(c.name, "gssapi_session");
+        assert_eq!(c.cookie_name(), "__Host-gssapi_session");
+        assert_eq!(c.validate(), Ok(()));
         assert!(!format!("{c:?}").contains("[1, 1"), "keys are not printed");
+    }
+
+    #[test]
+    fn host_prefix_only_where_browsers_accept_it() {
+        let plain = |c: SessionCookie| c.cookie_name().to_owned();
+        assert_eq!(
+            plain(SessionCookie::new(key(1)).secure(false)),
+            "gssapi_session"
+        );
+        assert_eq!(
+            plain(SessionCookie::new(key(1)).path("/app")),
+            "gssapi_session"
+        );
+        assert_eq!(
+            plain(SessionCookie::new(key(1)).domain("example.com")),
+            "gssapi_session"
+        );
+        assert_eq!(plain(SessionCookie::new(key(1)).name("sso")), "sso");
+        let bad = [
+            SessionCookie::new(key(1)).name("__Host-x").path("/app"),
+            SessionCookie::new(key(1))
+                .name("__Host-x")
+                .domain("example.com"),
+            SessionCookie::new(key(1)).name("__Host-x").secure(false),
+            SessionCookie::new(key(1)).name("__Secure-x").secure(false),
+            SessionCookie::new(key(1)).name("a=b"),
+            SessionCookie::new(key(1)).name("a b"),
+            SessionCookie::new(key(1)).name(""),
+        ];
+        for c in bad {
+            assert!(c.validate().is_err(), "{c:?}");
+        }
+        assert_eq!(
+            SessionCookie::new(key(1)).name("__Secure-x").validate(),
+            Ok(())
+        );
     }
 
     #[test]
     fn round_trip_and_attributes() {
         let now = SystemTime::now();
         let c = SessionCookie::new(key(1));
-        let cookie = c.issue("alice@R", None, now).unwrap();
+        let cookie = c.issue(AUD, "alice@R", None, now).unwrap();
+        assert_eq!(cookie.name(), "__Host-gssapi_session");
         assert!(
             !cookie.value().contains("alice"),
             "the principal is encrypted"
         );
         assert_eq!(cookie.secure(), Some(true));
         assert_eq!(cookie.http_only(), Some(true));
+        assert_eq!(cookie.path(), Some("/"));
+        assert_eq!(cookie.domain(), None);
         assert_eq!(cookie.max_age().unwrap().whole_seconds(), 3600);
-        let h = headers(&format!("other=1; gssapi_session={}; x=y", cookie.value()));
-        match c.read(&h, now) {
-            Session::Valid { principal, .. } => assert_eq!(principal, "alice@R"),
-            _ => panic!("valid"),
+        let h = headers(&format!(
+            "other=1; __Host-gssapi_session={}; x=y",
+            cookie.value()
+        ));
+        assert_eq!(valid(c.read(AUD, &h, now)), "alice@R");
+    }
+
+    #[test]
+    fn principals_with_separators_round_trip() {
+        let now = SystemTime::now();
+        let c = SessionCookie::new(key(1)).context("a|b");
+        let aud = c.audience(&ServiceName::HostBased("HTTP@h".into()));
+        for principal in ["a|b@R", "|@R", "x\0y@R", ""] {
+            let value = c
+                .issue(&aud, principal, None, now)
+                .unwrap()
+                .value()
+                .to_owned();
+            let h = headers(&format!("__Host-gssapi_session={value}"));
+            assert_eq!(valid(c.read(&aud, &h, now)), principal);
         }
+    }
+
+    #[test]
+    fn cookies_are_bound_to_their_audience() {
+        let now = SystemTime::now();
+        let a = SessionCookie::new(key(1));
+        let a_aud = a.audience(&ServiceName::HostBased("HTTP@localhost".into()));
+        let value = a
+            .issue(&a_aud, "alice@R", None, now)
+            .unwrap()
+            .value()
+            .to_owned();
+        let h = headers(&format!("__Host-gssapi_session={value}"));
+        assert_eq!(valid(a.read(&a_aud, &h, now)), "alice@R");
+
+        let other_service = a.audience(&ServiceName::HostBased("HTTP@other.example".into()));
+        let any = a.audience(&ServiceName::Any);
+        let with_context = a.clone().context("payroll");
+        let other_context = with_context.audience(&ServiceName::HostBased("HTTP@localhost".into()));
+        for aud in [other_service, any, other_context] {
+            assert_eq!(
+                invalid(a.read(&aud, &h, now)),
+                "session cookie was issued for another service name or context"
+            );
+        }
+    }
+
+    #[test]
+    fn several_cookies_of_our_name_are_all_ignored() {
+        let now = SystemTime::now();
+        let c = SessionCookie::new(key(1));
+        let alice = c
+            .issue(AUD, "alice@R", None, now)
+            .unwrap()
+            .value()
+            .to_owned();
+        let mallory = c
+            .issue(AUD, "mallory@R", None, now)
+            .unwrap()
+            .value()
+            .to_owned();
+        let n = "__Host-gssapi_session";
+        for h in [
+            headers(&format!("{n}={mallory}; {n}={alice}")),
+            headers(&format!("{n}={alice}; {n}=garbage")),
+            {
+                let mut h = headers(&format!("{n}={mallory}"));
+                h.append(
+                    COOKIE,
+                    HeaderValue::from_str(&format!("{n}={alice}")).unwrap(),
+                );
+                h
+            },
+        ] {
+            assert!(invalid(c.read(AUD, &h, now)).contains("several session cookies"));
+        }
+        // Cookies of other names do not count.
+        let h = headers(&format!("gssapi_session={mallory}; {n}={alice}"));
+        assert_eq!(valid(c.read(AUD, &h, now)), "alice@R");
     }
 
     #[test]
@@ -303,61 +551,77 @@ mod tests {
         let now = SystemTime::now();
         let c = SessionCookie::new(key(1));
         let ticket_end = now + Duration::from_secs(90);
-        let cookie = c.issue("alice@R", Some(ticket_end), now).unwrap();
+        let cookie = c.issue(AUD, "alice@R", Some(ticket_end), now).unwrap();
         assert_eq!(cookie.max_age().unwrap().whole_seconds(), 90);
-        let h = headers(&format!("gssapi_session={}", cookie.value()));
-        assert!(matches!(
-            c.read(&h, now + Duration::from_secs(91)),
-            Session::Invalid("session cookie has expired")
-        ));
-        assert!(c.issue("alice@R", Some(now), now).is_none());
+        let h = headers(&format!("__Host-gssapi_session={}", cookie.value()));
+        assert_eq!(
+            invalid(c.read(AUD, &h, now + Duration::from_secs(91))),
+            "session cookie has expired"
+        );
+        assert!(c.issue(AUD, "alice@R", Some(now), now).is_none());
     }
 
     #[test]
     fn tampered_renamed_and_foreign_cookies_are_invalid() {
         let now = SystemTime::now();
-        let c = SessionCookie::new(key(1));
-        let value = c.issue("alice@R", None, now).unwrap().value().to_owned();
+        let c = SessionCookie::new(key(1)).name("gssapi_session");
+        let value = c
+            .issue(AUD, "alice@R", None, now)
+            .unwrap()
+            .value()
+            .to_owned();
         let mut bytes = value.clone().into_bytes();
         let last = bytes.len() - 2;
         bytes[last] = if bytes[last] == b'A' { b'B' } else { b'A' };
         let tampered = String::from_utf8(bytes).unwrap();
-        assert!(matches!(
-            c.read(&headers(&format!("gssapi_session={tampered}")), now),
-            Session::Invalid(_)
-        ));
-        let other = SessionCookie::new(key(2));
-        assert!(matches!(
-            other.read(&headers(&format!("gssapi_session={value}")), now),
-            Session::Invalid(_)
-        ));
+        invalid(c.read(AUD, &headers(&format!("gssapi_session={tampered}")), now));
+        let other = SessionCookie::new(key(2)).name("gssapi_session");
+        invalid(other.read(AUD, &headers(&format!("gssapi_session={value}")), now));
         let renamed = SessionCookie::new(key(1)).name("other");
+        invalid(renamed.read(AUD, &headers(&format!("other={value}")), now));
         assert!(matches!(
-            renamed.read(&headers(&format!("other={value}")), now),
-            Session::Invalid(_)
+            c.read(AUD, &HeaderMap::new(), now),
+            Session::Absent
         ));
-        assert!(matches!(c.read(&HeaderMap::new(), now), Session::Absent));
-        assert!(matches!(c.read(&headers("x=1"), now), Session::Absent));
+        assert!(matches!(c.read(AUD, &headers("x=1"), now), Session::Absent));
+    }
+
+    #[test]
+    fn old_format_cookies_are_refused() {
+        let now = SystemTime::now();
+        let c = SessionCookie::new(key(1)).name("s");
+        let end = (now + Duration::from_secs(60))
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let mut jar = CookieJar::new();
+        jar.private_mut(&key(1))
+            .add(Cookie::new("s", format!("v1|{end}|alice@R")));
+        let value = jar.get("s").unwrap().value().to_owned();
+        assert_eq!(
+            invalid(c.read(AUD, &headers(&format!("s={value}")), now)),
+            "session cookie has an unknown format"
+        );
     }
 
     #[test]
     fn previous_keys_still_open_old_cookies() {
         let now = SystemTime::now();
         let old = SessionCookie::new(key(1));
-        let value = old.issue("alice@R", None, now).unwrap().value().to_owned();
-        let rotated = SessionCookie::new(key(2)).previous_keys([key(1)]);
-        assert!(matches!(
-            rotated.read(&headers(&format!("gssapi_session={value}")), now),
-            Session::Valid { .. }
-        ));
-        let new_value = rotated
-            .issue("bob@R", None, now)
+        let value = old
+            .issue(AUD, "alice@R", None, now)
             .unwrap()
             .value()
             .to_owned();
-        assert!(matches!(
-            old.read(&headers(&format!("gssapi_session={new_value}")), now),
-            Session::Invalid(_)
-        ));
+        let rotated = SessionCookie::new(key(2)).previous_keys([key(1)]);
+        let h = headers(&format!("__Host-gssapi_session={value}"));
+        assert_eq!(valid(rotated.read(AUD, &h, now)), "alice@R");
+        let new_value = rotated
+            .issue(AUD, "bob@R", None, now)
+            .unwrap()
+            .value()
+            .to_owned();
+        let h = headers(&format!("__Host-gssapi_session={new_value}"));
+        invalid(old.read(AUD, &h, now));
     }
 }

@@ -74,6 +74,8 @@ pub struct TestRealm {
     dir: PathBuf,
     kdc_port: u16,
     watchdog: Option<Child>,
+    /// The KDC issues anonymous tickets (anonymous PKINIT).
+    anonymous: bool,
 }
 
 impl TestRealm {
@@ -96,7 +98,26 @@ impl TestRealm {
     /// # Errors
     /// As [`start`](Self::start).
     pub fn start_named(realm: &str) -> io::Result<Self> {
-        for tool in ["kdb5_util", "kadmin.local", "krb5kdc", "kinit"] {
+        Self::start_inner(realm, false)
+    }
+
+    /// Like [`start_named`](Self::start_named), and the KDC also issues anonymous tickets
+    /// (anonymous PKINIT, `kinit -n`; see [`kinit_anonymous`](Self::kinit_anonymous)), as
+    /// realms that armour logins with FAST do. Needs `openssl` and MIT's PKINIT plugin
+    /// (Debian/Ubuntu: `apt-get install openssl krb5-pkinit`).
+    ///
+    /// # Errors
+    /// As [`start`](Self::start), and when the KDC certificate cannot be made.
+    pub fn start_with_anonymous_pkinit(realm: &str) -> io::Result<Self> {
+        Self::start_inner(realm, true)
+    }
+
+    fn start_inner(realm: &str, anonymous: bool) -> io::Result<Self> {
+        let mut tools = vec!["kdb5_util", "kadmin.local", "krb5kdc", "kinit"];
+        if anonymous {
+            tools.push("openssl");
+        }
+        for tool in tools {
             if which(tool).is_none() {
                 return Err(io::Error::new(
                     io::ErrorKind::NotFound,
@@ -114,13 +135,20 @@ impl TestRealm {
             dir,
             kdc_port,
             watchdog: None,
+            anonymous,
         };
+        if anonymous {
+            realm.make_kdc_certificate()?;
+        }
         realm.write_config()?;
         realm.run(
             "kdb5_util",
             &["create", "-s", "-r", &realm.realm, "-P", MASTER_PASSWORD],
         )?;
         realm.start_kdc()?;
+        if anonymous {
+            realm.kadmin("addprinc -randkey WELLKNOWN/ANONYMOUS")?;
+        }
         let keytab = realm.keytab();
         realm.add_service("HTTP/localhost", &keytab)?;
         if let Some(host) = crate::acceptor::machine_hostname() {
@@ -242,6 +270,85 @@ impl TestRealm {
         Ok(ccache)
     }
 
+    /// Gets an anonymous ticket (`kinit -n`: the client is
+    /// `WELLKNOWN/ANONYMOUS@WELLKNOWN:ANONYMOUS`) into [`ccache`](Self::ccache)`("anonymous")`,
+    /// and returns the cache. Only in a realm made by
+    /// [`start_with_anonymous_pkinit`](Self::start_with_anonymous_pkinit).
+    ///
+    /// # Errors
+    /// When kinit fails (e.g. the PKINIT plugin is missing: install `krb5-pkinit`).
+    pub fn kinit_anonymous(&self) -> io::Result<PathBuf> {
+        let ccache = self.ccache("anonymous");
+        let out = self
+            .command("kinit")
+            .args(["-n", &format!("@{}", self.realm)])
+            .env("KRB5CCNAME", prefixed("FILE:", &ccache))
+            // Without PKINIT kinit asks for a password: fail instead of waiting for one.
+            .stdin(Stdio::null())
+            .output()?;
+        check(
+            out,
+            "kinit -n (anonymous PKINIT; is krb5-pkinit installed?)",
+        )?;
+        Ok(ccache)
+    }
+
+    /// A self-signed KDC certificate for PKINIT: the `id-pkinit-KPKdc` key purpose and the
+    /// `krbtgt/REALM@REALM` name as subject alternative name (MIT's PKINIT documentation).
+    /// Clients trust it directly (`pkinit_anchors`); anonymous PKINIT needs no client cert.
+    fn make_kdc_certificate(&self) -> io::Result<()> {
+        let realm = &self.realm;
+        let config = self.dir.join("kdc-cert.cnf");
+        std::fs::write(
+            &config,
+            format!(
+                "[req]
+distinguished_name = dn
+prompt = no
+
+[dn]
+CN = kdc
+
+[kdc_cert]
+basicConstraints = CA:FALSE
+keyUsage = digitalSignature,keyEncipherment,keyAgreement
+extendedKeyUsage = 1.3.6.1.5.2.3.5
+subjectKeyIdentifier = hash
+subjectAltName = otherName:1.3.6.1.5.2.2;SEQUENCE:kdc_princ_name
+
+[kdc_princ_name]
+realm = EXP:0,GeneralString:{realm}
+principal_name = EXP:1,SEQUENCE:kdc_principal_seq
+
+[kdc_principal_seq]
+name_type = EXP:0,INTEGER:2
+name_string = EXP:1,SEQUENCE:kdc_principals
+
+[kdc_principals]
+princ1 = GeneralString:krbtgt
+princ2 = GeneralString:{realm}
+"
+            ),
+        )?;
+        let key = self.dir.join("kdc-key.pem");
+        let cert = self.dir.join("kdc-cert.pem");
+        let out = Command::new("openssl")
+            .args([
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            ])
+            .arg("-keyout")
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert)
+            .arg("-config")
+            .arg(&config)
+            .args(["-extensions", "kdc_cert"])
+            .stdin(Stdio::null())
+            .output()?;
+        check(out, "openssl req (PKINIT KDC certificate)")?;
+        Ok(())
+    }
+
     /// A [`Command`] for a Kerberos program, with this realm's environment.
     pub fn command(&self, program: &str) -> Command {
         let mut cmd = Command::new(program);
@@ -280,6 +387,13 @@ impl TestRealm {
         let d = self.dir.display();
         let port = self.kdc_port;
         let realm = &self.realm;
+        let pkinit = if self.anonymous {
+            let identity = format!("FILE:{d}/kdc-cert.pem,{d}/kdc-key.pem");
+            let anchors = format!("FILE:{d}/kdc-cert.pem");
+            format!("        pkinit_identity = {identity}\n        pkinit_anchors = {anchors}\n")
+        } else {
+            String::new()
+        };
         std::fs::write(
             self.dir.join("kdc.conf"),
             format!(
@@ -294,7 +408,7 @@ impl TestRealm {
         acl_file = {d}/kadm5.acl
         max_life = 10h
         max_renewable_life = 1d
-    }}
+{pkinit}    }}
 
 [logging]
     kdc = FILE:{d}/kdc.log
@@ -313,6 +427,11 @@ impl TestRealm {
         if let Some(host) = crate::acceptor::machine_hostname() {
             let _ = writeln!(domain_realm, "    {host} = {realm}");
         }
+        let anchors = if self.anonymous {
+            format!("        pkinit_anchors = FILE:{d}/kdc-cert.pem\n")
+        } else {
+            String::new()
+        };
         format!(
             "[libdefaults]
     default_realm = {realm}
@@ -329,7 +448,7 @@ impl TestRealm {
 [realms]
     {realm} = {{
         kdc = 127.0.0.1:{port}
-    }}
+{anchors}    }}
 
 [domain_realm]
 {domain_realm}"
@@ -523,6 +642,21 @@ impl Negotiation {
         }
         Ok(())
     }
+}
+
+/// The principal whose credentials the credential cache `ccache` (any type: `FILE:/path`,
+/// `MEMORY:name`, `DIR:/dir`) holds, read through GSSAPI as a client would: e.g. to check, in a
+/// test, that a handler stored the right user's delegated credential.
+///
+/// # Errors
+/// When GSSAPI finds no usable credential in the cache (missing, destroyed or expired).
+pub fn ccache_principal(ccache: &str) -> io::Result<String> {
+    let cred = crate::acceptor::initiator_from_ccache(ccache)
+        .map_err(|e| io::Error::other(format!("credential in {ccache}: {e}")))?;
+    let name = cred
+        .name()
+        .map_err(|e| io::Error::other(format!("credential name: {e}")))?;
+    Ok(name.to_string())
 }
 
 fn prefixed(prefix: &str, path: &Path) -> OsString {

@@ -9,7 +9,7 @@ use actix_gssapi::testing::{ClientOptions, Negotiation};
 use actix_gssapi::{ErrorKind, KerberosIdentity, SpnegoAuth};
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::{header, StatusCode};
-use actix_web::{test, web, App, HttpResponse};
+use actix_web::{test, web, App, HttpMessage as _, HttpResponse};
 use base64::Engine as _;
 use common::{alice_token, logged, logs, realm};
 
@@ -69,6 +69,22 @@ where
     let status = res.status();
     let body = test::read_body(res).await;
     (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+/// Logs in as alice on `path` with a fresh token, checks the server's mutual-authentication
+/// token, and returns the body.
+async fn alice_logs_in<S, B>(app: &S, path: &str) -> String
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: actix_web::body::MessageBody,
+{
+    let client = alice_token();
+    let res = test::call_service(app, get(path, Some(client.header()))).await;
+    assert_eq!(res.status(), StatusCode::OK, "{path}");
+    client
+        .verify_mutual(&www_authenticate(&res).expect("a mutual-auth token"))
+        .unwrap();
+    String::from_utf8_lossy(&test::read_body(res).await).into_owned()
 }
 
 fn localhost() -> SpnegoAuth {
@@ -337,39 +353,68 @@ async fn expired_ticket_is_forbidden() {
     assert_eq!(calls.load(Ordering::SeqCst), 0);
 }
 
+/// The documented shape: an optional `SpnegoAuth` around the app, a required one around the
+/// scope that needs a login. Handlers here take `Option<KerberosIdentity>`, so only the
+/// middleware stands between an anonymous request and `/protected`.
+macro_rules! optional_app_with_protected_scope {
+    ($calls:expr) => {{
+        let auth = localhost().build().unwrap();
+        let calls = Arc::clone(&$calls);
+        let handler = move |id: Option<KerberosIdentity>| {
+            let calls = Arc::clone(&calls);
+            async move {
+                calls.fetch_add(1, Ordering::SeqCst);
+                match id {
+                    Some(id) => HttpResponse::Ok().body(format!("Hello, {}", id.principal())),
+                    None => HttpResponse::Ok().body("Hello, anonymous"),
+                }
+            }
+        };
+        test::init_service(
+            App::new()
+                .wrap(auth.clone().optional())
+                .service(
+                    web::scope("/protected")
+                        .wrap(auth.clone())
+                        .default_service(web::to(handler.clone())),
+                )
+                .default_service(web::to(handler)),
+        )
+        .await
+    }};
+}
+
 #[actix_web::test]
-async fn predicate_decides_which_requests_need_auth() {
+async fn optional_mode_outside_a_protected_scope() {
     realm();
     let calls = Arc::new(AtomicUsize::new(0));
-    let auth = localhost().auth_required(|req| req.path().starts_with("/protected"));
-    let app = counting_app!(auth, calls);
+    let app = optional_app_with_protected_scope!(calls);
 
-    // Required: no header -> 401, bad token -> 403, good token -> identified.
+    // The scope: no header -> 401, bad token -> 403, good token -> identified.
     let (status, _) = status_and_body(&app, get("/protected/x", None)).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let (status, _) = status_and_body(&app, get("/protected/x", Some("Negotiate !!!"))).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (status, body) =
-        status_and_body(&app, get("/protected/x", Some(alice_token().header()))).await;
+        status_and_body(&app, get("/protected/x", Some("Basic YWxpY2U6c2VjcmV0"))).await;
     assert_eq!(
         (status, body.as_str()),
-        (StatusCode::OK, "Hello, alice@EXAMPLE.TEST")
+        (StatusCode::UNAUTHORIZED, "Unauthorized")
     );
+    // Accepted once, by the outer SpnegoAuth: were the scope's to accept it again, the
+    // replay cache would refuse it (403).
+    let body = alice_logs_in(&app, "/protected/x").await;
+    assert_eq!(body, "Hello, alice@EXAMPLE.TEST");
     assert_eq!(calls.load(Ordering::SeqCst), 1);
 
-    // Not required: no header -> anonymous, valid token -> identified, bad token -> anonymous.
+    // Outside the scope: no header -> anonymous, valid token -> identified, bad -> anonymous.
     let (status, body) = status_and_body(&app, get("/open", None)).await;
     assert_eq!(
         (status, body.as_str()),
         (StatusCode::OK, "Hello, anonymous")
     );
-    let client = alice_token();
-    let res = test::call_service(&app, get("/open", Some(client.header()))).await;
-    assert_eq!(res.status(), StatusCode::OK);
-    client
-        .verify_mutual(&www_authenticate(&res).unwrap())
-        .unwrap();
-    assert_eq!(test::read_body(res).await, "Hello, alice@EXAMPLE.TEST");
+    let body = alice_logs_in(&app, "/open").await;
+    assert_eq!(body, "Hello, alice@EXAMPLE.TEST");
     for bad in [
         "Negotiate !!!".to_owned(),
         format!("Negotiate {}", B64.encode(b"garbage")),
@@ -392,6 +437,49 @@ async fn predicate_decides_which_requests_need_auth() {
         logs()
     );
     assert_eq!(calls.load(Ordering::SeqCst), 6);
+}
+
+#[actix_web::test]
+async fn a_token_the_outer_optional_auth_refused_is_forbidden_in_the_scope() {
+    realm();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let app = optional_app_with_protected_scope!(calls);
+    let token = alice_token();
+    let (status, _) = status_and_body(&app, get("/protected/first", Some(token.header()))).await;
+    assert_eq!(status, StatusCode::OK);
+    // The replay: the outer SpnegoAuth refuses it and goes on anonymously; the scope's answers
+    // 403 on that verdict, without a second GSSAPI call.
+    let (status, body) =
+        status_and_body(&app, get("/protected/replayed", Some(token.header()))).await;
+    assert_eq!(
+        (status, body.as_str()),
+        (StatusCode::FORBIDDEN, "Forbidden")
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    let lines: Vec<_> = logs()
+        .into_iter()
+        .filter(|l| l.contains("GET /protected/replayed"))
+        .collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(lines[0].contains("continuing anonymously") && lines[0].contains("replay"));
+    assert!(lines[1].contains("an enclosing SpnegoAuth refused the token"));
+}
+
+#[actix_web::test]
+async fn the_extractor_may_touch_extensions_in_a_custom_401() {
+    realm();
+    let auth = localhost().optional().unauthorized_with(|req| {
+        // Would panic (RefCell already borrowed) if the extractor held the borrow.
+        req.extensions_mut().insert(7u8);
+        let seen = req.extensions().get::<u8>().copied();
+        HttpResponse::Unauthorized().body(format!("seen {seen:?}"))
+    });
+    let app = test::init_service(App::new().wrap(auth).route("/", web::get().to(whoami))).await;
+    let (status, body) = status_and_body(&app, get("/", None)).await;
+    assert_eq!(
+        (status, body.as_str()),
+        (StatusCode::UNAUTHORIZED, "seen Some(7)")
+    );
 }
 
 #[actix_web::test]
@@ -451,7 +539,7 @@ async fn custom_full_responses() {
 #[actix_web::test]
 async fn optional_identity_extractor() {
     realm();
-    let auth = localhost().auth_required(|_| false);
+    let auth = localhost().optional();
     let app = test::init_service(App::new().wrap(auth).route("/", web::get().to(maybe))).await;
     let (_, body) = status_and_body(&app, get("/", None)).await;
     assert_eq!(body, "Hello, anonymous");
@@ -462,9 +550,7 @@ async fn optional_identity_extractor() {
 #[actix_web::test]
 async fn required_extractor_on_an_anonymous_request_answers_401_with_the_challenge() {
     realm();
-    let auth = localhost()
-        .auth_required(|_| false)
-        .unauthorized("custom 401 also here");
+    let auth = localhost().optional().unauthorized("custom 401 also here");
     let app = test::init_service(App::new().wrap(auth).route("/", web::get().to(whoami))).await;
     let res = test::call_service(&app, get("/", None)).await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
@@ -722,5 +808,56 @@ async fn spnego_offers_needing_another_round_are_refused_as_unsupported() {
     let res = test::call_service(&app, get("/ntlm-only", Some(&header))).await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     assert!(logged(&["GET /ntlm-only", "refused"]), "{:?}", logs());
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+}
+
+/// The README's CORS advice: actix-cors wrapped outside `SpnegoAuth` answers real preflights
+/// itself; any other `OPTIONS` still needs a login.
+#[actix_web::test]
+async fn cors_outside_the_middleware_answers_preflights_and_nothing_else_gets_in() {
+    realm();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let handler_calls = Arc::clone(&calls);
+    let app = test::init_service(
+        App::new()
+            .wrap(localhost())
+            .wrap(
+                actix_cors::Cors::default()
+                    .allowed_origin("https://app.example.test")
+                    .allowed_methods(["GET", "POST"])
+                    .supports_credentials(),
+            )
+            .default_service(web::to(move || {
+                handler_calls.fetch_add(1, Ordering::SeqCst);
+                async { "secret" }
+            })),
+    )
+    .await;
+    let preflight = test::TestRequest::default()
+        .method(actix_web::http::Method::OPTIONS)
+        .uri("/api")
+        .insert_header((header::ORIGIN, "https://app.example.test"))
+        .insert_header((header::ACCESS_CONTROL_REQUEST_METHOD, "POST"))
+        .to_request();
+    let res = test::call_service(&app, preflight).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        res.headers()
+            .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+            .unwrap(),
+        "https://app.example.test"
+    );
+    let plain_options = test::TestRequest::default()
+        .method(actix_web::http::Method::OPTIONS)
+        .uri("/api")
+        .to_request();
+    let res = test::call_service(&app, plain_options).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let cross_origin_get = test::TestRequest::get()
+        .uri("/api")
+        .insert_header((header::ORIGIN, "https://app.example.test"))
+        .to_request();
+    let res = test::call_service(&app, cross_origin_get).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(calls.load(Ordering::SeqCst), 0);
 }

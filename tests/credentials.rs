@@ -7,7 +7,7 @@ use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use actix_gssapi::testing::{ClientOptions, Negotiation};
+use actix_gssapi::testing::{ccache_principal, ClientOptions, Negotiation};
 use actix_gssapi::{Credentials, ErrorKind, KerberosIdentity, SpnegoAuth};
 use actix_web::http::header;
 use actix_web::{test, web, App, HttpResponse};
@@ -157,6 +157,91 @@ async fn memory_caches_work() {
     let creds = delegated().await;
     creds.store_into("MEMORY:actix-gssapi-test").unwrap();
     assert_eq!(creds.principal().as_deref(), Some("alice@EXAMPLE.TEST"));
+    assert_eq!(
+        ccache_principal("MEMORY:actix-gssapi-test").unwrap(),
+        "alice@EXAMPLE.TEST"
+    );
+}
+
+#[actix_web::test]
+async fn store_in_memory_is_unique_and_destroyed_on_drop() {
+    let creds = delegated().await;
+    let a = creds.store_in_memory().unwrap();
+    let b = creds.store_in_memory().unwrap();
+    assert_ne!(a.name(), b.name());
+    assert!(a.name().starts_with("MEMORY:"), "{}", a.name());
+    assert_eq!(ccache_principal(a.name()).unwrap(), "alice@EXAMPLE.TEST");
+    let name = a.name().to_owned();
+    drop(a);
+    assert!(
+        ccache_principal(&name).is_err(),
+        "the cache is destroyed with its guard"
+    );
+    assert_eq!(ccache_principal(b.name()).unwrap(), "alice@EXAMPLE.TEST");
+}
+
+/// bob, with a forwardable ticket, created once in this binary's realm.
+fn bob_ccache() -> std::path::PathBuf {
+    static BOB: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    BOB.get_or_init(|| {
+        realm().add_user("bob", "bob-password").unwrap();
+        realm().kinit("bob", "bob-password", &[]).unwrap()
+    })
+    .clone()
+}
+
+/// Two users delegate at the same time; each handler stores the credential with the pattern
+/// the docs teach and, once both have stored theirs, reads back whose it holds. With one
+/// fixed `MEMORY:` name (the old advice) the first to store reads the second user's.
+#[actix_web::test]
+async fn concurrent_users_never_see_each_others_credentials() {
+    let realm = realm();
+    let stored = Arc::new(tokio::sync::Barrier::new(2));
+    let app = test::init_service(
+        App::new()
+            .app_data(web::Data::from(Arc::clone(&stored)))
+            .wrap(SpnegoAuth::new().hostname("localhost"))
+            .route(
+                "/",
+                web::get().to(
+                    |id: KerberosIdentity, stored: web::Data<tokio::sync::Barrier>| async move {
+                        let creds = id.delegated_credentials().cloned().expect("delegated");
+                        let cache = web::block(move || creds.store_in_memory())
+                            .await
+                            .unwrap()
+                            .unwrap();
+                        stored.wait().await;
+                        let name = cache.name().to_owned();
+                        let holder = web::block(move || ccache_principal(&name))
+                            .await
+                            .unwrap()
+                            .unwrap();
+                        HttpResponse::Ok().body(format!("{} {holder}", id.principal()))
+                    },
+                ),
+            ),
+    )
+    .await;
+    let options = || ClientOptions {
+        delegate: true,
+        ..Default::default()
+    };
+    let request = |ccache: &Path| {
+        let client = Negotiation::start_with(ccache, "HTTP@localhost", options()).unwrap();
+        test::TestRequest::get()
+            .uri("/")
+            .insert_header((header::AUTHORIZATION, client.header()))
+            .to_request()
+    };
+    for _ in 0..5 {
+        let (alice, bob) = futures_util::future::join(
+            test::call_and_read_body(&app, request(&realm.alice_ccache())),
+            test::call_and_read_body(&app, request(&bob_ccache())),
+        )
+        .await;
+        assert_eq!(alice, "alice@EXAMPLE.TEST alice@EXAMPLE.TEST");
+        assert_eq!(bob, "bob@EXAMPLE.TEST bob@EXAMPLE.TEST");
+    }
 }
 
 #[actix_web::test]
@@ -172,6 +257,75 @@ async fn unwritable_targets_are_clear_errors() {
     );
     let err = creds.store_into("NOSUCHTYPE:x").unwrap_err();
     assert_eq!(err.kind(), ErrorKind::CredentialStore);
+}
+
+#[actix_web::test]
+async fn dir_collections_others_can_write_or_own_are_refused() {
+    let creds = delegated().await;
+    let parent = scratch("dir-checks");
+    let store = |dir: &Path| creds.store_into(&format!("DIR:{}", dir.display()));
+
+    let shared = parent.join("world-writable");
+    std::fs::create_dir(&shared).unwrap();
+    for mode in [0o777, 0o1777, 0o770, 0o702] {
+        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(mode)).unwrap();
+        let err = store(&shared).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::CredentialStore);
+        assert!(
+            err.to_string().contains("writable by group or others"),
+            "{err}"
+        );
+    }
+    assert_eq!(
+        std::fs::read_dir(&shared).unwrap().count(),
+        0,
+        "nothing written"
+    );
+
+    let link = parent.join("link");
+    let ours = parent.join("ours");
+    std::fs::create_dir(&ours).unwrap();
+    std::fs::set_permissions(&ours, std::fs::Permissions::from_mode(0o700)).unwrap();
+    std::os::unix::fs::symlink(&ours, &link).unwrap();
+    let err = store(&link).unwrap_err();
+    assert!(err.to_string().contains("symlink"), "{err}");
+    // The subsidiary-cache form names a file in the directory: the directory is checked.
+    let err = creds
+        .store_into(&format!("DIR::{}/tktA", shared.display()))
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("writable by group or others"),
+        "{err}"
+    );
+
+    let missing = parent.join("missing");
+    store(&missing).unwrap();
+    assert_eq!(
+        mode(&missing),
+        0o700,
+        "a missing collection is created private"
+    );
+
+    let foreign = parent.join("foreign");
+    std::fs::create_dir(&foreign).unwrap();
+    std::fs::set_permissions(&foreign, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let nobody = 65534;
+    if std::os::unix::fs::chown(&foreign, Some(nobody), Some(nobody)).is_err() {
+        assert_ne!(
+            std::fs::metadata(&foreign).unwrap().uid(),
+            0,
+            "root could chown"
+        );
+        eprintln!("skipped the foreign-owner case: cannot chown without root");
+        return;
+    }
+    let err = store(&foreign).unwrap_err();
+    assert!(err.to_string().contains("another user"), "{err}");
+    assert_eq!(
+        std::fs::read_dir(&foreign).unwrap().count(),
+        0,
+        "nothing written"
+    );
 }
 
 #[actix_web::test]
@@ -195,6 +349,9 @@ async fn dir_collections_work() {
 fn public_types_can_cross_threads() {
     fn send_sync<T: Send + Sync + Clone + 'static>() {}
     send_sync::<Credentials>();
+    fn send_sync_guard<T: Send + Sync + 'static>() {}
+    send_sync_guard::<actix_gssapi::MemoryCcache>();
+    send_sync_guard::<actix_gssapi::PrivateCcache>();
     send_sync::<KerberosIdentity>();
     send_sync::<SpnegoAuth>();
     send_sync::<actix_gssapi::Error>();

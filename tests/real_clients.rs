@@ -457,7 +457,6 @@ fn browser_site() -> (SocketAddr, Arc<Seen>) {
     let seen = Arc::new(Seen::default());
     let auth = SpnegoAuth::new()
         .hostname("localhost")
-        .auth_required(|req| req.path() != "/report")
         .unauthorized_with(|_| {
             HttpResponse::Unauthorized()
                 .content_type("text/html; charset=utf-8")
@@ -470,7 +469,6 @@ fn browser_site() -> (SocketAddr, Arc<Seen>) {
         let record = Arc::clone(&app_seen);
         App::new()
             .app_data(web::Data::from(Arc::clone(&app_seen)))
-            .wrap(auth.clone())
             // Outermost: sees every request, also those the middleware answers.
             .wrap_fn(move |req, srv| {
                 let scheme = req
@@ -493,14 +491,17 @@ fn browser_site() -> (SocketAddr, Arc<Seen>) {
                 ));
                 srv.call(req)
             })
-            .route(
-                "/page",
-                web::get().to(|id: KerberosIdentity, seen: web::Data<Seen>| async move {
-                    seen.served.lock().unwrap().push(id.principal().to_owned());
-                    HttpResponse::Ok()
-                        .content_type("text/html; charset=utf-8")
-                        .body(page(&format!("Hello, {}", id.principal())))
-                }),
+            .service(
+                web::resource("/page")
+                    .wrap(auth.clone())
+                    .route(web::get().to(
+                        |id: KerberosIdentity, seen: web::Data<Seen>| async move {
+                            seen.served.lock().unwrap().push(id.principal().to_owned());
+                            HttpResponse::Ok()
+                                .content_type("text/html; charset=utf-8")
+                                .body(page(&format!("Hello, {}", id.principal())))
+                        },
+                    )),
             )
             .route(
                 "/report",

@@ -57,7 +57,9 @@ async fn negotiate_login_issues_a_cookie_that_later_requests_use_instead() {
     let res = atest::call_service(&app, login).await;
     assert_eq!(res.status(), StatusCode::OK);
     let (pair, full) = set_cookie(&res);
-    assert!(pair.starts_with("gssapi_session="), "{full}");
+    // Secure, Path=/, no Domain: the name gets the __Host- prefix, so that no other host
+    // (a sibling subdomain) can set a cookie the browser would send here.
+    assert!(pair.starts_with("__Host-gssapi_session="), "{full}");
     assert!(
         !full.contains("alice"),
         "the principal is encrypted: {full}"
@@ -209,4 +211,113 @@ fn a_cookie_from_one_node_is_accepted_by_every_node_with_the_key() {
         "Hello, alice@EXAMPLE.TEST 200"
     );
     assert_eq!(curl(new_only, &["-b", &jar_s]), "Unauthorized 401");
+}
+
+/// A session key shared by two services does not make them one login: the cookie is bound to
+/// the service name the issuing `SpnegoAuth` accepts and to its context.
+#[actix_web::test]
+async fn a_cookie_is_only_accepted_by_its_own_audience() {
+    let realm = realm();
+    let other_keytab = realm.dir().join("other-service.keytab");
+    realm
+        .add_service("HTTP/other.example", &other_keytab)
+        .unwrap();
+    let cookie = || SessionCookie::new(key(3)).secure(false);
+    let app = |auth: SpnegoAuth| {
+        atest::init_service(App::new().wrap(auth).route("/", web::get().to(describe)))
+    };
+    let a = app(SpnegoAuth::new()
+        .hostname("localhost")
+        .session_cookie(cookie()))
+    .await;
+    let a_second_node = app(SpnegoAuth::new()
+        .hostname("localhost")
+        .session_cookie(cookie()))
+    .await;
+    let other_service = app(SpnegoAuth::new()
+        .hostname("other.example")
+        .keytab(other_keytab.display().to_string())
+        .session_cookie(cookie()))
+    .await;
+    let other_context = app(SpnegoAuth::new()
+        .hostname("localhost")
+        .session_cookie(cookie().context("payroll")))
+    .await;
+
+    // The other service refuses alice's ticket for HTTP/localhost...
+    let login = |token: String| {
+        atest::TestRequest::get()
+            .uri("/")
+            .insert_header((header::AUTHORIZATION, token))
+            .to_request()
+    };
+    let res = atest::call_service(&other_service, login(alice_token().header().to_owned())).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    // ...and so must it refuse the session that ticket opened on A.
+    let res = atest::call_service(&a, login(alice_token().header().to_owned())).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let (pair, _) = set_cookie(&res);
+    let res = atest::call_service(&other_service, with_cookie(&pair)).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let res = atest::call_service(&other_context, with_cookie(&pair)).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        common::logged(&["issued for another service name or context"]),
+        "{:?}",
+        logs()
+    );
+    let res = atest::call_service(&a_second_node, with_cookie(&pair)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        atest::read_body(res).await,
+        "alice@EXAMPLE.TEST session=true delegated=false"
+    );
+}
+
+/// A sibling host can plant a cookie of our name for the parent domain (login CSRF, session
+/// fixation). With two cookies of our name the request is not authenticated by either.
+#[actix_web::test]
+async fn two_session_cookies_of_our_name_authenticate_nobody() {
+    realm();
+    let auth = SpnegoAuth::new()
+        .hostname("localhost")
+        .session_cookie(SessionCookie::new(key(4)).secure(false));
+    let app = atest::init_service(App::new().wrap(auth).route("/", web::get().to(describe))).await;
+    let mut pairs = Vec::new();
+    for _ in 0..2 {
+        let req = atest::TestRequest::get()
+            .uri("/")
+            .insert_header((header::AUTHORIZATION, alice_token().header()))
+            .to_request();
+        let res = atest::call_service(&app, req).await;
+        pairs.push(set_cookie(&res).0);
+    }
+    for pair in &pairs {
+        let res = atest::call_service(&app, with_cookie(pair)).await;
+        assert_eq!(res.status(), StatusCode::OK, "each one alone is valid");
+    }
+    for cookies in [
+        format!("{}; {}", pairs[0], pairs[1]),
+        format!("{}; gssapi_session=planted", pairs[0]),
+    ] {
+        let res = atest::call_service(&app, with_cookie(&cookies)).await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    }
+    assert!(
+        common::logged(&["several session cookies of this name"]),
+        "{:?}",
+        logs()
+    );
+}
+
+#[actix_web::test]
+async fn a_host_prefixed_cookie_name_browsers_would_drop_fails_at_build() {
+    realm();
+    let err = SpnegoAuth::new()
+        .hostname("localhost")
+        .session_cookie(SessionCookie::new(key(5)).name("__Host-sso").secure(false))
+        .build()
+        .unwrap_err();
+    assert_eq!(err.kind(), actix_gssapi::ErrorKind::Config);
+    assert!(err.to_string().contains("__Host-sso"), "{err}");
 }

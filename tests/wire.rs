@@ -15,13 +15,7 @@ use common::{alice_token, logged, logs, realm};
 /// The server under test: `/` needs Kerberos, `/open` does not. One per test binary.
 fn server() -> SocketAddr {
     static ADDR: OnceLock<SocketAddr> = OnceLock::new();
-    *ADDR.get_or_init(|| {
-        common::serve(
-            SpnegoAuth::new()
-                .hostname("localhost")
-                .auth_required(|req| req.path() != "/open"),
-        )
-    })
+    *ADDR.get_or_init(|| common::serve(SpnegoAuth::new().hostname("localhost")))
 }
 
 /// curl against `path` on the server under test.

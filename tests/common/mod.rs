@@ -48,13 +48,18 @@ impl log::Log for Capture {
     fn flush(&self) {}
 }
 
-/// The shared realm, with log capture installed first.
-pub fn realm() -> &'static TestRealm {
+/// Records every line the crate logs from now on (see [`logs`]); idempotent.
+pub fn capture_logs() {
     static INIT: OnceLock<()> = OnceLock::new();
     INIT.get_or_init(|| {
         let _ = log::set_logger(&Capture);
         log::set_max_level(log::LevelFilter::Trace);
     });
+}
+
+/// The shared realm, with log capture installed first.
+pub fn realm() -> &'static TestRealm {
+    capture_logs();
     shared_realm()
 }
 
@@ -115,8 +120,9 @@ where
         .expect("server up")
 }
 
-/// A real server whose `/open` is open and everything else is protected by `auth`: it answers
-/// `Hello, <principal>` (or `Hello, anonymous`), recording its path and `X-Case`.
+/// A real server whose `/open` is open and everything else is protected by `auth` (wrapped
+/// around a scope, after routing): it answers `Hello, <principal>` (or `Hello, anonymous`),
+/// recording its path and `X-Case`.
 pub fn serve(auth: actix_gssapi::SpnegoAuth) -> std::net::SocketAddr {
     use actix_gssapi::KerberosIdentity;
     use actix_web::{web, App, HttpRequest};
@@ -125,9 +131,8 @@ pub fn serve(auth: actix_gssapi::SpnegoAuth) -> std::net::SocketAddr {
     let auth = auth.build().expect("acceptor");
     spawn_server(move || {
         App::new()
-            .wrap(auth.clone())
             .route("/open", web::get().to(|| async { "open" }))
-            .default_service(web::to(
+            .service(web::scope("").wrap(auth.clone()).default_service(web::to(
                 |req: HttpRequest, id: Option<KerberosIdentity>| async move {
                     let mut called = CALLED.lock().expect("called");
                     called.push(req.path().to_owned());
@@ -140,7 +145,7 @@ pub fn serve(auth: actix_gssapi::SpnegoAuth) -> std::net::SocketAddr {
                         None => "Hello, anonymous".to_owned(),
                     }
                 },
-            ))
+            )))
     })
 }
 
@@ -243,3 +248,34 @@ pub fn start_example(name: &str, port: u16, env: &[(&str, std::ffi::OsString)]) 
 }
 
 pub mod load;
+
+/// Sends `GET <target> HTTP/1.1` with `headers` (each `Name: value`, without CRLF) over a raw
+/// TCP connection, exactly as given (no client normalises the path), and returns the status
+/// (0 when the server hung up without one) and the body.
+pub fn raw_get(addr: std::net::SocketAddr, target: &str, headers: &[&str]) -> (u16, String) {
+    use std::io::{Read as _, Write as _};
+    let mut request = format!("GET {target} HTTP/1.1\r\nHost: localhost\r\n");
+    for h in headers {
+        request.push_str(h);
+        request.push_str("\r\n");
+    }
+    request.push_str("Connection: close\r\n\r\n");
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+    let timeout = Some(std::time::Duration::from_secs(20));
+    stream.set_read_timeout(timeout).unwrap();
+    stream.set_write_timeout(timeout).unwrap();
+    let _ = stream.write_all(request.as_bytes());
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let status = text
+        .strip_prefix("HTTP/1.1 ")
+        .and_then(|rest| rest.get(..3))
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
