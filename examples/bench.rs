@@ -5,8 +5,8 @@
 //! cargo run --release --example bench -- 127.0.0.1:8080
 //! ```
 //! `BENCH_ACCEPT_THREADS=N` sets [`SpnegoAuth::accept_threads`]. With `BENCH_SESSIONS=1` it
-//! also issues session cookies (a fixed, public key and no
-//! `Secure` flag: for measuring only). Used by `tests/soak.rs` and `examples/benchmark.rs`.
+//! also issues session cookies (a key generated at start-up, and no `Secure` flag, since the
+//! load generator speaks plain HTTP: for measuring only). Used by `tests/soak.rs` and `examples/benchmark.rs`.
 
 use actix_gssapi::{KerberosIdentity, Key, SessionCookie, SpnegoAuth};
 use actix_web::{web, App, HttpServer};
@@ -28,7 +28,7 @@ async fn main() -> std::io::Result<()> {
         auth = auth.accept_threads(n);
     }
     if std::env::var_os("BENCH_SESSIONS").is_some_and(|v| v == "1") {
-        auth = auth.session_cookie(SessionCookie::new(Key::from(&[42; 64])).secure(false));
+        auth = auth.session_cookie(SessionCookie::new(Key::generate()).secure(false));
     }
     let auth = auth.build().map_err(std::io::Error::other)?;
     let server = HttpServer::new(move || {
