@@ -4,7 +4,10 @@
 //! ```sh
 //! cargo run --release --example bench -- 127.0.0.1:8080
 //! ```
-//! `BENCH_ACCEPT_THREADS=N` sets [`SpnegoAuth::accept_threads`]. With `BENCH_SESSIONS=1` it
+//! `BENCH_ACCEPT_THREADS=N` sets [`SpnegoAuth::accept_threads`],
+//! `BENCH_LOGIN_QUEUE_PER_PEER=N` [`SpnegoAuth::login_queue_per_peer`],
+//! `BENCH_MAX_CONNECTIONS=N` actix-web's `HttpServer::max_connections` (per worker; default
+//! actix-web's 25,000). With `BENCH_SESSIONS=1` it
 //! also issues session cookies (a key generated at start-up, and no `Secure` flag, since the
 //! load generator speaks plain HTTP: for measuring only). Used by `tests/soak.rs` and `examples/benchmark.rs`.
 
@@ -27,10 +30,20 @@ async fn main() -> std::io::Result<()> {
     {
         auth = auth.accept_threads(n);
     }
+    if let Some(n) = std::env::var("BENCH_LOGIN_QUEUE_PER_PEER")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        auth = auth.login_queue_per_peer(Some(n));
+    }
     if std::env::var_os("BENCH_SESSIONS").is_some_and(|v| v == "1") {
         auth = auth.session_cookie(SessionCookie::new(Key::generate()).secure(false));
     }
     let auth = auth.build().map_err(std::io::Error::other)?;
+    let max_connections = std::env::var("BENCH_MAX_CONNECTIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(25_000);
     let server = HttpServer::new(move || {
         App::new()
             .service(
@@ -40,6 +53,7 @@ async fn main() -> std::io::Result<()> {
             )
             .route("/open", web::get().to(|| async { "open" }))
     })
+    .max_connections(max_connections)
     .bind(&addr)?;
     println!("listening on http://{}", server.addrs()[0]);
     server.run().await

@@ -7,8 +7,8 @@
 //! ```
 //!
 //! The service principal is `HTTP/<machine host name>` unless `SPNEGO_HOSTNAME` says
-//! otherwise: `SPNEGO_HOSTNAME=localhost` for `HTTP/localhost`, `SPNEGO_HOSTNAME=` (empty) for
-//! any principal in the keytab. Logs go to stderr (`RUST_LOG`, default `info`).
+//! otherwise: `SPNEGO_HOSTNAME=localhost` for `HTTP/localhost` (an empty value is refused at
+//! start-up). Logs go to stderr (`RUST_LOG`, default `info`).
 
 use actix_gssapi::{KerberosIdentity, SpnegoAuth};
 use actix_web::{web, App, HttpServer};
@@ -33,7 +33,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
 
     let mut auth = SpnegoAuth::new();
     if let Ok(hostname) = std::env::var("SPNEGO_HOSTNAME") {
-        // An empty name means any principal in the keytab.
+        // An empty name fails in build(): it never widens to every key in the keytab.
         auth = auth.hostname(hostname);
     }
     // Acquire the acceptor credential now, so that a missing keytab or key stops the server

@@ -1,20 +1,20 @@
 //! The GSSAPI boundary: acquire the acceptor credential once, accept one token per request.
 //!
-//! This is the only module with `unsafe` code: the GSSAPI calls the safe `libgssapi` layer does
-//! not wrap the way we need (`gss_acquire_cred_from`, `gss_accept_sec_context` with its outputs,
-//! `gss_display_name`, `gss_import_name`), `krb5_cc_destroy` for in-memory caches, and
-//! `gethostname`/`geteuid`. It is also the only one that sees `libgssapi` types; the rest of the
-//! crate gets plain Rust values from it.
+//! With `krb5.rs`, the only module with `unsafe` code: the GSSAPI calls the safe `libgssapi`
+//! layer does not wrap the way we need (`gss_acquire_cred_from`, `gss_accept_sec_context` with
+//! its outputs, `gss_display_name`, `gss_import_name`). It is the only one that sees
+//! `libgssapi` types; the rest of the crate gets plain Rust values from it.
 
 #![allow(unsafe_code)]
 
-use std::ffi::{c_void, CStr, CString};
+use std::ffi::{c_void, CString};
 use std::fmt;
-use std::os::raw::{c_char, c_int};
+use std::path::{Path, PathBuf};
 use std::ptr;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use crate::krb5::MemoryKeytab;
 use libgssapi::credential::{Cred, CredUsage};
 use libgssapi::error::{Error as GssError, MajorFlags};
 #[cfg(feature = "testing")]
@@ -83,16 +83,76 @@ pub(crate) struct AcquireFailure {
     pub(crate) cause: GssFailure,
 }
 
-/// The acceptor credential, acquired once and shared by every worker.
+/// One acceptor credential, acquired at start-up and used by one GSSAPI thread only.
 ///
-/// The handle sits in an `Arc` and MIT's credential handles are safe to use from
-/// several threads at once, so clones are cheap and accepts run in parallel. Reusing one handle
-/// instead of `GSS_C_NO_CREDENTIAL` cuts the cost of an accept from ~82 µs to ~50 µs (measured,
-/// `shared/KERBEROS.md`). MIT re-reads the keytab file on every accept, so keys added to it
-/// (a rotation) are picked up without a restart.
-#[derive(Clone)]
+/// Reusing a handle instead of `GSS_C_NO_CREDENTIAL` cuts the cost of an accept from ~82 µs
+/// to ~50 µs. MIT locks a credential's mutex for the whole accept (`kg_cred_resolve` in
+/// `kg_accept_krb5`), so threads sharing one handle would accept one at a time: the engine
+/// gives each thread its own. MIT re-reads the keytab file on every accept, so keys added to
+/// it (a rotation) are picked up without a restart.
 pub(crate) struct Acceptor {
-    cred: Arc<RawCred>,
+    cred: RawCred,
+    service: ServiceName,
+    /// The keytab file, copied into memory and watched; `None` when the keytab is not a file
+    /// (or could not be copied) and MIT reads it itself.
+    copy: Option<KeytabCopy>,
+}
+
+/// A keytab file's copy in memory, and what the file looked like when it was copied.
+///
+/// MIT opens, locks, reads (a dozen `lseek`s and `read`s) and closes the keytab file on every
+/// accept; from a memory copy it reads nothing, and one `stat` per accept notices a changed
+/// file (a key rotation), which is copied again before that accept.
+struct KeytabCopy {
+    path: PathBuf,
+    stamp: Option<Stamp>,
+    // Dropped after the credential that references it is replaced.
+    _memory: MemoryKeytab,
+}
+
+/// What identifies a version of a file: where it is, its size and its change times.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Stamp {
+    dev: u64,
+    ino: u64,
+    len: u64,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+}
+
+impl Stamp {
+    fn of(path: &Path) -> Option<Self> {
+        use std::os::unix::fs::MetadataExt as _;
+        let m = std::fs::metadata(path).ok()?;
+        Some(Self {
+            dev: m.dev(),
+            ino: m.ino(),
+            len: m.len(),
+            mtime: (m.mtime(), m.mtime_nsec()),
+            ctime: (m.ctime(), m.ctime_nsec()),
+        })
+    }
+}
+
+/// The file behind a keytab name: `FILE:/x`, `WRFILE:/x` or a bare path; `None` for other
+/// types (`MEMORY:`, ...).
+fn keytab_file(name: &str) -> Option<PathBuf> {
+    let path = name
+        .strip_prefix("FILE:")
+        .or_else(|| name.strip_prefix("WRFILE:"))
+        .or_else(|| (!name.contains(':')).then_some(name))?;
+    Some(PathBuf::from(path))
+}
+
+/// A fresh name for a memory keytab: unique in the process (MIT's memory keytabs are
+/// process-wide by name).
+fn memory_keytab_name() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "actix-gssapi-keytab-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 impl fmt::Debug for Acceptor {
@@ -117,8 +177,8 @@ pub(crate) struct Accepted {
 
 impl Acceptor {
     /// Acquires the acceptor credential for `service` from `keytab` (or the environment's
-    /// `KRB5_KTNAME` / the system default keytab). Fails when the keytab is missing or empty,
-    /// or has no key for `service`.
+    /// `KRB5_KTNAME` / the system default keytab), from a copy of the keytab in memory when
+    /// it is a file. Fails when the keytab is missing or empty, or has no key for `service`.
     pub(crate) fn acquire(
         service: &ServiceName,
         keytab: Option<&str>,
@@ -128,25 +188,84 @@ impl Acceptor {
             keytab: keytab.map(str::to_owned),
             cause,
         };
-        let name = match service {
-            ServiceName::HostBased(s) => {
-                Some(RawName::hostbased(s).map_err(|e| fail(GssFailure::from_gss(&e)))?)
-            }
-            ServiceName::Any => None,
+        let source = match keytab {
+            Some(k) => Some(k.to_owned()),
+            None => crate::krb5::default_keytab_name().ok(),
         };
+        if let Some(path) = source.as_deref().and_then(keytab_file) {
+            // A copy that fails (missing file, no permission) falls through to MIT reading
+            // the keytab itself, whose error names the problem as users know it.
+            if let Ok((cred, copy)) = Self::acquire_copy(service, path) {
+                return Ok(Self {
+                    cred,
+                    service: service.clone(),
+                    copy: Some(copy),
+                });
+            }
+        }
         let store: Vec<(&str, &str)> = keytab.map(|k| ("keytab", k)).into_iter().collect();
-        // `desired_mechs` stays GSS_C_NO_OID_SET: naming only krb5 here makes every SPNEGO
-        // token fail (measured, `shared/KERBEROS.md`).
-        let cred = acquire_from(name.as_ref(), GSS_C_ACCEPT, &store)
-            .map_err(|e| fail(GssFailure::from_gss(&e)))?;
+        let cred = acquire_for(service, &store).map_err(|e| fail(GssFailure::from_gss(&e)))?;
         Ok(Self {
-            cred: Arc::new(cred),
+            cred,
+            service: service.clone(),
+            copy: None,
         })
     }
 
-    /// Runs `gss_accept_sec_context` on one client token. Blocking: it reads the keytab and
-    /// writes the replay cache on disk. Call it off the async executor.
-    pub(crate) fn accept(&self, token: &[u8]) -> Result<Accepted, GssFailure> {
+    /// Copies the keytab file at `path` into memory and acquires a credential from the copy.
+    fn acquire_copy(service: &ServiceName, path: PathBuf) -> Result<(RawCred, KeytabCopy), String> {
+        // The stamp is taken before the copy: a change during the copy shows at the next check.
+        let stamp = Stamp::of(&path);
+        let source = format!("FILE:{}", path.display());
+        let memory = MemoryKeytab::copy_of(&source, &memory_keytab_name())?;
+        let cred = acquire_for(service, &[("keytab", memory.name())])
+            .map_err(|e| GssFailure::from_gss(&e).to_string())?;
+        Ok((
+            cred,
+            KeytabCopy {
+                path,
+                stamp,
+                _memory: memory,
+            },
+        ))
+    }
+
+    /// Copies the keytab again when its file changed since the last copy (a key rotation),
+    /// and switches to a credential from the new copy. When that fails the old one stays.
+    fn refresh(&mut self) {
+        let Some(copy) = &mut self.copy else {
+            return;
+        };
+        let stamp = Stamp::of(&copy.path);
+        if stamp == copy.stamp {
+            return;
+        }
+        match Self::acquire_copy(&self.service, copy.path.clone()) {
+            Ok((cred, fresh)) => {
+                log::info!(
+                    "keytab {} changed: reloaded its keys for {}",
+                    copy.path.display(),
+                    self.service
+                );
+                self.cred = cred;
+                *copy = fresh;
+            }
+            Err(e) => {
+                log::warn!(
+                    "keytab {} changed but cannot be reloaded ({e}); still using the keys \
+                     read before",
+                    copy.path.display()
+                );
+                // Not retried until the file changes again.
+                copy.stamp = stamp;
+            }
+        }
+    }
+
+    /// Runs `gss_accept_sec_context` on one client token. Blocking: it checks the keytab file
+    /// and writes the replay cache on disk. Call it off the async executor.
+    pub(crate) fn accept(&mut self, token: &[u8]) -> Result<Accepted, GssFailure> {
+        self.refresh();
         // One gss_accept_sec_context that also returns the client's name, flags, lifetime and
         // delegated credential. libgssapi's `ServerCtx` asks for those afterwards through
         // gss_inquire_context, and MIT builds a fresh krb5 context (re-reading krb5.conf's
@@ -166,8 +285,8 @@ impl Acceptor {
         // SAFETY: `input` points into `token`, alive for the call and only read; every output
         // pointer is a local that the call may fill; what it fills is owned by the RAII guards
         // (`ctx`, `client`, `output`) or, for `delegated`, handed to `Cred::from_c` below,
-        // which releases it exactly once. `self.cred` is a live acceptor credential; MIT
-        // credential handles may be used by several threads at once.
+        // which releases it exactly once. `self.cred` is a live acceptor credential, used by
+        // this thread only.
         let major = unsafe {
             gss_accept_sec_context(
                 &mut minor,
@@ -238,11 +357,10 @@ const GSS_ERROR_MASK: OM_uint32 = 0xffff_0000;
 /// An acceptor credential handle we own, released on drop.
 struct RawCred(gss_cred_id_t);
 
-// SAFETY: MIT's credential handles are immutable after acquisition and may be used from
-// several threads at once (libgssapi's `Cred` makes the same promise); only `Drop` releases it.
+// SAFETY: a credential handle is not tied to the thread that acquired it (MIT guards its
+// state with its own mutex; libgssapi's `Cred` is `Send` too). `RawCred` is not `Sync`: each
+// handle is used by the one thread that owns it, and released once, by `Drop`.
 unsafe impl Send for RawCred {}
-// SAFETY: as above.
-unsafe impl Sync for RawCred {}
 
 impl Drop for RawCred {
     fn drop(&mut self) {
@@ -325,6 +443,17 @@ impl DelegatedCred {
     pub(crate) fn lifetime(&self) -> Result<Duration, GssFailure> {
         self.0.lifetime().map_err(|e| GssFailure::from_gss(&e))
     }
+}
+
+/// An acceptor credential for `service` from the credential store `store`.
+fn acquire_for(service: &ServiceName, store: &[(&str, &str)]) -> Result<RawCred, GssError> {
+    let name = match service {
+        ServiceName::HostBased(s) => Some(RawName::hostbased(s)?),
+        ServiceName::Any => None,
+    };
+    // `desired_mechs` stays GSS_C_NO_OID_SET: naming only krb5 here makes every SPNEGO token
+    // fail (measured, `shared/KERBEROS.md`).
+    acquire_from(name.as_ref(), GSS_C_ACCEPT, store)
 }
 
 /// Acquires `usage` credentials through `gss_acquire_cred_from`, so a keytab or ccache can be
@@ -456,73 +585,4 @@ pub(crate) fn initiator_from_ccache(ccache: &str) -> Result<Cred, GssFailure> {
     // SAFETY: ownership of the handle moves from `raw` (forgotten, so never released) to the
     // `Cred`, which releases it once.
     Ok(unsafe { Cred::from_c(handle) })
-}
-
-/// Destroys the credential cache named `name` (e.g. a `MEMORY:` cache, which otherwise lives
-/// as long as the process). GSSAPI has no call for this, so it goes through libkrb5, which the
-/// GSSAPI library itself is built on.
-pub(crate) fn destroy_ccache(name: &str) -> Result<(), String> {
-    #[link(name = "krb5")]
-    extern "C" {
-        fn krb5_init_context(context: *mut *mut c_void) -> i32;
-        fn krb5_free_context(context: *mut c_void);
-        fn krb5_cc_resolve(
-            context: *mut c_void,
-            name: *const c_char,
-            cache: *mut *mut c_void,
-        ) -> i32;
-        fn krb5_cc_destroy(context: *mut c_void, cache: *mut c_void) -> i32;
-    }
-    let name = CString::new(name).map_err(|_| "cache name contains NUL".to_owned())?;
-    let mut context: *mut c_void = ptr::null_mut();
-    // SAFETY: `context` is an out-pointer; on success the context is ours and freed below.
-    let rc = unsafe { krb5_init_context(&mut context) };
-    if rc != 0 {
-        return Err(format!("krb5_init_context failed ({rc})"));
-    }
-    let mut cache: *mut c_void = ptr::null_mut();
-    // SAFETY: `context` is live; `name` is NUL-terminated and outlives the call; on success
-    // `cache` is a handle that krb5_cc_destroy consumes (it also closes it).
-    let rc = unsafe {
-        let mut rc = krb5_cc_resolve(context, name.as_ptr(), &mut cache);
-        if rc == 0 {
-            rc = krb5_cc_destroy(context, cache);
-        }
-        krb5_free_context(context);
-        rc
-    };
-    if rc != 0 {
-        return Err(format!("krb5_cc_destroy failed ({rc})"));
-    }
-    Ok(())
-}
-
-/// The process's effective user id (`geteuid(2)`).
-pub(crate) fn effective_uid() -> u32 {
-    extern "C" {
-        fn geteuid() -> u32;
-    }
-    // SAFETY: geteuid takes no arguments, cannot fail and touches no memory of ours.
-    unsafe { geteuid() }
-}
-
-/// The machine's host name as the OS reports it (`gethostname(2)`), like Python's
-/// `socket.gethostname()` that ASGI-GSSAPI uses.
-pub(crate) fn machine_hostname() -> Option<String> {
-    extern "C" {
-        fn gethostname(name: *mut c_char, len: usize) -> c_int;
-    }
-    let mut buf = [0 as c_char; 256];
-    // SAFETY: the buffer is writable for `buf.len() - 1` bytes and stays NUL-terminated because
-    // the last byte is never handed to the call.
-    let rc = unsafe { gethostname(buf.as_mut_ptr(), buf.len() - 1) };
-    if rc != 0 {
-        return None;
-    }
-    // SAFETY: `buf` is NUL-terminated (see above).
-    let name = unsafe { CStr::from_ptr(buf.as_ptr()) };
-    name.to_str()
-        .ok()
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
 }

@@ -8,10 +8,11 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 
-use crate::acceptor::{Acceptor, AcquireFailure, ServiceName};
+use crate::acceptor::ServiceName;
+use crate::engine::{Engine, Settings};
 use crate::error::{Error, ErrorKind};
 use crate::negotiate::SCHEME;
-use crate::pool::Pool;
+use crate::pool::Limits;
 use crate::session::SessionCookie;
 
 type ResponseFn = Arc<dyn Fn(&HttpRequest) -> HttpResponse + Send + Sync>;
@@ -88,15 +89,6 @@ pub struct SpnegoAuth {
     engine: Arc<OnceLock<Result<Engine, Error>>>,
 }
 
-/// What every worker shares: the acceptor credential and the threads that use it.
-#[derive(Clone)]
-pub(crate) struct Engine {
-    pub(crate) acceptor: Acceptor,
-    pub(crate) pool: Arc<Pool>,
-    /// The name the credential accepts tickets for.
-    pub(crate) service: ServiceName,
-}
-
 #[derive(Clone)]
 pub(crate) enum Hostname {
     Auto,
@@ -121,7 +113,15 @@ pub(crate) struct Config {
     forbidden: Reply,
     pub(crate) session: Option<SessionCookie>,
     accept_threads: Option<usize>,
+    login_queue: usize,
+    login_queue_per_peer: Option<usize>,
+    overloaded: Reply,
 }
+
+/// [`SpnegoAuth::login_queue`]'s default.
+const DEFAULT_LOGIN_QUEUE: usize = 1024;
+/// [`SpnegoAuth::login_queue_per_peer`]'s default.
+const DEFAULT_LOGIN_QUEUE_PER_PEER: usize = 64;
 
 impl Default for Config {
     fn default() -> Self {
@@ -135,6 +135,9 @@ impl Default for Config {
             forbidden: Reply::Text(Cow::Borrowed("Forbidden")),
             session: None,
             accept_threads: None,
+            login_queue: DEFAULT_LOGIN_QUEUE,
+            login_queue_per_peer: Some(DEFAULT_LOGIN_QUEUE_PER_PEER),
+            overloaded: Reply::Text(Cow::Borrowed("Service Unavailable")),
         }
     }
 }
@@ -187,16 +190,12 @@ impl SpnegoAuth {
     /// `hostname` prints it; often not the fully-qualified name). Clients ask for a ticket for
     /// the host name in the URL they use, so set this to that name when it differs.
     ///
-    /// An empty string means [`any_principal`](Self::any_principal).
+    /// An empty name is a configuration error ([`build`](Self::build) fails): it is what an
+    /// unset environment variable gives, and must not silently widen what is accepted. Use
+    /// [`any_principal`](Self::any_principal) to accept every name in the keytab.
     pub fn hostname(self, hostname: impl Into<String>) -> Self {
         let hostname = hostname.into();
-        self.edit_engine(|c| {
-            c.hostname = if hostname.is_empty() {
-                Hostname::Any
-            } else {
-                Hostname::Explicit(hostname)
-            }
-        })
+        self.edit_engine(|c| c.hostname = Hostname::Explicit(hostname))
     }
 
     /// Accept a ticket for any service principal whose key is in the keytab, instead of one
@@ -335,13 +334,65 @@ impl SpnegoAuth {
     }
 
     /// How many Negotiate tokens are checked at once: the number of threads that run
-    /// GSSAPI, shared by all workers. More logins than that wait their turn (other requests
-    /// do not: they never wait for GSSAPI).
+    /// GSSAPI, shared by all workers, each with its own acceptor credential. More logins than
+    /// that wait their turn in the [login queue](Self::login_queue) (other requests do not:
+    /// they never wait for GSSAPI).
     ///
-    /// Defaults to twice the number of CPUs: accepting is CPU work with a little file I/O
-    /// (keytab, replay cache), and more threads than that only contend for MIT's locks.
+    /// Defaults to four per CPU. Accepting is CPU work, but MIT takes a global lock for every
+    /// krb5 context it creates (several per accept) and a file lock on the replay cache, so a
+    /// thread often waits; measured with `examples/benchmark.rs` on 2 CPUs: 2 threads 14.3k
+    /// logins/s, 4: 17.0k, 8: 20.4k, 12: 20.8k, 16: 20.0k.
     pub fn accept_threads(self, threads: usize) -> Self {
         self.edit_engine(|c| c.accept_threads = Some(threads.max(1)))
+    }
+
+    /// How many logins may wait for a GSSAPI thread, all clients together. Past it, a login is
+    /// answered at once with the [overloaded](Self::overloaded) response (`503`, `Retry-After`)
+    /// and a warning is logged (at most one line a second), so memory stays bounded under a
+    /// flood and clients learn to come back instead of timing out.
+    ///
+    /// Defaults to 1024 (with ~2 KB tokens, 2 MB; at most 64 KiB each). Waiting logins are
+    /// served by client address in turn, not in arrival order, so a client with many waiting
+    /// logins delays another client's login by about one accept, not by all of its own. A
+    /// login whose client hung up before its turn is skipped.
+    pub fn login_queue(self, logins: usize) -> Self {
+        self.edit_engine(|c| c.login_queue = logins.max(1))
+    }
+
+    /// How many logins from one client address may wait at once; `None` lifts the limit
+    /// and the turns (one queue, in arrival order). Past it, that client's further logins get
+    /// the [overloaded](Self::overloaded) response while others still get in.
+    ///
+    /// Defaults to `Some(64)`: about a millisecond of work for the GSSAPI threads, and plenty
+    /// for one client (a browser sends one login at a time). Each waiting login holds its
+    /// connection's buffers; under a flood from one address (`tests/flood.rs`: 256
+    /// connections replaying a token and hanging up) 64 kept the server's growth to ~15 MiB
+    /// where 256 let it reach ~30 MiB.
+    ///
+    /// **Behind a reverse proxy** every request comes from the proxy's address, so all users
+    /// share this limit and one turn: raise it to the whole queue or set `None` there, and let
+    /// the proxy limit clients (it knows their addresses).
+    pub fn login_queue_per_peer(self, logins: Option<usize>) -> Self {
+        self.edit_engine(|c| c.login_queue_per_peer = logins.map(|n| n.max(1)))
+    }
+
+    /// The body of the `503 Service Unavailable` answer to a login that found the
+    /// [queue](Self::login_queue) full.
+    ///
+    /// Defaults to `Service Unavailable`, as `text/plain; charset=utf-8`, with `Retry-After: 1`.
+    pub fn overloaded(self, body: impl Into<Cow<'static, str>>) -> Self {
+        let reply = Reply::Text(body.into());
+        self.edit(|c| c.overloaded = reply)
+    }
+
+    /// Build the answer to a login that found the [queue](Self::login_queue) full yourself.
+    /// A `503` without `Retry-After` gets `Retry-After: 1` added.
+    pub fn overloaded_with<F>(self, response: F) -> Self
+    where
+        F: Fn(&HttpRequest) -> HttpResponse + Send + Sync + 'static,
+    {
+        let reply = Reply::Custom(Arc::new(response));
+        self.edit(|c| c.overloaded = reply)
     }
 
     /// Acquires the acceptor credential now, so that configuration errors surface at start-up.
@@ -384,29 +435,22 @@ impl SpnegoAuth {
         })
     }
 
+    /// The engine, started on first use and shared by every clone made since the last
+    /// change to what it is made from.
     pub(crate) fn engine(&self) -> Result<Engine, Error> {
         self.engine
             .get_or_init(|| {
-                let service = self.config.service_name()?;
-                let acceptor = Acceptor::acquire(&service, self.config.keytab.as_deref())
-                    .map_err(acquire_error)?;
-                let threads = self.config.accept_threads.unwrap_or_else(|| {
-                    2 * std::thread::available_parallelism().map_or(1, |n| n.get())
-                });
-                let pool = Pool::new(threads, "actix-gssapi").map_err(|e| {
-                    Error::new(
-                        ErrorKind::Config,
-                        format!("cannot start {threads} GSSAPI threads: {e}"),
-                    )
-                })?;
-                log::info!(
-                    "SPNEGO acceptor ready for {service}, keytab {}, {threads} accept threads",
-                    describe_keytab(self.config.keytab.as_deref())
-                );
-                Ok(Engine {
-                    acceptor,
-                    pool: Arc::new(pool),
-                    service,
+                let c = &self.config;
+                Engine::start(&Settings {
+                    service: c.service_name()?,
+                    keytab: c.keytab.as_deref(),
+                    threads: c.accept_threads.unwrap_or_else(|| {
+                        4 * std::thread::available_parallelism().map_or(1, |n| n.get())
+                    }),
+                    limits: Limits {
+                        total: c.login_queue,
+                        per_key: c.login_queue_per_peer,
+                    },
                 })
             })
             .clone()
@@ -431,40 +475,26 @@ impl fmt::Debug for SpnegoAuth {
             .field("allow_anonymous", &c.allow_anonymous)
             .field("session_cookie", &c.session)
             .field("accept_threads", &c.accept_threads)
+            .field("login_queue", &c.login_queue)
+            .field("login_queue_per_peer", &c.login_queue_per_peer)
             .finish_non_exhaustive()
     }
-}
-
-fn describe_keytab(keytab: Option<&str>) -> String {
-    match keytab {
-        Some(k) => k.to_owned(),
-        None => match std::env::var("KRB5_KTNAME") {
-            Ok(k) => format!("{k} (from KRB5_KTNAME)"),
-            Err(_) => "the default keytab (krb5.conf default_keytab_name, usually \
-                       /etc/krb5.keytab)"
-                .to_owned(),
-        },
-    }
-}
-
-fn acquire_error(f: AcquireFailure) -> Error {
-    Error::new(
-        ErrorKind::AcceptorCredential,
-        format!(
-            "cannot acquire the acceptor credential for {} from keytab {}: {}",
-            f.service,
-            describe_keytab(f.keytab.as_deref()),
-            f.cause
-        ),
-    )
 }
 
 impl Config {
     fn service_name(&self) -> Result<ServiceName, Error> {
         let host = match &self.hostname {
             Hostname::Any => return Ok(ServiceName::Any),
+            Hostname::Explicit(h) if h.is_empty() => {
+                return Err(Error::new(
+                    ErrorKind::Config,
+                    "the host name for the service principal is empty (an unset variable?): \
+                     give one, or call SpnegoAuth::any_principal to accept every name in the \
+                     keytab",
+                ))
+            }
             Hostname::Explicit(h) => h.clone(),
-            Hostname::Auto => crate::acceptor::machine_hostname().ok_or_else(|| {
+            Hostname::Auto => crate::sys::machine_hostname().ok_or_else(|| {
                 Error::new(
                     ErrorKind::Hostname,
                     "cannot read the machine's host name for the service principal: set one \
@@ -496,6 +526,18 @@ impl Config {
     /// The 403 answer to a refused token.
     pub(crate) fn forbidden_response(&self, req: &HttpRequest) -> HttpResponse {
         reply(&self.forbidden, StatusCode::FORBIDDEN, req)
+    }
+
+    /// The 503 answer to a login that found the queue full.
+    pub(crate) fn overloaded_response(&self, req: &HttpRequest) -> HttpResponse {
+        let mut res = reply(&self.overloaded, StatusCode::SERVICE_UNAVAILABLE, req);
+        if res.status() == StatusCode::SERVICE_UNAVAILABLE
+            && !res.headers().contains_key(header::RETRY_AFTER)
+        {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        res
     }
 }
 
@@ -531,8 +573,13 @@ mod tests {
     }
 
     #[test]
-    fn empty_hostname_means_any_principal() {
-        let auth = SpnegoAuth::new().hostname("");
+    fn an_empty_hostname_is_an_error_not_any_principal() {
+        let err = SpnegoAuth::new().hostname("").service_name().unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Config);
+        assert!(err.to_string().contains("any_principal"), "{err}");
+        let err = SpnegoAuth::new().hostname("").build().unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Config);
+        let auth = SpnegoAuth::new().any_principal();
         assert_eq!(auth.service_name().unwrap(), None);
         let auth = SpnegoAuth::new()
             .hostname("www.example.test")
@@ -546,7 +593,7 @@ mod tests {
     #[test]
     fn automatic_hostname_is_the_machine_name() {
         let name = SpnegoAuth::new().service_name().unwrap().unwrap();
-        let host = crate::acceptor::machine_hostname().unwrap();
+        let host = crate::sys::machine_hostname().unwrap();
         assert_eq!(name, format!("HTTP@{host}"));
     }
 
@@ -570,6 +617,8 @@ mod tests {
             b.clone().service("HTTPS"),
             b.clone().keytab("/x.keytab"),
             b.clone().accept_threads(3),
+            b.clone().login_queue(3),
+            b.clone().login_queue_per_peer(None),
         ] {
             assert!(!Arc::ptr_eq(&a.engine, &changed.engine));
         }
@@ -585,6 +634,9 @@ mod tests {
             a.clone()
                 .unauthorized_with(|_| HttpResponse::Unauthorized().finish()),
             a.clone().forbidden("x"),
+            a.clone().overloaded("busy"),
+            a.clone()
+                .overloaded_with(|_| HttpResponse::ServiceUnavailable().finish()),
             a.clone()
                 .forbidden_with(|_| HttpResponse::Forbidden().finish()),
             a.clone()
@@ -611,6 +663,37 @@ mod tests {
         let res = config.forbidden_response(&req);
         assert_eq!(res.status(), StatusCode::FORBIDDEN);
         assert!(!res.headers().contains_key(header::WWW_AUTHENTICATE));
+        let res = config.overloaded_response(&req);
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(res.headers().get(header::RETRY_AFTER).unwrap(), "1");
+    }
+
+    #[test]
+    fn queue_defaults_are_bounded_and_per_peer() {
+        let c = Config::default();
+        assert_eq!(c.login_queue, 1024);
+        assert_eq!(c.login_queue_per_peer, Some(64));
+        let c = SpnegoAuth::new()
+            .login_queue(0)
+            .login_queue_per_peer(Some(0));
+        assert_eq!(c.config.login_queue, 1);
+        assert_eq!(c.config.login_queue_per_peer, Some(1));
+    }
+
+    #[test]
+    fn a_custom_503_gets_retry_after_unless_it_has_one() {
+        let req = TestRequest::default().to_http_request();
+        let auth =
+            SpnegoAuth::new().overloaded_with(|_| HttpResponse::ServiceUnavailable().body("later"));
+        let res = auth.config.overloaded_response(&req);
+        assert_eq!(res.headers().get(header::RETRY_AFTER).unwrap(), "1");
+        let auth = SpnegoAuth::new().overloaded_with(|_| {
+            HttpResponse::ServiceUnavailable()
+                .insert_header((header::RETRY_AFTER, "30"))
+                .finish()
+        });
+        let res = auth.config.overloaded_response(&req);
+        assert_eq!(res.headers().get(header::RETRY_AFTER).unwrap(), "30");
     }
 
     #[test]

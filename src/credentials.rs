@@ -287,7 +287,7 @@ impl MemoryCcache {
 
 impl Drop for MemoryCcache {
     fn drop(&mut self) {
-        if let Err(e) = crate::acceptor::destroy_ccache(&self.name) {
+        if let Err(e) = crate::krb5::destroy_ccache(&self.name) {
             log::warn!("cannot destroy the in-memory credential cache: {e}");
         }
     }
@@ -321,7 +321,7 @@ fn check_private_dir(dir: &Path) -> Result<(), String> {
     if !meta.is_dir() {
         return Err(format!("{} is not a directory", dir.display()));
     }
-    let ours = crate::acceptor::effective_uid();
+    let ours = crate::sys::effective_uid();
     if meta.uid() != ours {
         return Err(format!(
             "{} belongs to another user (uid {}); not writing into it",

@@ -47,11 +47,14 @@
 //! configurable ([`SpnegoAuth::unauthorized`], [`SpnegoAuth::forbidden`] and their `_with`
 //! variants).
 //!
-//! The acceptor credential is acquired once, at [`SpnegoAuth::build`] or when the first
-//! worker starts, and shared by every worker; a missing keytab or key stops the server from
-//! starting instead of failing each request. The GSSAPI call itself (which reads the keytab
-//! and writes the replay cache) runs on a small pool of the crate's own threads
-//! ([`SpnegoAuth::accept_threads`]), so a slow disk never stalls other requests.
+//! The acceptor credentials are acquired once, at [`SpnegoAuth::build`] or when the first
+//! worker starts: one for each of the crate's own GSSAPI threads
+//! ([`SpnegoAuth::accept_threads`]), shared by every worker. A missing keytab or key stops the
+//! server from starting instead of failing each request. The keytab file is copied into
+//! memory and copied again when it changes (a key rotation needs no restart). The GSSAPI call
+//! (which writes the replay cache) runs on those threads, never on the async workers, so a slow
+//! disk never stalls other requests; logins wait for them in a bounded queue, served by client
+//! address in turn ([`SpnegoAuth::login_queue`]), and past it get `503` with `Retry-After`.
 //!
 //! Only single-round Kerberos is supported: a SPNEGO exchange that needs another round trip
 //! (`GSS_S_CONTINUE_NEEDED`, e.g. a client offering only NTLM) is refused with `403` and
@@ -95,12 +98,15 @@
 mod acceptor;
 mod config;
 mod credentials;
+mod engine;
 mod error;
 mod identity;
+mod krb5;
 mod middleware;
 mod negotiate;
 mod pool;
 mod session;
+mod sys;
 
 /// Re-exported from actix-web's `cookie` crate, for [`SessionCookie`].
 pub use actix_web::cookie::{Key, SameSite};

@@ -13,10 +13,12 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use crate::acceptor::{Accepted, GssFailure};
-use crate::config::{Config, Engine, SpnegoAuth};
+use crate::config::{Config, SpnegoAuth};
 use crate::credentials::Credentials;
+use crate::engine::Engine;
 use crate::identity::{KerberosIdentity, Negotiated};
 use crate::negotiate::{self, Authorization, Malformed};
+use crate::pool::Full;
 use crate::session::{Session, SessionCookie};
 
 impl<S, B> Transform<S, ServiceRequest> for SpnegoAuth
@@ -35,7 +37,7 @@ where
             Ok(engine) => ok(SpnegoAuthMiddleware {
                 service: Rc::new(service),
                 session: self.config.session.as_ref().map(|cookie| SessionBinding {
-                    audience: cookie.audience(&engine.service),
+                    audience: cookie.audience(engine.service()),
                     cookie: cookie.clone(),
                 }),
                 config: Arc::clone(&self.config),
@@ -181,18 +183,38 @@ where
             Decision::Accept(token) => token,
         };
 
+        // gss_accept_sec_context blocks: it opens and reads the keytab and locks and writes the
+        // replay cache file on every call (~60 µs when the disk is fast, much more when it is
+        // not). Run inline, one slow disk would stall every connection of this worker, so it
+        // runs on the engine's threads; the hand-off costs a few µs. tests/blocking.rs proves
+        // an open route still answers while an accept is stuck.
+        let peer = req.peer_addr().map(|a| a.ip());
+        let pending = match self.engine.accept(peer, token) {
+            Ok(pending) => pending,
+            Err(full) => {
+                if let Some(unlogged) = self.engine.overload_to_log() {
+                    log::warn!(
+                        "{}: login refused with 503: {}{}",
+                        describe(&req),
+                        match full {
+                            Full::Queue => "the login queue is full",
+                            Full::Key => "this client has too many logins waiting",
+                        },
+                        if unlogged > 0 {
+                            format!(" ({unlogged} more since the last such line)")
+                        } else {
+                            String::new()
+                        }
+                    );
+                }
+                let res = self.config.overloaded_response(req.request());
+                return Box::pin(ready(Ok(req.into_response(res).map_into_right_body())));
+            }
+        };
         let service = Rc::clone(&self.service);
         let config = Arc::clone(&self.config);
         let session = self.session.clone();
-        let acceptor = self.engine.acceptor.clone();
-        let pending = self.engine.pool.run(move || acceptor.accept(&token));
         Box::pin(async move {
-            // gss_accept_sec_context blocks: it opens and reads the keytab and locks and writes
-            // the replay cache file on every call (~60 µs when the disk is fast, much more when
-            // it is not). Run inline, one slow disk would stall every connection of this
-            // worker, so it runs on the crate's own small thread pool (src/pool.rs says why
-            // not actix's); the hand-off costs a few µs. tests/blocking.rs proves an open route
-            // still answers while an accept is stuck.
             let outcome = pending.await.unwrap_or_else(|| {
                 Err(GssFailure::internal(
                     "the GSSAPI step did not complete (it panicked, or the pool is gone)",

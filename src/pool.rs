@@ -1,54 +1,128 @@
-//! A small fixed pool of threads for the blocking GSSAPI step.
+//! A fixed set of threads for blocking work, each with state of its own, and the bounded, fair
+//! queue in front of them.
 //!
-//! Why not actix's blocking pool (`web::block`): it grows to a thread per request in flight.
-//! With 64 concurrent logins on 2 cores that meant ~90 threads taking turns on MIT's locks and
-//! the replay-cache file lock. Two threads per CPU do more with less (examples/benchmark.rs,
-//! 100k logins, same machine): 94 instead of 122 µs of server CPU per login, p99 8.9 instead
-//! of 16.4 ms, 8.5 instead of 12.1 MiB of RSS. One thread per CPU was slower (116 µs), and so
-//! was four per CPU (101 µs).
+//! - **Own state per thread**: each thread owns one `W` (the engine gives each its own
+//!   acceptor credential, since MIT serialises accepts that share one).
+//! - **Bounded**: at most `total` jobs wait, and at most `per_key` for one key (a client's
+//!   address); past either, [`Pool::try_run`] refuses at once instead of queueing without end.
+//! - **Fair**: threads take jobs from the keys in turn (round robin), not in arrival order, so
+//!   a client with a thousand queued jobs delays another client's job by one job at most.
+//! - **No work for nobody**: a job whose [`Outcome`] was dropped before a thread took it (the
+//!   request went away) is skipped.
 //!
-//! The async side only waits on a one-shot result, so a step stuck on a dead disk holds a pool
-//! thread, never an actix worker: other routes keep answering (`tests/blocking.rs`). When
-//! every pool thread is stuck, further logins wait in the queue.
+//! The async side only waits on a one-shot result, so a job stuck on a dead disk holds a pool
+//! thread, never an actix worker (`tests/blocking.rs`).
 
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
+use std::hash::Hash;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{channel, Receiver, Sender};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 
 use futures_util::task::AtomicWaker;
 
-type Job = Box<dyn FnOnce() + Send>;
+type Job<W> = Box<dyn FnOnce(&mut W) + Send>;
 
-/// A fixed set of threads running jobs in order of arrival. Dropping the last handle lets the
-/// threads finish the queued jobs and exit.
-pub(crate) struct Pool {
-    jobs: Sender<Job>,
+/// How many jobs may wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Limits {
+    /// All keys together.
+    pub(crate) total: usize,
+    /// One key; `None`: no limit of its own (and one queue for every key: arrival order).
+    pub(crate) per_key: Option<usize>,
 }
 
-impl Pool {
-    /// Starts `threads` threads (at least one) named `name-N`.
-    pub(crate) fn new(threads: usize, name: &str) -> std::io::Result<Self> {
-        let (tx, rx) = channel::<Job>();
-        let rx = Arc::new(Mutex::new(rx));
-        for i in 0..threads.max(1) {
-            let rx = Arc::clone(&rx);
+/// Why a job was not queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Full {
+    /// [`Limits::total`] jobs are waiting.
+    Queue,
+    /// [`Limits::per_key`] jobs of this key are waiting.
+    Key,
+}
+
+/// The pool; dropping it lets the threads finish the queued jobs and exit.
+pub(crate) struct Pool<K, W> {
+    shared: Arc<Shared<K, W>>,
+}
+
+struct Shared<K, W> {
+    queue: Mutex<Queue<K, W>>,
+    ready: Condvar,
+    limits: Limits,
+}
+
+struct Queue<K, W> {
+    by_key: HashMap<Option<K>, VecDeque<Job<W>>>,
+    /// The keys that have waiting jobs, in the order they are served.
+    turns: VecDeque<Option<K>>,
+    waiting: usize,
+    closed: bool,
+}
+
+impl<K, W> Queue<K, W>
+where
+    K: Hash + Eq + Clone,
+{
+    fn pop(&mut self) -> Option<Job<W>> {
+        let key = self.turns.pop_front()?;
+        let jobs = self.by_key.get_mut(&key)?;
+        let job = jobs.pop_front();
+        if jobs.is_empty() {
+            self.by_key.remove(&key);
+        } else {
+            self.turns.push_back(key);
+        }
+        self.waiting -= 1;
+        job
+    }
+}
+
+impl<K, W> Pool<K, W>
+where
+    K: Hash + Eq + Clone + Send + 'static,
+    W: Send + 'static,
+{
+    /// Starts one thread per element of `states` (named `name-N`), each owning its state and
+    /// first running `on_start`.
+    pub(crate) fn new(
+        states: Vec<W>,
+        limits: Limits,
+        name: &str,
+        on_start: fn(),
+    ) -> std::io::Result<Self> {
+        let shared = Arc::new(Shared {
+            queue: Mutex::new(Queue {
+                by_key: HashMap::new(),
+                turns: VecDeque::new(),
+                waiting: 0,
+                closed: false,
+            }),
+            ready: Condvar::new(),
+            limits,
+        });
+        for (i, state) in states.into_iter().enumerate() {
+            let shared = Arc::clone(&shared);
             std::thread::Builder::new()
                 .name(format!("{name}-{i}"))
-                .spawn(move || work(&rx))?;
+                .spawn(move || {
+                    on_start();
+                    work(&shared, state);
+                })?;
         }
-        Ok(Self { jobs: tx })
+        Ok(Self { shared })
     }
 
-    /// Runs `f` on a pool thread; the future resolves to its result, or to `None` when `f`
-    /// panicked or the pool is gone.
-    pub(crate) fn run<T, F>(&self, f: F) -> Outcome<T>
+    /// Queues `f` to run on a pool thread with that thread's state; the future resolves to its
+    /// result, or to `None` when `f` panicked or the pool is gone. `key` groups the jobs of
+    /// one client for the limits and the turns.
+    pub(crate) fn try_run<T, F>(&self, key: Option<K>, f: F) -> Result<Outcome<T>, Full>
     where
         T: Send + 'static,
-        F: FnOnce() -> T + Send + 'static,
+        F: FnOnce(&mut W) -> T + Send + 'static,
     {
         let slot = Arc::new(Slot {
             value: Mutex::new(None),
@@ -56,30 +130,75 @@ impl Pool {
             closed: AtomicBool::new(false),
         });
         let sender = SlotSender(Arc::clone(&slot));
-        let job: Job = Box::new(move || {
+        let job: Job<W> = Box::new(move |state: &mut W| {
             let sender = sender;
-            if let Ok(value) = catch_unwind(AssertUnwindSafe(f)) {
+            if Arc::strong_count(&sender.0) == 1 {
+                return; // nobody waits for it any more
+            }
+            if let Ok(value) = catch_unwind(AssertUnwindSafe(|| f(state))) {
                 sender.send(value);
             }
             // On a panic `sender` drops unsent, and the waiting request gets `None`.
         });
-        // A failed send drops the job, and with it the sender: the outcome resolves to `None`.
-        let _ = self.jobs.send(job);
-        Outcome(slot)
+        let limits = self.shared.limits;
+        let key = if limits.per_key.is_some() { key } else { None };
+        let mut guard = lock(&self.shared.queue);
+        let queue = &mut *guard;
+        if queue.waiting >= limits.total {
+            return Err(Full::Queue);
+        }
+        let jobs = queue.by_key.entry(key.clone()).or_default();
+        if limits.per_key.is_some_and(|max| jobs.len() >= max.max(1)) {
+            return Err(Full::Key);
+        }
+        if jobs.is_empty() {
+            queue.turns.push_back(key);
+        }
+        jobs.push_back(job);
+        queue.waiting += 1;
+        drop(guard);
+        self.shared.ready.notify_one();
+        Ok(Outcome(slot))
+    }
+
+    /// How many jobs wait for a thread now.
+    #[cfg(test)]
+    pub(crate) fn waiting(&self) -> usize {
+        lock(&self.shared.queue).waiting
     }
 }
 
-fn work(rx: &Mutex<Receiver<Job>>) {
+impl<K, W> Drop for Pool<K, W> {
+    fn drop(&mut self) {
+        lock(&self.shared.queue).closed = true;
+        self.shared.ready.notify_all();
+    }
+}
+
+/// Jobs never panic while holding the lock (they run outside it), so a poisoned lock still
+/// holds a consistent queue.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn work<K, W>(shared: &Shared<K, W>, mut state: W)
+where
+    K: Hash + Eq + Clone,
+{
     loop {
-        // The lock is held only while taking a job, never while running one.
-        let job = match rx.lock() {
-            Ok(rx) => rx.recv(),
-            Err(_) => return,
+        let job = {
+            let mut queue = lock(&shared.queue);
+            loop {
+                if let Some(job) = queue.pop() {
+                    break job;
+                }
+                if queue.closed {
+                    return;
+                }
+                queue = shared.ready.wait(queue).unwrap_or_else(|e| e.into_inner());
+            }
         };
-        match job {
-            Ok(job) => job(),
-            Err(_) => return, // every sender is gone
-        }
+        job(&mut state);
     }
 }
 
@@ -93,9 +212,7 @@ struct SlotSender<T>(Arc<Slot<T>>);
 
 impl<T> SlotSender<T> {
     fn send(self, value: T) {
-        if let Ok(mut slot) = self.0.value.lock() {
-            *slot = Some(value);
-        }
+        *lock(&self.0.value) = Some(value);
         // `Drop` marks the slot closed and wakes the receiver.
     }
 }
@@ -107,7 +224,7 @@ impl<T> Drop for SlotSender<T> {
     }
 }
 
-/// The result of [`Pool::run`].
+/// The result of [`Pool::try_run`]. Dropping it before a thread takes the job cancels the job.
 pub(crate) struct Outcome<T>(Arc<Slot<T>>);
 
 impl<T> Future for Outcome<T> {
@@ -118,8 +235,7 @@ impl<T> Future for Outcome<T> {
         slot.waker.register(cx.waker());
         // `closed` is set after the value is stored: seeing it means the value (if any) is in.
         if slot.closed.load(Ordering::Acquire) {
-            let value = slot.value.lock().ok().and_then(|mut v| v.take());
-            return Poll::Ready(value);
+            return Poll::Ready(lock(&slot.value).take());
         }
         Poll::Pending
     }
@@ -128,39 +244,179 @@ impl<T> Future for Outcome<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::AtomicUsize;
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    const ROOMY: Limits = Limits {
+        total: 1000,
+        per_key: Some(1000),
+    };
+
+    fn pool(threads: usize, limits: Limits) -> Pool<u8, usize> {
+        Pool::new((0..threads).collect(), limits, "test-pool", || {}).unwrap()
+    }
+
+    /// Occupies every thread of `pool` until the returned sender is dropped or sent to.
+    fn block_all(pool: &Pool<u8, usize>, threads: usize) -> Vec<mpsc::Sender<()>> {
+        let (started_tx, started_rx) = mpsc::channel();
+        let gates: Vec<_> = (0..threads)
+            .map(|_| {
+                let (tx, rx) = mpsc::channel::<()>();
+                let started = started_tx.clone();
+                let outcome = pool
+                    .try_run(Some(255), move |_| {
+                        started.send(()).unwrap();
+                        let _ = rx.recv();
+                    })
+                    .unwrap();
+                std::mem::forget(outcome); // keep the job wanted
+                tx
+            })
+            .collect();
+        for _ in 0..threads {
+            started_rx.recv_timeout(Duration::from_secs(5)).unwrap();
+        }
+        gates
+    }
 
     #[test]
-    fn runs_jobs_and_survives_panics() {
-        let pool = Pool::new(2, "test-pool").unwrap();
+    fn runs_jobs_with_the_threads_own_state_and_survives_panics() {
+        let pool = pool(2, ROOMY);
         let rt = actix_web::rt::System::new();
-        assert_eq!(rt.block_on(pool.run(|| 6 * 7)), Some(42));
-        let panicked: Option<u8> = rt.block_on(pool.run(|| panic!("boom")));
+        let id = rt.block_on(pool.try_run(None, |state| *state).unwrap());
+        assert!(matches!(id, Some(0 | 1)));
+        let panicked: Option<u8> = rt.block_on(pool.try_run(None, |_| panic!("boom")).unwrap());
         assert_eq!(panicked, None);
-        // The thread that panicked still serves.
-        let results: Vec<_> = (0..8).map(|i| pool.run(move || i * 2)).collect();
+        let results: Vec<_> = (0..8)
+            .map(|i| pool.try_run(None, move |_| i * 2).unwrap())
+            .collect();
         let results: Vec<_> = rt.block_on(futures_util::future::join_all(results));
         assert_eq!(results, (0..8).map(|i| Some(i * 2)).collect::<Vec<_>>());
     }
 
     #[test]
-    fn at_most_n_jobs_run_at_once() {
-        use std::sync::atomic::AtomicUsize;
-        let pool = Pool::new(2, "test-pool").unwrap();
+    fn at_most_n_jobs_run_at_once_each_thread_with_its_state() {
+        let pool = pool(2, ROOMY);
         let running = Arc::new(AtomicUsize::new(0));
         let peak = Arc::new(AtomicUsize::new(0));
         let jobs: Vec<_> = (0..16)
             .map(|_| {
                 let (running, peak) = (Arc::clone(&running), Arc::clone(&peak));
-                pool.run(move || {
+                pool.try_run(None, move |state| {
                     let now = running.fetch_add(1, Ordering::SeqCst) + 1;
                     peak.fetch_max(now, Ordering::SeqCst);
-                    std::thread::sleep(std::time::Duration::from_millis(5));
+                    std::thread::sleep(Duration::from_millis(5));
                     running.fetch_sub(1, Ordering::SeqCst);
+                    *state
                 })
+                .unwrap()
             })
             .collect();
         let rt = actix_web::rt::System::new();
-        rt.block_on(futures_util::future::join_all(jobs));
+        let states = rt.block_on(futures_util::future::join_all(jobs));
         assert_eq!(peak.load(Ordering::SeqCst), 2);
+        assert!(states.iter().all(|s| matches!(s, Some(0 | 1))));
+    }
+
+    #[test]
+    fn the_queue_is_bounded_in_total_and_per_key() {
+        let pool = pool(
+            1,
+            Limits {
+                total: 5,
+                per_key: Some(3),
+            },
+        );
+        let gates = block_all(&pool, 1);
+        let mut held = Vec::new();
+        for _ in 0..3 {
+            held.push(pool.try_run(Some(1), |_| ()).unwrap());
+        }
+        assert_eq!(pool.try_run(Some(1), |_| ()).err(), Some(Full::Key));
+        held.push(pool.try_run(Some(2), |_| ()).unwrap());
+        held.push(pool.try_run(None, |_| ()).unwrap());
+        assert_eq!(pool.waiting(), 5);
+        assert_eq!(pool.try_run(Some(3), |_| ()).err(), Some(Full::Queue));
+        drop(gates);
+        let rt = actix_web::rt::System::new();
+        assert!(rt
+            .block_on(futures_util::future::join_all(held))
+            .iter()
+            .all(Option::is_some));
+        assert_eq!(pool.waiting(), 0);
+        assert!(pool.try_run(Some(1), |_| ()).is_ok(), "room again");
+    }
+
+    #[test]
+    fn keys_take_turns() {
+        let pool = pool(1, ROOMY);
+        let gates = block_all(&pool, 1);
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let mut outcomes = Vec::new();
+        let mut push = |key: u8| {
+            let order = Arc::clone(&order);
+            outcomes.push(
+                pool.try_run(Some(key), move |_| order.lock().unwrap().push(key))
+                    .unwrap(),
+            );
+        };
+        // A flood from 1, then one job from 2: 2's job runs second, not last.
+        for _ in 0..10 {
+            push(1);
+        }
+        push(2);
+        push(3);
+        drop(gates);
+        let rt = actix_web::rt::System::new();
+        rt.block_on(futures_util::future::join_all(outcomes));
+        let order = order.lock().unwrap().clone();
+        assert_eq!(&order[..4], &[1, 2, 3, 1], "{order:?}");
+        assert_eq!(order.len(), 12);
+    }
+
+    #[test]
+    fn without_a_per_key_limit_jobs_run_in_arrival_order() {
+        let pool = pool(
+            1,
+            Limits {
+                total: 100,
+                per_key: None,
+            },
+        );
+        let gates = block_all(&pool, 1);
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let outcomes: Vec<_> = [1u8, 1, 1, 2]
+            .into_iter()
+            .map(|key| {
+                let order = Arc::clone(&order);
+                pool.try_run(Some(key), move |_| order.lock().unwrap().push(key))
+                    .unwrap()
+            })
+            .collect();
+        drop(gates);
+        let rt = actix_web::rt::System::new();
+        rt.block_on(futures_util::future::join_all(outcomes));
+        assert_eq!(*order.lock().unwrap(), vec![1, 1, 1, 2]);
+    }
+
+    #[test]
+    fn a_job_nobody_waits_for_is_skipped() {
+        let pool = pool(1, ROOMY);
+        let gates = block_all(&pool, 1);
+        let ran = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&ran);
+        let abandoned = pool
+            .try_run(None, move |_| counted.fetch_add(1, Ordering::SeqCst))
+            .unwrap();
+        drop(abandoned);
+        let counted = Arc::clone(&ran);
+        let wanted = pool
+            .try_run(None, move |_| counted.fetch_add(1, Ordering::SeqCst))
+            .unwrap();
+        drop(gates);
+        let rt = actix_web::rt::System::new();
+        assert_eq!(rt.block_on(wanted), Some(0), "only the wanted job ran");
+        assert_eq!(ran.load(Ordering::SeqCst), 1);
     }
 }

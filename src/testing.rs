@@ -151,7 +151,7 @@ impl TestRealm {
         }
         let keytab = realm.keytab();
         realm.add_service("HTTP/localhost", &keytab)?;
-        if let Some(host) = crate::acceptor::machine_hostname() {
+        if let Some(host) = crate::sys::machine_hostname() {
             if host != "localhost" {
                 realm.add_service(&format!("HTTP/{host}"), &keytab)?;
             }
@@ -424,7 +424,7 @@ princ2 = GeneralString:{realm}
         let port = self.kdc_port;
         let realm = &self.realm;
         let mut domain_realm = format!("    localhost = {realm}\n    .localhost = {realm}\n");
-        if let Some(host) = crate::acceptor::machine_hostname() {
+        if let Some(host) = crate::sys::machine_hostname() {
             let _ = writeln!(domain_realm, "    {host} = {realm}");
         }
         let anchors = if self.anonymous {

@@ -296,11 +296,8 @@ async fn token_for_another_name_in_the_keytab_is_forbidden_unless_any_principal(
         "bound to HTTP/localhost"
     );
 
-    for any in [
-        SpnegoAuth::new().any_principal(),
-        SpnegoAuth::new().hostname(""),
-    ] {
-        let app = counting_app!(any, calls);
+    {
+        let app = counting_app!(SpnegoAuth::new().any_principal(), calls);
         for target in ["HTTP@localhost".to_owned(), format!("HTTP@{host}")] {
             let client = Negotiation::start(&realm.alice_ccache(), &target).unwrap();
             let res = test::call_service(&app, get("/", Some(client.header()))).await;
@@ -314,7 +311,7 @@ async fn token_for_another_name_in_the_keytab_is_forbidden_unless_any_principal(
                 .unwrap();
         }
     }
-    assert_eq!(calls.load(Ordering::SeqCst), 4);
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
 }
 
 #[actix_web::test]

@@ -47,6 +47,23 @@ fn hello_refuses_to_start_without_its_keytab() {
     assert!(stderr.contains("HTTP@localhost"), "{stderr}");
 }
 
+/// An unset-but-present variable must not widen the server to every key in the keytab.
+#[test]
+fn hello_refuses_an_empty_host_name() {
+    let mut env = realm().env();
+    env.push(("SPNEGO_HOSTNAME", "".into()));
+    let out = Command::new(example("hello"))
+        .arg(format!("127.0.0.1:{}", free_port()))
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("empty"), "{stderr}");
+    assert!(stderr.contains("any_principal"), "{stderr}");
+}
+
 #[test]
 fn demo_runs_end_to_end() {
     realm();

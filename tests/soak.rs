@@ -8,33 +8,12 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::load::{self, Token};
-use common::{free_port, realm, start_example, Reaped};
-
-fn start_bench() -> (Reaped, SocketAddr) {
-    let port = free_port();
-    // Tokens are all made before the run: the server must accept authenticators that old.
-    let mut env = realm().env();
-    let conf = realm().krb5_config_with_clock_skew(300).unwrap();
-    env.retain(|(k, _)| *k != "KRB5_CONFIG");
-    env.push(("KRB5_CONFIG", conf.into()));
-    let child = start_example("bench", port, &env);
-    (child, SocketAddr::from(([127, 0, 0, 1], port)))
-}
-
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
-}
+use common::{realm, rss_kib, start_bench};
 
 #[test]
 fn interleaved_users_at_64_connections_never_cross_talk() {
@@ -50,7 +29,7 @@ fn interleaved_users_at_64_connections_never_cross_talk() {
         ("bob@EXAMPLE.TEST".to_owned(), bob_cc),
     ];
     let tokens: Vec<Token> = load::make_tokens(&users, "HTTP@localhost", requests, 2).unwrap();
-    let (server, addr) = start_bench();
+    let (server, addr) = start_bench(&[]);
     let pid = server.0.id();
 
     // Probe the open route throughout; any failure or slow answer is recorded.

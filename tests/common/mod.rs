@@ -247,6 +247,30 @@ pub fn start_example(name: &str, port: u16, env: &[(&str, std::ffi::OsString)]) 
     child
 }
 
+/// Starts `examples/bench` in its own process with `extra` environment, accepting
+/// authenticators up to 300 s old (tokens made before a run, or replayed during one, are then
+/// refused only as replays), and returns it with its address.
+pub fn start_bench(extra: &[(&'static str, std::ffi::OsString)]) -> (Reaped, std::net::SocketAddr) {
+    let port = free_port();
+    let mut env = realm().env();
+    let conf = realm().krb5_config_with_clock_skew(300).unwrap();
+    env.retain(|(k, _)| *k != "KRB5_CONFIG");
+    env.push(("KRB5_CONFIG", conf.into()));
+    env.extend(extra.iter().cloned());
+    let child = start_example("bench", port, &env);
+    (child, std::net::SocketAddr::from(([127, 0, 0, 1], port)))
+}
+
+/// A process's resident memory in KiB (0 when it cannot be read).
+pub fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
 pub mod load;
 
 /// Sends `GET <target> HTTP/1.1` with `headers` (each `Name: value`, without CRLF) over a raw

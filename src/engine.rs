@@ -1,0 +1,175 @@
+//! The engine under the middleware: one acceptor credential per GSSAPI thread, the threads,
+//! and the bounded, fair queue in front of them. Built once by `SpnegoAuth::build` (or the
+//! first worker) and shared by every worker.
+//!
+//! Why one credential per thread: MIT's `kg_accept_krb5` (krb5
+//! `src/lib/gssapi/krb5/accept_sec_context.c`) locks the acceptor credential's mutex for the
+//! whole accept, so threads sharing one credential accept one at a time, whatever their number.
+
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::acceptor::{Accepted, Acceptor, AcquireFailure, GssFailure, ServiceName};
+use crate::error::{Error, ErrorKind};
+use crate::pool::{Full, Limits, Outcome, Pool};
+
+/// What the engine is made from: the part of the configuration that names keys and threads.
+pub(crate) struct Settings<'a> {
+    pub(crate) service: ServiceName,
+    pub(crate) keytab: Option<&'a str>,
+    pub(crate) threads: usize,
+    pub(crate) limits: Limits,
+}
+
+/// The shared engine; clones share it.
+#[derive(Clone)]
+pub(crate) struct Engine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    pool: Pool<IpAddr, Acceptor>,
+    service: ServiceName,
+    overloads: RateLimitedLog,
+}
+
+/// What an accept on the engine resolves to: `None` when the job died with its thread (a
+/// panic) or the engine is gone.
+pub(crate) type Pending = Outcome<Result<Accepted, GssFailure>>;
+
+impl Engine {
+    /// Acquires one acceptor credential per thread and starts the threads.
+    pub(crate) fn start(settings: &Settings<'_>) -> Result<Self, Error> {
+        let threads = settings.threads.max(1);
+        let acceptors = (0..threads)
+            .map(|_| Acceptor::acquire(&settings.service, settings.keytab))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(acquire_error)?;
+        let pool = Pool::new(acceptors, settings.limits, "actix-gssapi", gss_thread_start)
+            .map_err(|e| {
+                Error::new(
+                    ErrorKind::Config,
+                    format!("cannot start {threads} GSSAPI threads: {e}"),
+                )
+            })?;
+        log::info!(
+            "SPNEGO acceptor ready for {}, keytab {}, {threads} accept threads (one credential \
+             each), at most {} logins waiting{}",
+            settings.service,
+            describe_keytab(settings.keytab),
+            settings.limits.total,
+            match settings.limits.per_key {
+                Some(n) => format!(", {n} per client address"),
+                None => String::new(),
+            }
+        );
+        Ok(Self {
+            inner: Arc::new(Inner {
+                pool,
+                service: settings.service.clone(),
+                overloads: RateLimitedLog::default(),
+            }),
+        })
+    }
+
+    /// The name the credentials accept tickets for.
+    pub(crate) fn service(&self) -> &ServiceName {
+        &self.inner.service
+    }
+
+    /// Queues the accept of `token` for the client at `peer`. Dropping the returned future
+    /// before a thread takes the job cancels it.
+    pub(crate) fn accept(&self, peer: Option<IpAddr>, token: Vec<u8>) -> Result<Pending, Full> {
+        self.inner
+            .pool
+            .try_run(peer, move |acceptor: &mut Acceptor| acceptor.accept(&token))
+    }
+
+    /// Whether to log an overload now (at most one line a second), and how many overloads
+    /// went unlogged since the last line.
+    pub(crate) fn overload_to_log(&self) -> Option<u64> {
+        self.inner.overloads.hit()
+    }
+}
+
+/// How much lower than the async workers the GSSAPI threads run (`nice`).
+const GSS_THREAD_NICE: i32 = 10;
+
+/// Run first by every GSSAPI thread: below the async workers' priority, so that under a flood
+/// of logins the workers still get the CPU to accept connections, answer other routes and
+/// turn away what the queue cannot take, instead of the GSSAPI threads (more of them than
+/// CPUs) crowding them out.
+fn gss_thread_start() {
+    if !crate::sys::lower_thread_priority(GSS_THREAD_NICE) {
+        log::debug!("cannot lower the priority of a GSSAPI thread");
+    }
+}
+
+/// Counts events and lets one log line through per second.
+#[derive(Default)]
+struct RateLimitedLog {
+    last_second: AtomicU64,
+    suppressed: AtomicU64,
+}
+
+impl RateLimitedLog {
+    fn hit(&self) -> Option<u64> {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let last = self.last_second.load(Ordering::Relaxed);
+        if now != last
+            && self
+                .last_second
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            return Some(self.suppressed.swap(0, Ordering::Relaxed));
+        }
+        self.suppressed.fetch_add(1, Ordering::Relaxed);
+        None
+    }
+}
+
+pub(crate) fn describe_keytab(keytab: Option<&str>) -> String {
+    match keytab {
+        Some(k) => k.to_owned(),
+        None => match std::env::var("KRB5_KTNAME") {
+            Ok(k) => format!("{k} (from KRB5_KTNAME)"),
+            Err(_) => "the default keytab (krb5.conf default_keytab_name, usually \
+                       /etc/krb5.keytab)"
+                .to_owned(),
+        },
+    }
+}
+
+fn acquire_error(f: AcquireFailure) -> Error {
+    Error::new(
+        ErrorKind::AcceptorCredential,
+        format!(
+            "cannot acquire the acceptor credential for {} from keytab {}: {}",
+            f.service,
+            describe_keytab(f.keytab.as_deref()),
+            f.cause
+        ),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overload_lines_are_rate_limited() {
+        let log = RateLimitedLog::default();
+        assert_eq!(log.hit(), Some(0), "the first one is logged");
+        let logged = (0..100).filter_map(|_| log.hit()).count();
+        // Unless the second changed during the loop, nothing more was logged.
+        assert!(logged <= 1, "{logged}");
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        let suppressed = log.hit().expect("a new second logs again");
+        assert!(suppressed >= 99, "{suppressed}");
+    }
+}
