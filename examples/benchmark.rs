@@ -9,6 +9,10 @@
 //!
 //! Prints one table: requests/s, p50 and p99 latency, server CPU per request, and the ratios
 //! the README quotes; then the peak RSS of our server.
+//!
+//! `--wrk SECONDS` also measures both authenticated paths with `wrk -t2 -c32` (Debian package
+//! `wrk`), fed one fresh token per request by a Lua script, so that the comparison does not
+//! rest on our own load generator alone.
 
 #[path = "../tests/common/load.rs"]
 mod load;
@@ -34,6 +38,8 @@ struct Options {
     requests: usize,
     connections: usize,
     apache: bool,
+    /// Also measure the authenticated path with wrk for this many seconds.
+    wrk: Option<u64>,
 }
 
 fn options() -> Result<Options> {
@@ -41,6 +47,7 @@ fn options() -> Result<Options> {
         requests: 100_000,
         connections: 64,
         apache: true,
+        wrk: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -48,6 +55,7 @@ fn options() -> Result<Options> {
             "--requests" => o.requests = args.next().ok_or("--requests N")?.parse()?,
             "--connections" => o.connections = args.next().ok_or("--connections N")?.parse()?,
             "--no-apache" => o.apache = false,
+            "--wrk" => o.wrk = Some(args.next().ok_or("--wrk SECONDS")?.parse()?),
             other => return Err(format!("unknown argument {other}").into()),
         }
     }
@@ -416,6 +424,30 @@ fn main() -> Result<()> {
         rows.push(row);
     }
 
+    if let Some(secs) = o.wrk {
+        let ours = start_ours(&realm, false)?;
+        rows.push(measure_wrk(
+            "wrk: ours authenticated",
+            &ours,
+            &users,
+            &realm,
+            secs,
+            30_000,
+        )?);
+        drop(ours);
+        if o.apache {
+            let apache = start_apache(&realm)?;
+            rows.push(measure_wrk(
+                "wrk: apache authenticated",
+                &apache,
+                &users,
+                &realm,
+                secs,
+                12_000,
+            )?);
+        }
+    }
+
     println!();
     println!("| path | req/s | p50 ms | p99 ms | server CPU µs/req | connection errors |");
     println!("| --- | ---: | ---: | ---: | ---: | ---: |");
@@ -444,10 +476,134 @@ fn main() -> Result<()> {
         rps("ours: 401 challenge") / rps("ours: open route"),
         rps("ours: session cookie") / rps("ours: open route")
     );
+    if o.wrk.is_some() {
+        println!(
+            "with wrk: ours / apache authenticated {:.2}x req/s, p99 {:.2}x",
+            rps("wrk: ours authenticated") / rps("wrk: apache authenticated"),
+            get("wrk: ours authenticated").map_or(f64::NAN, |r| r.report.percentile_ms(0.99))
+                / get("wrk: apache authenticated")
+                    .map_or(f64::NAN, |r| r.report.percentile_ms(0.99))
+        );
+    }
     println!(
         "our server RSS after the authenticated run {rss_after_auth} KiB, peak {peak_rss} KiB"
     );
     Ok(())
+}
+
+/// Feeds wrk one token per request, each thread its own share of the file.
+const WRK_SCRIPT: &str = r#"
+local count = 0
+function setup(thread)
+  thread:set("id", count)
+  count = count + 1
+end
+function init(args)
+  local threads = tonumber(args[2])
+  tokens = {}
+  local i = 0
+  for line in io.lines(args[1]) do
+    if i % threads == id then tokens[#tokens + 1] = line end
+    i = i + 1
+  end
+  nxt = 1
+end
+function request()
+  local t = tokens[nxt]
+  nxt = nxt + 1
+  if t == nil then
+    -- Out of tokens: a request without one is answered 401, counted as non-2xx.
+    return wrk.format("GET", "/")
+  end
+  return wrk.format("GET", "/", { ["Authorization"] = t })
+end
+"#;
+
+/// The authenticated path under `wrk -t2 -c32 -d<secs>s --latency`, with `per_second × secs`
+/// fresh tokens (more than the server can use). Fails when any answer was not 2xx.
+fn measure_wrk(
+    name: &str,
+    server: &Server,
+    users: &[load::User],
+    realm: &TestRealm,
+    secs: u64,
+    per_second: usize,
+) -> Result<Row> {
+    let threads = 2;
+    let n = per_second * secs as usize;
+    let started = Instant::now();
+    let made = load::make_tokens(users, "HTTP@localhost", n, 2)?;
+    eprintln!("  made {n} tokens for wrk in {:.1?}", started.elapsed());
+    let file = realm.dir().join("wrk-tokens.txt");
+    let lines: Vec<&str> = made.iter().map(|t| t.header.as_str()).collect();
+    std::fs::write(&file, lines.join("\n") + "\n")?;
+    let script = realm.dir().join("wrk-tokens.lua");
+    std::fs::write(&script, WRK_SCRIPT)?;
+    let before = cpu_ticks(server.child.id());
+    let out = Command::new("wrk")
+        .args(["-t", &threads.to_string(), "-c", "32", "-d"])
+        .arg(format!("{secs}s"))
+        .arg("--latency")
+        .arg("-s")
+        .arg(&script)
+        .arg(format!("http://{}/", server.addr))
+        .arg("--")
+        .arg(&file)
+        .arg(threads.to_string())
+        .output()
+        .map_err(|e| format!("wrk: {e} (apt-get install wrk)"))?;
+    let ticks = cpu_ticks(server.child.id()).saturating_sub(before);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    if !out.status.success() {
+        return Err(format!("wrk failed: {text}{}", String::from_utf8_lossy(&out.stderr)).into());
+    }
+    if text.contains("Non-2xx") {
+        return Err(format!("{name}: wrk saw non-2xx answers (out of tokens?):\n{text}").into());
+    }
+    let field = |prefix: &str| -> Option<f64> {
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix(prefix))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+    };
+    let latency_ms = |prefix: &str| -> f64 {
+        let raw = text
+            .lines()
+            .find_map(|l| l.trim().strip_prefix(prefix))
+            .map(str::trim)
+            .unwrap_or("");
+        let (num, unit) = raw.split_at(raw.find(|c: char| c.is_alphabetic()).unwrap_or(raw.len()));
+        let v: f64 = num.parse().unwrap_or(f64::NAN);
+        match unit {
+            "us" => v / 1000.0,
+            "ms" => v,
+            "s" => v * 1000.0,
+            _ => f64::NAN,
+        }
+    };
+    let rps = field("Requests/sec:").ok_or_else(|| format!("no Requests/sec in {text}"))?;
+    let requests = (rps * secs as f64).round() as usize;
+    let (p50, p99) = (latency_ms("50%"), latency_ms("99%"));
+    eprintln!("  {name}: {rps:.0} req/s (wrk), p50 {p50:.2} ms, p99 {p99:.2} ms");
+    let elapsed = Duration::from_secs(secs);
+    Ok(Row {
+        name: name.to_owned(),
+        report: Report {
+            requests,
+            statuses: BTreeMap::from([(200, requests)]),
+            mismatched: 0,
+            errors: 0,
+            elapsed,
+            // Two points are enough for the table's p50 and p99.
+            latencies_us: {
+                let mut v = vec![(p50 * 1000.0) as u32; 98];
+                v.push((p99 * 1000.0) as u32);
+                v.push((p99 * 1000.0) as u32);
+                v
+            },
+        },
+        cpu_us_per_req: ticks as f64 * 10_000.0 / requests.max(1) as f64,
+    })
 }
 
 /// Tokens for Apache: the same service, the same users; the body check is Apache's page.

@@ -11,8 +11,8 @@ RUNTIME_PACKAGES=(krb5-kdc krb5-admin-server krb5-user curl)
 # pip needs to build python-gssapi for the real-client tests (tests/real_clients.rs); openssl
 # and MIT's PKINIT plugin for a realm that issues anonymous tickets (tests/anonymous.rs).
 TEST_PACKAGES=(faketime firefox-esr chromium tesseract-ocr python3-venv python3-dev openssl krb5-pkinit)
-# Only scripts/bench.sh: the Apache mod_auth_gssapi it compares against.
-BENCH_PACKAGES=(apache2 libapache2-mod-auth-gssapi)
+# Only scripts/bench.sh: the Apache mod_auth_gssapi it compares against, and wrk.
+BENCH_PACKAGES=(apache2 libapache2-mod-auth-gssapi wrk)
 
 # kdb5_util, kadmin.local and krb5kdc live in /usr/sbin, which a normal user's PATH may lack.
 case ":$PATH:" in

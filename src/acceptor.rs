@@ -452,7 +452,7 @@ fn acquire_for(service: &ServiceName, store: &[(&str, &str)]) -> Result<RawCred,
         ServiceName::Any => None,
     };
     // `desired_mechs` stays GSS_C_NO_OID_SET: naming only krb5 here makes every SPNEGO token
-    // fail (measured, `shared/KERBEROS.md`).
+    // fail (measured with MIT 1.20: the SPNEGO mechanism then has no credential to use).
     acquire_from(name.as_ref(), GSS_C_ACCEPT, store)
 }
 

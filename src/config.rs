@@ -340,8 +340,8 @@ impl SpnegoAuth {
     ///
     /// Defaults to four per CPU. Accepting is CPU work, but MIT takes a global lock for every
     /// krb5 context it creates (several per accept) and a file lock on the replay cache, so a
-    /// thread often waits; measured with `examples/benchmark.rs` on 2 CPUs: 2 threads 14.3k
-    /// logins/s, 4: 17.0k, 8: 20.4k, 12: 20.8k, 16: 20.0k.
+    /// thread often waits; measured with `examples/benchmark.rs` on 2 CPUs: 2 threads 17.0k
+    /// logins/s, 4: 18.3k, 8: 22.6k, 12: 20.9k.
     pub fn accept_threads(self, threads: usize) -> Self {
         self.edit_engine(|c| c.accept_threads = Some(threads.max(1)))
     }
@@ -415,6 +415,17 @@ impl SpnegoAuth {
 
     /// Checks the parts of the configuration that do not need GSSAPI.
     pub(crate) fn check(&self) -> Result<(), Error> {
+        if self
+            .config
+            .keytab
+            .as_ref()
+            .is_some_and(|k| k.contains('\0'))
+        {
+            return Err(Error::new(
+                ErrorKind::Config,
+                "the keytab name must not contain NUL bytes",
+            ));
+        }
         if let Some(session) = &self.config.session {
             session
                 .validate()
@@ -505,7 +516,7 @@ impl Config {
         if self.service.contains('\0') || host.contains('\0') {
             return Err(Error::new(
                 ErrorKind::Config,
-                "service and host name must not contain NUL bytes",
+                "service and host names must not contain NUL bytes",
             ));
         }
         Ok(ServiceName::HostBased(format!("{}@{host}", self.service)))
@@ -604,6 +615,14 @@ mod tests {
             .service_name()
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Config);
+        for auth in [
+            SpnegoAuth::new().keytab("/etc/a\0b"),
+            SpnegoAuth::new().any_principal().keytab("/etc/a\0b"),
+        ] {
+            let err = auth.build().unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Config, "{err}");
+            assert!(err.to_string().contains("keytab"), "{err}");
+        }
     }
 
     #[test]

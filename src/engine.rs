@@ -47,13 +47,12 @@ impl Engine {
             .map(|_| Acceptor::acquire(&settings.service, settings.keytab))
             .collect::<Result<Vec<_>, _>>()
             .map_err(acquire_error)?;
-        let pool = Pool::new(acceptors, settings.limits, "actix-gssapi", gss_thread_start)
-            .map_err(|e| {
-                Error::new(
-                    ErrorKind::Config,
-                    format!("cannot start {threads} GSSAPI threads: {e}"),
-                )
-            })?;
+        let pool = Pool::new(acceptors, settings.limits, "actix-gssapi").map_err(|e| {
+            Error::new(
+                ErrorKind::Config,
+                format!("cannot start {threads} GSSAPI threads: {e}"),
+            )
+        })?;
         log::info!(
             "SPNEGO acceptor ready for {}, keytab {}, {threads} accept threads (one credential \
              each), at most {} logins waiting{}",
@@ -91,19 +90,6 @@ impl Engine {
     /// went unlogged since the last line.
     pub(crate) fn overload_to_log(&self) -> Option<u64> {
         self.inner.overloads.hit()
-    }
-}
-
-/// How much lower than the async workers the GSSAPI threads run (`nice`).
-const GSS_THREAD_NICE: i32 = 10;
-
-/// Run first by every GSSAPI thread: below the async workers' priority, so that under a flood
-/// of logins the workers still get the CPU to accept connections, answer other routes and
-/// turn away what the queue cannot take, instead of the GSSAPI threads (more of them than
-/// CPUs) crowding them out.
-fn gss_thread_start() {
-    if !crate::sys::lower_thread_priority(GSS_THREAD_NICE) {
-        log::debug!("cannot lower the priority of a GSSAPI thread");
     }
 }
 

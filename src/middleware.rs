@@ -5,7 +5,7 @@ use std::rc::Rc;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{forward_ready, Service, ServiceRequest, ServiceResponse, Transform};
 use actix_web::http::header::{HeaderValue, SET_COOKIE, WWW_AUTHENTICATE};
-use actix_web::HttpMessage;
+use actix_web::{HttpMessage, HttpResponse};
 use futures_util::future::{err, ok, ready, LocalBoxFuture, Ready};
 
 use std::fmt;
@@ -15,7 +15,7 @@ use std::time::SystemTime;
 use crate::acceptor::{Accepted, GssFailure};
 use crate::config::{Config, SpnegoAuth};
 use crate::credentials::Credentials;
-use crate::engine::Engine;
+use crate::engine::{Engine, Pending};
 use crate::identity::{KerberosIdentity, Negotiated};
 use crate::negotiate::{self, Authorization, Malformed};
 use crate::pool::Full;
@@ -156,8 +156,11 @@ where
                 return self.forward(req);
             }
         }
-        let optional = self.config.optional;
-        let token = match decide(optional, earlier, negotiate::parse_headers(req.headers())) {
+        let token = match decide(
+            self.config.optional,
+            earlier,
+            negotiate::parse_headers(req.headers()),
+        ) {
             Decision::Pass => return self.forward(req),
             Decision::Challenge => {
                 log::debug!(
@@ -165,12 +168,12 @@ where
                     describe(&req)
                 );
                 let res = self.config.unauthorized_response(req.request());
-                return Box::pin(ready(Ok(req.into_response(res).map_into_right_body())));
+                return answer(req, res);
             }
             Decision::Forbid(why) => {
                 log::warn!("{}: refused: {why}", describe(&req));
                 let res = self.config.forbidden_response(req.request());
-                return Box::pin(ready(Ok(req.into_response(res).map_into_right_body())));
+                return answer(req, res);
             }
             Decision::Anonymous(why) => {
                 if let Some(why) = &why {
@@ -182,66 +185,71 @@ where
             }
             Decision::Accept(token) => token,
         };
+        // gss_accept_sec_context blocks: it writes the replay cache file on every call (~60 µs
+        // when the disk is fast, much more when it is not). Run inline, one slow disk would
+        // stall every connection of this worker, so it runs on the engine's threads; the
+        // hand-off costs a few µs. tests/blocking.rs proves an open route still answers while
+        // an accept is stuck.
+        match self.engine.accept(req.peer_addr().map(|a| a.ip()), token) {
+            Ok(pending) => Box::pin(after_accept(
+                Rc::clone(&self.service),
+                Arc::clone(&self.config),
+                self.session.clone(),
+                req,
+                pending,
+            )),
+            Err(full) => self.overloaded(req, full),
+        }
+    }
+}
 
-        // gss_accept_sec_context blocks: it opens and reads the keytab and locks and writes the
-        // replay cache file on every call (~60 µs when the disk is fast, much more when it is
-        // not). Run inline, one slow disk would stall every connection of this worker, so it
-        // runs on the engine's threads; the hand-off costs a few µs. tests/blocking.rs proves
-        // an open route still answers while an accept is stuck.
-        let peer = req.peer_addr().map(|a| a.ip());
-        let pending = match self.engine.accept(peer, token) {
-            Ok(pending) => pending,
-            Err(full) => {
-                if let Some(unlogged) = self.engine.overload_to_log() {
-                    log::warn!(
-                        "{}: login refused with 503: {}{}",
-                        describe(&req),
-                        match full {
-                            Full::Queue => "the login queue is full",
-                            Full::Key => "this client has too many logins waiting",
-                        },
-                        if unlogged > 0 {
-                            format!(" ({unlogged} more since the last such line)")
-                        } else {
-                            String::new()
-                        }
-                    );
-                }
-                let res = self.config.overloaded_response(req.request());
-                return Box::pin(ready(Ok(req.into_response(res).map_into_right_body())));
-            }
-        };
-        let service = Rc::clone(&self.service);
-        let config = Arc::clone(&self.config);
-        let session = self.session.clone();
-        Box::pin(async move {
-            let outcome = pending.await.unwrap_or_else(|| {
-                Err(GssFailure::internal(
-                    "the GSSAPI step did not complete (it panicked, or the pool is gone)",
-                ))
-            });
-            let refusal = match outcome {
-                Ok(accepted) => match admit(&config, &accepted) {
-                    Ok(()) => {
-                        return identified(service, req, accepted, session.as_ref()).await;
-                    }
-                    Err(why) => why,
-                },
-                Err(failure) => failure.to_string(),
-            };
-            if optional {
-                log::warn!(
-                    "{}: Negotiate token refused, continuing anonymously: {refusal}",
-                    describe(&req)
-                );
-                mark_anonymous(&req, &config, true);
-                Ok(service.call(req).await?.map_into_left_body())
-            } else {
-                log::warn!("{}: Negotiate token refused: {refusal}", describe(&req));
-                let res = config.forbidden_response(req.request());
-                Ok(req.into_response(res).map_into_right_body())
-            }
-        })
+/// Answers `req` with `res` without calling the application.
+fn answer<B>(
+    req: ServiceRequest,
+    res: HttpResponse,
+) -> LocalBoxFuture<'static, Result<ServiceResponse<EitherBody<B>>, actix_web::Error>>
+where
+    B: MessageBody + 'static,
+{
+    Box::pin(ready(Ok(req.into_response(res).map_into_right_body())))
+}
+
+/// Waits for the accept, then applies the policy after it: identify the client, or refuse
+/// (403, or anonymously on in optional mode).
+async fn after_accept<S, B>(
+    service: Rc<S>,
+    config: Arc<Config>,
+    session: Option<SessionBinding>,
+    req: ServiceRequest,
+    pending: Pending,
+) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
+    B: MessageBody + 'static,
+{
+    let outcome = pending.await.unwrap_or_else(|| {
+        Err(GssFailure::internal(
+            "the GSSAPI step did not complete (it panicked, or the engine is gone)",
+        ))
+    });
+    let refusal = match outcome {
+        Ok(accepted) => match admit(&config, &accepted) {
+            Ok(()) => return identified(service, req, accepted, session.as_ref()).await,
+            Err(why) => why,
+        },
+        Err(failure) => failure.to_string(),
+    };
+    if config.optional {
+        log::warn!(
+            "{}: Negotiate token refused, continuing anonymously: {refusal}",
+            describe(&req)
+        );
+        mark_anonymous(&req, &config, true);
+        Ok(service.call(req).await?.map_into_left_body())
+    } else {
+        log::warn!("{}: Negotiate token refused: {refusal}", describe(&req));
+        let res = config.forbidden_response(req.request());
+        Ok(req.into_response(res).map_into_right_body())
     }
 }
 
@@ -339,6 +347,31 @@ where
     ) -> LocalBoxFuture<'static, Result<ServiceResponse<EitherBody<B>>, actix_web::Error>> {
         let fut = self.service.call(req);
         Box::pin(async move { Ok(fut.await?.map_into_left_body()) })
+    }
+
+    /// The 503 answer to a login the queue cannot take, with a warning at most once a second.
+    fn overloaded(
+        &self,
+        req: ServiceRequest,
+        full: Full,
+    ) -> LocalBoxFuture<'static, Result<ServiceResponse<EitherBody<B>>, actix_web::Error>> {
+        if let Some(unlogged) = self.engine.overload_to_log() {
+            log::warn!(
+                "{}: login refused with 503: {}{}",
+                describe(&req),
+                match full {
+                    Full::Queue => "the login queue is full",
+                    Full::Key => "this client has too many logins waiting",
+                },
+                if unlogged > 0 {
+                    format!(" ({unlogged} more since the last such line)")
+                } else {
+                    String::new()
+                }
+            );
+        }
+        let res = self.config.overloaded_response(req.request());
+        answer(req, res)
     }
 
     /// The identity from a valid session cookie, if sessions are on and the request has one.

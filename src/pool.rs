@@ -86,14 +86,8 @@ where
     K: Hash + Eq + Clone + Send + 'static,
     W: Send + 'static,
 {
-    /// Starts one thread per element of `states` (named `name-N`), each owning its state and
-    /// first running `on_start`.
-    pub(crate) fn new(
-        states: Vec<W>,
-        limits: Limits,
-        name: &str,
-        on_start: fn(),
-    ) -> std::io::Result<Self> {
+    /// Starts one thread per element of `states` (named `name-N`), each owning its state.
+    pub(crate) fn new(states: Vec<W>, limits: Limits, name: &str) -> std::io::Result<Self> {
         let shared = Arc::new(Shared {
             queue: Mutex::new(Queue {
                 by_key: HashMap::new(),
@@ -108,10 +102,7 @@ where
             let shared = Arc::clone(&shared);
             std::thread::Builder::new()
                 .name(format!("{name}-{i}"))
-                .spawn(move || {
-                    on_start();
-                    work(&shared, state);
-                })?;
+                .spawn(move || work(&shared, state))?;
         }
         Ok(Self { shared })
     }
@@ -254,7 +245,7 @@ mod tests {
     };
 
     fn pool(threads: usize, limits: Limits) -> Pool<u8, usize> {
-        Pool::new((0..threads).collect(), limits, "test-pool", || {}).unwrap()
+        Pool::new((0..threads).collect(), limits, "test-pool").unwrap()
     }
 
     /// Occupies every thread of `pool` until the returned sender is dropped or sent to.

@@ -36,16 +36,3 @@ pub(crate) fn machine_hostname() -> Option<String> {
         .filter(|s| !s.is_empty())
         .map(str::to_owned)
 }
-
-/// Lowers the calling thread's scheduling priority to `nice` (0 to 19; Linux applies a nice
-/// value per thread). Returns whether it worked.
-pub(crate) fn lower_thread_priority(nice: c_int) -> bool {
-    extern "C" {
-        fn gettid() -> c_int;
-        fn setpriority(which: c_int, who: c_int, prio: c_int) -> c_int;
-    }
-    const PRIO_PROCESS: c_int = 0;
-    // SAFETY: neither call touches memory of ours; gettid cannot fail, and setpriority only
-    // reports failure (e.g. not permitted) through its return value.
-    unsafe { setpriority(PRIO_PROCESS, gettid(), nice) == 0 }
-}

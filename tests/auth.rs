@@ -858,3 +858,55 @@ async fn cors_outside_the_middleware_answers_preflights_and_nothing_else_gets_in
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(calls.load(Ordering::SeqCst), 0);
 }
+
+/// A login past the queue's bound is answered at once with 503 and `Retry-After`, and a client
+/// over its own bound does not keep another client out.
+#[actix_web::test]
+async fn a_full_login_queue_answers_503_and_one_client_cannot_fill_it() {
+    realm();
+    let auth = localhost()
+        .accept_threads(1)
+        .login_queue(4)
+        .login_queue_per_peer(Some(2))
+        .build()
+        .unwrap();
+    let app = test::init_service(App::new().wrap(auth).route("/", web::get().to(whoami))).await;
+    let from = |peer: &str| {
+        test::TestRequest::get()
+            .uri("/")
+            .peer_addr(peer.parse().unwrap())
+            .insert_header((header::AUTHORIZATION, alice_token().header().to_owned()))
+            .to_request()
+    };
+    // 30 logins from one address at once, then one from another.
+    let mut requests: Vec<_> = (0..30).map(|_| from("127.0.0.2:4000")).collect();
+    requests.push(from("127.0.0.1:5000"));
+    let responses =
+        futures_util::future::join_all(requests.into_iter().map(|r| test::call_service(&app, r)))
+            .await;
+    let mut statuses = std::collections::BTreeMap::new();
+    for res in &responses[..30] {
+        *statuses.entry(res.status().as_u16()).or_insert(0) += 1;
+        if res.status() == StatusCode::SERVICE_UNAVAILABLE {
+            assert_eq!(res.headers().get(header::RETRY_AFTER).unwrap(), "1");
+        }
+    }
+    assert!(
+        statuses.get(&503).copied().unwrap_or(0) >= 20,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.get(&200).copied().unwrap_or(0) >= 2,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        responses[30].status(),
+        StatusCode::OK,
+        "the other client still gets in"
+    );
+    assert!(
+        logged(&["login refused with 503", "too many logins waiting"]),
+        "{:?}",
+        logs()
+    );
+}
