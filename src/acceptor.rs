@@ -1,14 +1,16 @@
 //! The GSSAPI boundary: acquire the acceptor credential once, accept one token per request.
 //!
-//! With `krb5.rs`, the only module with `unsafe` code: the GSSAPI calls the safe `libgssapi`
-//! layer does not wrap the way we need (`gss_acquire_cred_from`, `gss_accept_sec_context` with
-//! its outputs, `gss_display_name`, `gss_import_name`). It is the only one that sees
-//! `libgssapi` types; the rest of the crate gets plain Rust values from it.
+//! With `krb5.rs` and `sys.rs`, the only modules with `unsafe` code (one per C library): the
+//! GSSAPI calls the safe `libgssapi` layer does not wrap the way we need
+//! (`gss_acquire_cred_from`, `gss_accept_sec_context` with its outputs, `gss_display_name`,
+//! `gss_get_name_attribute`, `gss_import_name`). It is the only one that sees `libgssapi` types;
+//! the rest of the crate gets plain Rust values from it.
 
 #![allow(unsafe_code)]
 
 use std::ffi::{c_void, CString};
 use std::fmt;
+use std::os::raw::c_int;
 use std::path::{Path, PathBuf};
 use std::ptr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -22,10 +24,10 @@ use libgssapi_sys::GSS_C_INITIATE;
 use libgssapi_sys::{
     gss_OID, gss_OID_set, gss_accept_sec_context, gss_acquire_cred_from, gss_buffer_desc,
     gss_cred_id_t, gss_cred_usage_t, gss_ctx_id_t, gss_delete_sec_context, gss_display_name,
-    gss_import_name, gss_key_value_element_desc, gss_key_value_set_desc, gss_name_t,
-    gss_release_buffer, gss_release_cred, gss_release_name, OM_uint32, _GSS_C_INDEFINITE,
-    _GSS_S_CONTINUE_NEEDED, GSS_C_ACCEPT, GSS_C_ANON_FLAG, GSS_C_DELEG_FLAG, GSS_C_NT_ANONYMOUS,
-    GSS_C_NT_HOSTBASED_SERVICE, GSS_S_COMPLETE,
+    gss_get_name_attribute, gss_import_name, gss_key_value_element_desc, gss_key_value_set_desc,
+    gss_name_t, gss_release_buffer, gss_release_cred, gss_release_name, OM_uint32,
+    _GSS_C_INDEFINITE, _GSS_S_CONTINUE_NEEDED, GSS_C_ACCEPT, GSS_C_ANON_FLAG, GSS_C_DELEG_FLAG,
+    GSS_C_NT_ANONYMOUS, GSS_C_NT_HOSTBASED_SERVICE, GSS_S_COMPLETE,
 };
 
 /// Which key the acceptor uses: one host-based service name, or any key in the keytab.
@@ -173,6 +175,16 @@ pub(crate) struct Accepted {
     pub(crate) lifetime: Option<Duration>,
     /// GSSAPI marked the context anonymous (`GSS_C_ANON_FLAG`): an anonymous ticket.
     pub(crate) anonymous: bool,
+    /// The ticket's PAC buffers, when GSSAPI verified them (Active Directory tickets).
+    pub(crate) pac: Option<PacBytes>,
+}
+
+/// The raw PAC buffers GSSAPI handed out as authenticated (the PAC's server checksum
+/// verified): `urn:mspac:logon-info` and `urn:mspac:upn-dns-info`.
+#[derive(Debug, Clone)]
+pub(crate) struct PacBytes {
+    pub(crate) logon_info: Vec<u8>,
+    pub(crate) upn_dns_info: Option<Vec<u8>>,
 }
 
 impl Acceptor {
@@ -320,6 +332,13 @@ impl Acceptor {
             ));
         }
         let (principal, anonymous_name) = client.display()?;
+        // Copied here, where the name handle lives; decoded only if the application asks.
+        let pac = client
+            .authenticated_attribute("urn:mspac:logon-info")
+            .map(|logon_info| PacBytes {
+                logon_info,
+                upn_dns_info: client.authenticated_attribute("urn:mspac:upn-dns-info"),
+            });
         Ok(Accepted {
             principal,
             output_token: (!output.bytes().is_empty()).then(|| output.bytes().to_vec()),
@@ -332,6 +351,7 @@ impl Acceptor {
             // for WELLKNOWN/ANONYMOUS tickets (measured, tests/anonymous.rs); it marks the
             // client's name GSS_C_NT_ANONYMOUS instead. Heimdal sets the flag.
             anonymous: anonymous_name || flags & GSS_C_ANON_FLAG != 0,
+            pac,
         })
     }
 }
@@ -537,6 +557,36 @@ impl RawName {
         let text = String::from_utf8(text.bytes().to_vec())
             .map_err(|_| GssFailure::internal("client principal is not UTF-8"))?;
         Ok((text, anonymous))
+    }
+
+    /// The first value of the name attribute `attr`, only when GSSAPI marks it authenticated:
+    /// for the PAC, MIT does so only when the PAC's server checksum verified with our key.
+    /// `None` when the name has no such attribute (an MIT ticket has no logon info).
+    fn authenticated_attribute(&self, attr: &str) -> Option<Vec<u8>> {
+        let mut minor: OM_uint32 = 0;
+        let mut name = gss_buffer_desc {
+            length: attr.len(),
+            value: attr.as_ptr() as *mut c_void,
+        };
+        let (mut authenticated, mut complete, mut more): (c_int, c_int, c_int) = (0, 0, -1);
+        let mut value = RawBuffer::empty();
+        let mut display = RawBuffer::empty();
+        // SAFETY: `self.0` is a name GSSAPI gave us; `name` points into `attr`, alive and only
+        // read during the call; the flags are locals; `value` and `display` receive buffers
+        // that their guards release; `more` = -1 asks for the first value.
+        let major = unsafe {
+            gss_get_name_attribute(
+                &mut minor,
+                self.0,
+                &mut name,
+                &mut authenticated,
+                &mut complete,
+                &mut value.0,
+                &mut display.0,
+                &mut more,
+            )
+        };
+        (major == GSS_S_COMPLETE && authenticated != 0).then(|| value.bytes().to_vec())
     }
 
     /// Imports `service@host` as a `GSS_C_NT_HOSTBASED_SERVICE` name.

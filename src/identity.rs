@@ -1,6 +1,6 @@
 //! The authenticated identity, and its extractor.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
 
 use actix_web::dev::Payload;
@@ -8,8 +8,10 @@ use actix_web::error::InternalError;
 use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use futures_util::future::{ready, Ready};
 
+use crate::acceptor::PacBytes;
 use crate::config::Config;
 use crate::credentials::Credentials;
+use crate::pac::Pac;
 
 /// The Kerberos identity of an authenticated request.
 ///
@@ -51,6 +53,14 @@ pub struct KerberosIdentity {
     expires_at: Option<SystemTime>,
     via_session: bool,
     anonymous: bool,
+    pac: Option<Arc<PacSource>>,
+}
+
+/// The PAC's bytes, and their decoding, done once, when first asked for.
+#[derive(Debug)]
+struct PacSource {
+    bytes: PacBytes,
+    decoded: OnceLock<Option<Pac>>,
 }
 
 impl KerberosIdentity {
@@ -59,6 +69,7 @@ impl KerberosIdentity {
         delegated: Option<Credentials>,
         lifetime: Option<Duration>,
         anonymous: bool,
+        pac: Option<PacBytes>,
     ) -> Self {
         Self {
             principal,
@@ -66,6 +77,12 @@ impl KerberosIdentity {
             expires_at: lifetime.and_then(|l| SystemTime::now().checked_add(l)),
             via_session: false,
             anonymous,
+            pac: pac.map(|bytes| {
+                Arc::new(PacSource {
+                    bytes,
+                    decoded: OnceLock::new(),
+                })
+            }),
         }
     }
 
@@ -76,6 +93,7 @@ impl KerberosIdentity {
             expires_at: Some(expires_at),
             via_session: true,
             anonymous: false,
+            pac: None,
         }
     }
 
@@ -114,6 +132,44 @@ impl KerberosIdentity {
     /// tickets are refused by default.
     pub fn is_anonymous(&self) -> bool {
         self.anonymous
+    }
+
+    /// What the ticket's PAC says about the user (Active Directory): SIDs of the user and of
+    /// every group they are in, logon name and domain, UPN.
+    ///
+    /// `None` when the ticket has no verified logon information (MIT Kerberos tickets, a
+    /// request authenticated by a [`SessionCookie`](crate::SessionCookie)), or when it does not
+    /// decode (logged once as a warning; the login itself stands). Only PAC data whose
+    /// server checksum GSSAPI verified with the service key is used. Decoded on first call,
+    /// then kept: a login whose handler never asks costs only the copy of the bytes.
+    ///
+    /// Group *names* change and can be reused; SIDs do not. Map SIDs to your roles:
+    ///
+    /// ```no_run
+    /// use actix_gssapi::{KerberosIdentity, Sid};
+    ///
+    /// fn is_payroll_admin(id: &KerberosIdentity, admins: &Sid) -> bool {
+    ///     id.pac().is_some_and(|pac| pac.is_member_of(admins))
+    /// }
+    /// ```
+    pub fn pac(&self) -> Option<&Pac> {
+        let source = self.pac.as_ref()?;
+        source
+            .decoded
+            .get_or_init(|| {
+                let bytes = &source.bytes;
+                match crate::pac::decode(&bytes.logon_info, bytes.upn_dns_info.as_deref()) {
+                    Ok(pac) => Some(pac),
+                    Err(why) => {
+                        log::warn!(
+                            "the PAC of {} does not decode ({why}); its groups are unknown",
+                            self.principal
+                        );
+                        None
+                    }
+                }
+            })
+            .as_ref()
     }
 }
 

@@ -104,6 +104,7 @@ mod identity;
 mod krb5;
 mod middleware;
 mod negotiate;
+mod pac;
 mod pool;
 mod session;
 mod sys;
@@ -116,6 +117,7 @@ pub use error::{Error, ErrorKind};
 pub use identity::{KerberosIdentity, KerberosIdentityExt};
 #[doc(hidden)]
 pub use middleware::SpnegoAuthMiddleware;
+pub use pac::{Pac, ParseSidError, Sid};
 pub use session::SessionCookie;
 
 #[cfg(feature = "testing")]
@@ -129,6 +131,11 @@ pub mod __fuzz {
     /// returns a summary that never contains token bytes.
     pub fn parse_authorization(value: &[u8]) -> String {
         format!("{:?}", crate::negotiate::parse_bytes(value))
+    }
+
+    /// Decodes PAC logon information (and UPN/DNS information) and summarises it.
+    pub fn decode_pac(logon_info: &[u8], upn_dns_info: Option<&[u8]>) -> String {
+        crate::pac::fuzz_summary(logon_info, upn_dns_info)
     }
 
     /// Checks the framing of a decoded token.

@@ -284,6 +284,7 @@ where
         accepted.delegated.map(Credentials::new),
         accepted.lifetime,
         accepted.anonymous,
+        accepted.pac,
     );
     let cookie = session.and_then(|s| {
         s.cookie.issue(
@@ -478,6 +479,7 @@ mod tests {
             delegated: None,
             lifetime: None,
             anonymous,
+            pac: None,
         }
     }
 

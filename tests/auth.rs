@@ -910,3 +910,22 @@ async fn a_full_login_queue_answers_503_and_one_client_cannot_fill_it() {
         logs()
     );
 }
+
+/// MIT's KDC issues a PAC without logon information: no groups, and nothing made up.
+#[actix_web::test]
+async fn an_mit_ticket_has_no_pac_groups() {
+    realm();
+    let app = test::init_service(App::new().wrap(localhost()).route(
+        "/",
+        web::get().to(|id: KerberosIdentity| async move {
+            format!(
+                "{} pac={:?}",
+                id.principal(),
+                id.pac().map(|p| p.user_sid().clone())
+            )
+        }),
+    ))
+    .await;
+    let body = alice_logs_in(&app, "/").await;
+    assert_eq!(body, "alice@EXAMPLE.TEST pac=None");
+}
