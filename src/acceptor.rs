@@ -90,8 +90,8 @@ pub(crate) struct AcquireFailure {
 /// Reusing a handle instead of `GSS_C_NO_CREDENTIAL` cuts the cost of an accept from ~82 µs
 /// to ~50 µs. MIT locks a credential's mutex for the whole accept (`kg_cred_resolve` in
 /// `kg_accept_krb5`), so threads sharing one handle would accept one at a time: the engine
-/// gives each thread its own. MIT re-reads the keytab file on every accept, so keys added to
-/// it (a rotation) are picked up without a restart.
+/// gives each thread its own. A keytab file is copied into memory ([`KeytabCopy`]) and copied
+/// again when it changes, so keys added to it (a rotation) are picked up without a restart.
 pub(crate) struct Acceptor {
     cred: RawCred,
     service: ServiceName,

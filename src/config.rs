@@ -213,8 +213,10 @@ impl SpnegoAuth {
     ///
     /// Defaults to the Kerberos library's choice: the `KRB5_KTNAME` environment variable, else
     /// `default_keytab_name` from `krb5.conf`, else `/etc/krb5.keytab`. Takes a path or a
-    /// typed name (`FILE:/etc/http.keytab`). The file is read again on every accept, so keys
-    /// added to it (a key rotation) are used without a restart.
+    /// typed name (`FILE:/etc/http.keytab`). A keytab file is copied into memory at start-up,
+    /// and copied again before the next login whenever it changes (one `stat` per login), so
+    /// keys added to it (a key rotation) are used without a restart, and removed ones are
+    /// refused.
     pub fn keytab(self, keytab: impl Into<String>) -> Self {
         let keytab = keytab.into();
         self.edit_engine(|c| c.keytab = Some(keytab))
