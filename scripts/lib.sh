@@ -9,8 +9,10 @@ BUILD_PACKAGES=(build-essential pkg-config libkrb5-dev libclang-dev)
 RUNTIME_PACKAGES=(krb5-kdc krb5-admin-server krb5-user curl)
 # Only the tests: faketime skews a client's clock (tests/tickets.rs); browsers, OCR and what
 # pip needs to build python-gssapi for the real-client tests (tests/real_clients.rs); openssl
-# and MIT's PKINIT plugin for a realm that issues anonymous tickets (tests/anonymous.rs).
-TEST_PACKAGES=(faketime firefox-esr chromium tesseract-ocr python3-venv python3-dev openssl krb5-pkinit)
+# and MIT's PKINIT plugin for a realm that issues anonymous tickets (tests/anonymous.rs); a
+# Samba AD DC for what only Active Directory has (tests/active_directory.rs).
+TEST_PACKAGES=(faketime firefox-esr chromium tesseract-ocr python3-venv python3-dev openssl krb5-pkinit
+    samba samba-ad-provision samba-ad-dc ldb-tools)
 # Only scripts/bench.sh: the Apache mod_auth_gssapi it compares against, and wrk.
 BENCH_PACKAGES=(apache2 libapache2-mod-auth-gssapi wrk)
 

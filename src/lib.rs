@@ -87,7 +87,8 @@
 //!
 //! # Features
 //! - `testing`: [`testing`] — a throwaway MIT realm (own `krb5kdc` on loopback, keytab, user
-//!   with a ticket) and a Negotiate client, to test your own protected handlers against real
+//!   with a ticket), a throwaway Active Directory domain (a Samba AD DC on loopback, users in
+//!   nested groups) and a Negotiate client, to test your own protected handlers against real
 //!   Kerberos.
 //!
 //! [actix-web]: https://docs.rs/actix-web

@@ -56,6 +56,10 @@ use libgssapi::context::{ClientCtx, CtxFlags, SecurityContext};
 use libgssapi::name::Name;
 use libgssapi::oid::{GSS_MECH_KRB5, GSS_MECH_SPNEGO, GSS_NT_HOSTBASED_SERVICE};
 
+mod ad;
+
+pub use ad::{shared_domain, TestDomain, AD_REALM, AD_USERS, MANY_GROUPS};
+
 /// The realm name of every [`TestRealm`].
 pub const REALM: &str = "EXAMPLE.TEST";
 /// The password of the user `alice` that [`TestRealm::start`] creates.

@@ -1,0 +1,412 @@
+//! A throwaway Active Directory domain: a Samba AD DC on loopback, for what only AD has (PAC
+//! group data, constrained delegation).
+
+use std::ffi::OsString;
+use std::fmt::Write as _;
+use std::io::{self, Write as _};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+
+use super::{check, free_port, make_private_dir, prefixed, which};
+
+/// The realm of every [`TestDomain`].
+pub const AD_REALM: &str = "AD.TEST";
+
+/// The users a [`TestDomain`] creates, with their passwords:
+/// - `alice`: member of the global groups `g1`, `g2`, `g3`, of the domain-local group `glocal`
+///   and the universal group `guniv`, and, through `g1`, of `gnest` (a nested group);
+/// - `bob`: member of `g3`;
+/// - `manygroups`: member of 400 global groups `mg001` to `mg400` (a ~6 KB token).
+pub const AD_USERS: [(&str, &str); 3] = [
+    ("alice", "Alice!Passw0rd1"),
+    ("bob", "Bob!Passw0rd1"),
+    ("manygroups", "Many!Passw0rd1"),
+];
+
+/// How many groups `manygroups` is in.
+pub const MANY_GROUPS: usize = 400;
+
+const ADMIN_PASSWORD: &str = "Adm1n!Passw0rd";
+
+/// A running Samba AD DC (KDC service only) on a free loopback port, its files in a temporary
+/// directory.
+///
+/// It holds a service account `httpsvc` with the SPN `HTTP/localhost` (AES keys, trusted for
+/// constrained delegation to `HTTP/backend.ad.test`, whose account is `backendsvc`), the
+/// [users and groups](AD_USERS), and a keytab for `HTTP/localhost` and `httpsvc`.
+/// Provisioning takes about 5 seconds: share one per test binary ([`shared_domain`]). Needs
+/// Debian's `samba samba-ad-provision samba-ad-dc ldb-tools` (and MIT's `krb5-user`).
+///
+/// Samba reads its standard input, which this process holds: when the process exits, however
+/// it exits, Samba sees the end of its input and stops, and its directory is removed.
+#[derive(Debug)]
+pub struct TestDomain {
+    dir: PathBuf,
+    kdc_port: u16,
+    /// The shell that runs Samba and cleans up after it.
+    samba: Option<Child>,
+    /// Held open: Samba stops when it closes.
+    _stdin: Option<ChildStdin>,
+}
+
+impl TestDomain {
+    /// Provisions the domain, creates its objects, exports the keytab and starts the DC.
+    ///
+    /// # Errors
+    /// When Samba's tools are missing (the message says which packages to install), a step
+    /// fails (its output is in the error), or the KDC does not listen within 20 seconds.
+    pub fn start() -> io::Result<Self> {
+        for tool in ["samba-tool", "samba", "ldbadd", "ldbsearch", "kinit"] {
+            if which(tool).is_none() {
+                return Err(io::Error::new(
+                    io::ErrorKind::NotFound,
+                    format!(
+                        "{tool} not found: install Samba's AD DC (Debian/Ubuntu: apt-get \
+                         install samba samba-ad-provision samba-ad-dc ldb-tools krb5-user)"
+                    ),
+                ));
+            }
+        }
+        let dir = make_private_dir()?;
+        let kdc_port = free_port()?;
+        let mut domain = Self {
+            dir,
+            kdc_port,
+            samba: None,
+            _stdin: None,
+        };
+        domain.provision()?;
+        domain.start_dc()?;
+        Ok(domain)
+    }
+
+    fn provision(&self) -> io::Result<()> {
+        let d = self.dir.display();
+        let port = self.kdc_port;
+        run(Command::new("samba-tool").args([
+            "domain",
+            "provision",
+            &format!("--targetdir={d}/dc"),
+            &format!("--realm={AD_REALM}"),
+            "--domain=AD",
+            &format!("--adminpass={ADMIN_PASSWORD}"),
+            "--server-role=dc",
+            "--dns-backend=NONE",
+            "--host-name=dc1",
+            "--option=interfaces=lo",
+            "--option=bind interfaces only=yes",
+            // Only the KDC: no LDAP, SMB or RPC servers listening on loopback ports.
+            "--option=server services=kdc",
+            &format!("--option=krb5 port={port}"),
+            &format!("--option=kpasswd port={}", free_port()?),
+            &format!("--option=pid directory={d}/dc/run"),
+            &format!("--option=log file={d}/dc/log.%m"),
+        ]))?;
+        // One batch for every object: a samba-tool call per group takes ~0.3 s.
+        let ldif = self.dir.join("objects.ldif");
+        std::fs::write(&ldif, objects_ldif())?;
+        run(Command::new("ldbadd")
+            .arg("-H")
+            .arg(self.sam_ldb())
+            .arg(&ldif))?;
+        for principal in ["HTTP/localhost", "httpsvc"] {
+            run(Command::new("samba-tool")
+                .args(["domain", "exportkeytab"])
+                .arg(self.keytab())
+                .arg(format!("--principal={principal}"))
+                .arg("-s")
+                .arg(self.dir.join("dc/etc/smb.conf")))?;
+        }
+        std::fs::write(self.krb5_config(), self.krb5_conf_text())?;
+        Ok(())
+    }
+
+    fn start_dc(&mut self) -> io::Result<()> {
+        // Samba runs in the foreground and stops at the end of its input, which is a pipe
+        // from this process; the shell around it then removes the domain's directory. So
+        // both happen however this process ends (a `static` shared domain is never dropped).
+        let script = r#"
+            samba -s "$DIR/dc/etc/smb.conf" -i -M single --debug-stdout -d1 \
+                >"$DIR/samba.log" 2>&1
+            rm -rf "$DIR"
+        "#;
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .env("DIR", &self.dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?;
+        self._stdin = child.stdin.take();
+        self.samba = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, self.kdc_port));
+        loop {
+            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+                return Ok(());
+            }
+            let exited = match self.samba.as_mut() {
+                Some(c) => c.try_wait()?.is_some(),
+                None => true,
+            };
+            if exited || Instant::now() > deadline {
+                let log = std::fs::read_to_string(self.dir.join("samba.log")).unwrap_or_default();
+                return Err(io::Error::other(format!(
+                    "samba's KDC did not start on 127.0.0.1:{}: {log}",
+                    self.kdc_port
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The directory that holds the domain's files.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The KDC's port on 127.0.0.1.
+    pub fn kdc_port(&self) -> u16 {
+        self.kdc_port
+    }
+
+    /// The clients' `krb5.conf` for the domain.
+    pub fn krb5_config(&self) -> PathBuf {
+        self.dir.join("krb5.conf")
+    }
+
+    /// The keytab with `HTTP/localhost` and `httpsvc` (the service account's own name, which
+    /// constrained delegation needs).
+    pub fn keytab(&self) -> PathBuf {
+        self.dir.join("http.keytab")
+    }
+
+    fn sam_ldb(&self) -> PathBuf {
+        self.dir.join("dc/private/sam.ldb")
+    }
+
+    /// Where [`kinit`](Self::kinit) puts a user's ticket.
+    pub fn ccache(&self, user: &str) -> PathBuf {
+        self.dir.join(format!("{user}.cc"))
+    }
+
+    /// The environment a Kerberos program needs to use this domain: `KRB5_CONFIG`,
+    /// `KRB5_KTNAME` (the HTTP keytab), `KRB5CCNAME` (alice's ticket, once
+    /// [`kinit`](Self::kinit) made it) and `KRB5RCACHEDIR`.
+    pub fn env(&self) -> Vec<(&'static str, OsString)> {
+        vec![
+            ("KRB5_CONFIG", self.krb5_config().into()),
+            ("KRB5_KTNAME", prefixed("FILE:", &self.keytab())),
+            ("KRB5CCNAME", prefixed("FILE:", &self.ccache("alice"))),
+            ("KRB5RCACHEDIR", self.dir.clone().into()),
+        ]
+    }
+
+    /// Sets [`env`](Self::env) in this process, before its first GSSAPI call.
+    pub fn export_env(&self) {
+        for (key, value) in self.env() {
+            std::env::set_var(key, value);
+        }
+    }
+
+    /// Gets a forwardable ticket for one of the [users](AD_USERS) into
+    /// [`ccache`](Self::ccache)`(user)` and returns the cache.
+    ///
+    /// # Errors
+    /// When `user` is not one of them, or kinit fails.
+    pub fn kinit(&self, user: &str) -> io::Result<PathBuf> {
+        let (_, password) = AD_USERS
+            .iter()
+            .find(|(u, _)| *u == user)
+            .ok_or_else(|| io::Error::other(format!("{user} is not a test domain user")))?;
+        let ccache = self.ccache(user);
+        let mut child = Command::new("kinit")
+            .args(["-f", &format!("{user}@{AD_REALM}")])
+            .env("KRB5_CONFIG", self.krb5_config())
+            .env("KRB5CCNAME", prefixed("FILE:", &ccache))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        if let Some(mut stdin) = child.stdin.take() {
+            writeln!(stdin, "{password}")?;
+        }
+        check(child.wait_with_output()?, "kinit")?;
+        Ok(ccache)
+    }
+
+    /// The SID of an account or group (`alice`, `g1`, `Domain Users`...), as the directory
+    /// holds it, in its `S-1-5-21-...` text form.
+    ///
+    /// # Errors
+    /// When the directory has no such account.
+    pub fn sid(&self, account: &str) -> io::Result<String> {
+        let out = check(
+            Command::new("ldbsearch")
+                .arg("-H")
+                .arg(self.sam_ldb())
+                .arg(format!("(sAMAccountName={account})"))
+                .arg("objectSid")
+                .stdin(Stdio::null())
+                .output()?,
+            "ldbsearch",
+        )?;
+        out.lines()
+            .find_map(|l| l.strip_prefix("objectSid: "))
+            .map(|s| s.trim().to_owned())
+            .ok_or_else(|| io::Error::other(format!("no objectSid for {account}: {out}")))
+    }
+
+    fn krb5_conf_text(&self) -> String {
+        format!(
+            "[libdefaults]
+    default_realm = {AD_REALM}
+    dns_lookup_kdc = false
+    dns_lookup_realm = false
+    rdns = false
+    dns_canonicalize_hostname = false
+    forwardable = true
+    udp_preference_limit = 1
+
+[realms]
+    {AD_REALM} = {{
+        kdc = 127.0.0.1:{}
+    }}
+
+[domain_realm]
+    localhost = {AD_REALM}
+    .ad.test = {AD_REALM}
+    ad.test = {AD_REALM}
+",
+            self.kdc_port
+        )
+    }
+}
+
+impl Drop for TestDomain {
+    fn drop(&mut self) {
+        // Closing its input stops Samba, and the shell then removes the directory.
+        self._stdin.take();
+        if let Some(mut child) = self.samba.take() {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// One domain for the whole process, started on first use, with its environment exported and
+/// alice's ticket made. It lives until the process exits (Samba stops with it).
+///
+/// # Panics
+/// When the domain cannot be started: a test fixture has nothing better to do.
+pub fn shared_domain() -> &'static TestDomain {
+    static DOMAIN: OnceLock<TestDomain> = OnceLock::new();
+    DOMAIN.get_or_init(|| {
+        let domain = TestDomain::start().unwrap_or_else(|e| panic!("test AD domain: {e}"));
+        domain.export_env();
+        domain
+            .kinit("alice")
+            .unwrap_or_else(|e| panic!("alice's ticket: {e}"));
+        domain
+    })
+}
+
+/// The users, groups and service accounts, as one LDIF for `ldbadd`.
+fn objects_ldif() -> String {
+    const USERS_DN: &str = "CN=Users,DC=ad,DC=test";
+    // userAccountControl: NORMAL_ACCOUNT | DONT_EXPIRE_PASSWORD; the HTTP service account
+    // also TRUSTED_TO_AUTH_FOR_DELEGATION (protocol transition).
+    const UAC: u32 = 0x0001_0200;
+    const UAC_DELEGATION: u32 = 0x0101_0200;
+    // groupType: security groups, global / domain local / universal.
+    const GLOBAL: i32 = -2_147_483_646;
+    const DOMAIN_LOCAL: i32 = -2_147_483_644;
+    const UNIVERSAL: i32 = -2_147_483_640;
+    let mut ldif = String::new();
+    let mut user = |name: &str, password: &str, uac: u32, extra: &[String]| {
+        // unicodePwd: the password in double quotes, UTF-16LE, base64.
+        let quoted: Vec<u8> = format!("\"{password}\"")
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        let _ = writeln!(
+            ldif,
+            "dn: CN={name},{USERS_DN}\nobjectClass: user\nsAMAccountName: {name}\n\
+             userAccountControl: {uac}\nunicodePwd:: {}",
+            base64::engine::general_purpose::STANDARD.encode(quoted)
+        );
+        for line in extra {
+            let _ = writeln!(ldif, "{line}");
+        }
+        ldif.push('\n');
+    };
+    for (name, password) in AD_USERS {
+        user(
+            name,
+            password,
+            UAC,
+            &[format!("userPrincipalName: {name}@ad.test")],
+        );
+    }
+    // msDS-SupportedEncryptionTypes 24 (AES): without it service tickets are RC4.
+    user(
+        "httpsvc",
+        "Http!Svc!Passw0rd1",
+        UAC_DELEGATION,
+        &[
+            "msDS-SupportedEncryptionTypes: 24".to_owned(),
+            "servicePrincipalName: HTTP/localhost".to_owned(),
+            "msDS-AllowedToDelegateTo: HTTP/backend.ad.test".to_owned(),
+        ],
+    );
+    user(
+        "backendsvc",
+        "Backend!Svc!Passw0rd1",
+        UAC,
+        &[
+            "msDS-SupportedEncryptionTypes: 24".to_owned(),
+            "servicePrincipalName: HTTP/backend.ad.test".to_owned(),
+        ],
+    );
+    let mut group = |name: &str, group_type: i32, members: &[&str]| {
+        let _ = writeln!(
+            ldif,
+            "dn: CN={name},{USERS_DN}\nobjectClass: group\nsAMAccountName: {name}\n\
+             groupType: {group_type}"
+        );
+        for m in members {
+            let _ = writeln!(ldif, "member: CN={m},{USERS_DN}");
+        }
+        ldif.push('\n');
+    };
+    group("g1", GLOBAL, &["alice"]);
+    group("g2", GLOBAL, &["alice"]);
+    group("g3", GLOBAL, &["alice", "bob"]);
+    group("gnest", GLOBAL, &["g1"]);
+    group("glocal", DOMAIN_LOCAL, &["alice"]);
+    group("guniv", UNIVERSAL, &["alice"]);
+    for i in 1..=MANY_GROUPS {
+        group(&format!("mg{i:03}"), GLOBAL, &["manygroups"]);
+    }
+    ldif
+}
+
+/// Runs a setup step; its output becomes the error when it fails.
+fn run(cmd: &mut Command) -> io::Result<String> {
+    let program = cmd.get_program().to_string_lossy().into_owned();
+    check(cmd.stdin(Stdio::null()).output()?, &program)
+}
