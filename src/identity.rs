@@ -86,6 +86,21 @@ impl KerberosIdentity {
         }
     }
 
+    /// An identity for unit tests, with PAC logon-info bytes if given.
+    #[cfg(test)]
+    pub(crate) fn for_tests(principal: &str, logon_info: Option<Vec<u8>>) -> Self {
+        Self::new(
+            principal.to_owned(),
+            None,
+            None,
+            false,
+            logon_info.map(|logon_info| PacBytes {
+                logon_info,
+                upn_dns_info: None,
+            }),
+        )
+    }
+
     pub(crate) fn from_session(principal: String, expires_at: SystemTime) -> Self {
         Self {
             principal,
@@ -172,6 +187,11 @@ impl KerberosIdentity {
             .as_ref()
     }
 }
+
+/// The configuration of the [`SpnegoAuth`](crate::SpnegoAuth) that identified the request, for
+/// the responses of a [`Require`](crate::Require) inside it.
+#[derive(Clone)]
+pub(crate) struct AuthenticatedBy(pub(crate) Arc<Config>);
 
 /// Marks a request that a [`SpnegoAuth`](crate::SpnegoAuth) let through without an identity,
 /// so the extractor can tell "anonymous by policy" (answer this configuration's 401) from

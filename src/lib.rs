@@ -107,6 +107,7 @@ mod middleware;
 mod negotiate;
 mod pac;
 mod pool;
+mod require;
 mod session;
 mod sys;
 
@@ -119,6 +120,9 @@ pub use identity::{KerberosIdentity, KerberosIdentityExt};
 #[doc(hidden)]
 pub use middleware::SpnegoAuthMiddleware;
 pub use pac::{Pac, ParseSidError, Sid};
+pub use require::Require;
+#[doc(hidden)]
+pub use require::RequireMiddleware;
 pub use session::SessionCookie;
 
 #[cfg(feature = "testing")]

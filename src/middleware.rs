@@ -16,7 +16,7 @@ use crate::acceptor::{Accepted, GssFailure};
 use crate::config::{Config, SpnegoAuth};
 use crate::credentials::Credentials;
 use crate::engine::{Engine, Pending};
-use crate::identity::{KerberosIdentity, Negotiated};
+use crate::identity::{AuthenticatedBy, KerberosIdentity, Negotiated};
 use crate::negotiate::{self, Authorization, Malformed};
 use crate::pool::Full;
 use crate::session::{Session, SessionCookie};
@@ -152,7 +152,10 @@ where
         let earlier = earlier_outcome(&req);
         if earlier == Earlier::Nothing {
             if let Some(identity) = self.session_identity(&req) {
-                req.extensions_mut().insert(identity);
+                let mut ext = req.extensions_mut();
+                ext.insert(identity);
+                ext.insert(AuthenticatedBy(Arc::clone(&self.config)));
+                drop(ext);
                 return self.forward(req);
             }
         }
@@ -234,7 +237,11 @@ where
     });
     let refusal = match outcome {
         Ok(accepted) => match admit(&config, &accepted) {
-            Ok(()) => return identified(service, req, accepted, session.as_ref()).await,
+            Ok(()) => {
+                req.extensions_mut()
+                    .insert(AuthenticatedBy(Arc::clone(&config)));
+                return identified(service, req, accepted, session.as_ref()).await;
+            }
             Err(why) => why,
         },
         Err(failure) => failure.to_string(),

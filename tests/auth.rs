@@ -929,3 +929,102 @@ async fn an_mit_ticket_has_no_pac_groups() {
     let body = alice_logs_in(&app, "/").await;
     assert_eq!(body, "alice@EXAMPLE.TEST pac=None");
 }
+
+/// `Require` on MIT tickets: by principal, realm and predicate, with the enclosing
+/// `SpnegoAuth`'s own 401 and 403 responses; the handler runs only when allowed.
+#[actix_web::test]
+async fn require_admits_by_principal_realm_and_predicate() {
+    use actix_gssapi::Require;
+    let realm = realm();
+    static BOB: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    let bob = BOB.get_or_init(|| {
+        realm.add_user("bob", "bob-password").ok();
+        realm.kinit("bob", "bob-password", &[]).unwrap()
+    });
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = |calls: &Arc<AtomicUsize>| {
+        let calls = Arc::clone(calls);
+        web::to(move || {
+            calls.fetch_add(1, Ordering::SeqCst);
+            async { "in" }
+        })
+    };
+    let app = test::init_service(
+        App::new()
+            .wrap(localhost().forbidden("not for you").unauthorized("log in"))
+            .service(
+                web::scope("/alice-only")
+                    .wrap(Require::principals(["alice@EXAMPLE.TEST"]))
+                    .default_service(counted(&calls)),
+            )
+            .service(
+                web::scope("/realm")
+                    .wrap(Require::realms(["EXAMPLE.TEST"]))
+                    .default_service(counted(&calls)),
+            )
+            .service(
+                web::scope("/other-realm")
+                    .wrap(Require::realms(["OTHER.TEST"]))
+                    .default_service(counted(&calls)),
+            )
+            .service(
+                web::scope("/short-names")
+                    .wrap(Require::predicate("a name of 3 letters", |id| {
+                        id.principal()
+                            .split('@')
+                            .next()
+                            .is_some_and(|n| n.len() == 3)
+                    }))
+                    .default_service(counted(&calls)),
+            ),
+    )
+    .await;
+    let bob_token = || {
+        Negotiation::start(bob, "HTTP@localhost")
+            .unwrap()
+            .header()
+            .to_owned()
+    };
+    for (path, who, status, body) in [
+        ("/alice-only/", "alice", 200, "in"),
+        ("/alice-only/", "bob", 403, "not for you"),
+        ("/alice-only/", "nobody", 401, "log in"),
+        ("/realm/", "bob", 200, "in"),
+        ("/other-realm/", "alice", 403, "not for you"),
+        ("/short-names/", "bob", 200, "in"),
+        ("/short-names/", "alice", 403, "not for you"),
+    ] {
+        let header = match who {
+            "alice" => Some(alice_token().header().to_owned()),
+            "bob" => Some(bob_token()),
+            _ => None,
+        };
+        let (s, b) = status_and_body(&app, get(path, header.as_deref())).await;
+        assert_eq!((s.as_u16(), b.as_str()), (status, body), "{path} as {who}");
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+    assert!(
+        logged(&[
+            "GET /short-names/",
+            "alice@EXAMPLE.TEST refused",
+            "a name of 3 letters"
+        ]),
+        "{:?}",
+        logs()
+    );
+
+    // Without a SpnegoAuth outside it, Require has no identity to check: 401, and a warning.
+    let bare = test::init_service(
+        App::new()
+            .wrap(Require::realms(["EXAMPLE.TEST"]))
+            .route("/", web::get().to(whoami)),
+    )
+    .await;
+    let (s, _) = status_and_body(&bare, get("/", Some(alice_token().header()))).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert!(
+        logged(&["Require on GET /", "no SpnegoAuth covers"]),
+        "{:?}",
+        logs()
+    );
+}

@@ -104,7 +104,12 @@ impl TestDomain {
             "--option=server services=kdc",
             &format!("--option=krb5 port={port}"),
             &format!("--option=kpasswd port={}", free_port()?),
+            // Everything under the domain's directory: nothing in /run/samba or
+            // /var/log/samba, and several domains can run side by side.
             &format!("--option=pid directory={d}/dc/run"),
+            &format!("--option=ncalrpc dir={d}/dc/run/ncalrpc"),
+            &format!("--option=winbindd socket directory={d}/dc/run/winbindd"),
+            &format!("--option=ntp signd socket directory={d}/dc/run/ntp_signd"),
             &format!("--option=log file={d}/dc/log.%m"),
         ]))?;
         // One batch for every object: a samba-tool call per group takes ~0.3 s.

@@ -1,0 +1,374 @@
+//! `Require`: who may enter a scope or resource, decided on the identity an enclosing
+//! `SpnegoAuth` established (no second GSSAPI accept).
+
+use std::collections::HashSet;
+use std::fmt;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{forward_ready, Service, ServiceRequest, ServiceResponse, Transform};
+use actix_web::HttpMessage;
+use futures_util::future::{ok, ready, LocalBoxFuture, Ready};
+
+use crate::config::Config;
+use crate::identity::{AuthenticatedBy, KerberosIdentity, Negotiated};
+use crate::pac::Sid;
+
+type Predicate = Arc<dyn Fn(&KerberosIdentity) -> bool + Send + Sync>;
+
+/// An authorization rule for a scope or resource, checked on the [`KerberosIdentity`] that an
+/// enclosing [`SpnegoAuth`](crate::SpnegoAuth) established.
+///
+/// - No identity (the request did not log in): `401` with the challenge, the enclosing
+///   `SpnegoAuth`'s unauthorized response.
+/// - An identity the rule refuses: `403`, the enclosing `SpnegoAuth`'s forbidden response, and
+///   a `warn` line naming the principal and the rule (never a token).
+/// - Otherwise the request goes on; the handler runs only then.
+///
+/// Wrap it *inside* `SpnegoAuth`: on a scope of an app that `SpnegoAuth` wraps, or on the same
+/// scope before it (`.wrap(Require::...).wrap(auth)`: the last `wrap` runs first).
+///
+/// ```no_run
+/// use actix_gssapi::{Require, Sid, SpnegoAuth};
+/// use actix_web::{web, App, HttpServer};
+///
+/// # #[actix_web::main]
+/// # async fn main() -> std::io::Result<()> {
+/// let auth = SpnegoAuth::new().build().map_err(std::io::Error::other)?;
+/// let admins: Sid = "S-1-5-21-1004336348-1177238915-682003330-512"
+///     .parse()
+///     .map_err(std::io::Error::other)?;
+/// HttpServer::new(move || {
+///     App::new()
+///         .wrap(auth.clone())
+///         .route("/", web::get().to(|| async { "every logged-in user" }))
+///         .service(
+///             web::scope("/admin")
+///                 .wrap(Require::any_group([admins.clone()]))
+///                 .route("/", web::get().to(|| async { "domain admins only" })),
+///         )
+/// })
+/// .bind("127.0.0.1:8080")?
+/// .run()
+/// .await
+/// # }
+/// ```
+///
+/// Group rules need Active Directory tickets ([`KerberosIdentity::pac`]); a request without a
+/// PAC (an MIT ticket, a session cookie) is in no group, so they refuse it.
+#[derive(Clone)]
+#[must_use]
+pub struct Require {
+    rule: Arc<Rule>,
+}
+
+enum Rule {
+    Principals(HashSet<String>),
+    Realms(HashSet<String>),
+    AnyGroup(Vec<Sid>),
+    AllGroups(Vec<Sid>),
+    Predicate(&'static str, Predicate),
+    Either(Vec<Rule>),
+}
+
+impl Rule {
+    fn allows(&self, id: &KerberosIdentity) -> bool {
+        match self {
+            Self::Principals(p) => p.contains(id.principal()),
+            Self::Realms(r) => id.realm().is_some_and(|realm| r.contains(realm)),
+            Self::AnyGroup(sids) => id
+                .pac()
+                .is_some_and(|pac| sids.iter().any(|s| pac.is_member_of(s))),
+            Self::AllGroups(sids) => id
+                .pac()
+                .is_some_and(|pac| sids.iter().all(|s| pac.is_member_of(s))),
+            Self::Predicate(_, f) => f(id),
+            Self::Either(rules) => rules.iter().any(|r| r.allows(id)),
+        }
+    }
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let list = |f: &mut fmt::Formatter<'_>, items: Vec<String>| {
+            let mut items = items;
+            items.sort();
+            f.write_str(&items.join(", "))
+        };
+        match self {
+            Self::Principals(p) => {
+                f.write_str("principal one of ")?;
+                list(f, p.iter().cloned().collect())
+            }
+            Self::Realms(r) => {
+                f.write_str("realm one of ")?;
+                list(f, r.iter().cloned().collect())
+            }
+            Self::AnyGroup(s) => {
+                f.write_str("member of any of ")?;
+                list(f, s.iter().map(Sid::to_string).collect())
+            }
+            Self::AllGroups(s) => {
+                f.write_str("member of all of ")?;
+                list(f, s.iter().map(Sid::to_string).collect())
+            }
+            Self::Predicate(name, _) => write!(f, "{name}"),
+            Self::Either(rules) => {
+                for (i, r) in rules.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(" or ")?;
+                    }
+                    write!(f, "({r})")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl fmt::Debug for Require {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Require({})", self.rule)
+    }
+}
+
+impl Require {
+    fn new(rule: Rule) -> Self {
+        Self {
+            rule: Arc::new(rule),
+        }
+    }
+
+    /// Allows exactly these principals (`alice@EXAMPLE.COM`: realm included, compared whole).
+    pub fn principals<I, S>(principals: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Self::new(Rule::Principals(
+            principals.into_iter().map(Into::into).collect(),
+        ))
+    }
+
+    /// Allows every principal of these realms (`EXAMPLE.COM`; compared exactly, as Kerberos
+    /// writes realms).
+    pub fn realms<I, S>(realms: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Self::new(Rule::Realms(realms.into_iter().map(Into::into).collect()))
+    }
+
+    /// Allows members of at least one of these groups, by SID ([`KerberosIdentity::pac`]).
+    pub fn any_group(groups: impl IntoIterator<Item = Sid>) -> Self {
+        Self::new(Rule::AnyGroup(groups.into_iter().collect()))
+    }
+
+    /// Allows members of every one of these groups, by SID. An empty list allows anyone whose
+    /// ticket has a verified PAC.
+    pub fn all_groups(groups: impl IntoIterator<Item = Sid>) -> Self {
+        Self::new(Rule::AllGroups(groups.into_iter().collect()))
+    }
+
+    /// Allows whom `predicate` allows; `name` describes the rule in log lines.
+    ///
+    /// ```
+    /// use actix_gssapi::Require;
+    ///
+    /// let services_only = Require::predicate("a service principal", |id| {
+    ///     id.principal().starts_with("HTTP/")
+    /// });
+    /// ```
+    pub fn predicate<F>(name: &'static str, predicate: F) -> Self
+    where
+        F: Fn(&KerberosIdentity) -> bool + Send + Sync + 'static,
+    {
+        Self::new(Rule::Predicate(name, Arc::new(predicate)))
+    }
+
+    /// Allows whom this rule or `other` allows.
+    ///
+    /// ```
+    /// use actix_gssapi::{Require, Sid};
+    ///
+    /// let admins: Sid = "S-1-5-21-1-2-3-512".parse().unwrap();
+    /// let rule = Require::any_group([admins]).or(Require::principals(["root@EXAMPLE.COM"]));
+    /// ```
+    pub fn or(self, other: Require) -> Self {
+        let take = |r: Require| Arc::try_unwrap(r.rule).unwrap_or_else(|arc| clone_rule(&arc));
+        let mut rules = match take(self) {
+            Rule::Either(rules) => rules,
+            rule => vec![rule],
+        };
+        match take(other) {
+            Rule::Either(more) => rules.extend(more),
+            rule => rules.push(rule),
+        }
+        Self::new(Rule::Either(rules))
+    }
+}
+
+fn clone_rule(rule: &Rule) -> Rule {
+    match rule {
+        Rule::Principals(p) => Rule::Principals(p.clone()),
+        Rule::Realms(r) => Rule::Realms(r.clone()),
+        Rule::AnyGroup(s) => Rule::AnyGroup(s.clone()),
+        Rule::AllGroups(s) => Rule::AllGroups(s.clone()),
+        Rule::Predicate(n, f) => Rule::Predicate(n, Arc::clone(f)),
+        Rule::Either(rules) => Rule::Either(rules.iter().map(clone_rule).collect()),
+    }
+}
+
+/// What to do with a request, from what the enclosing `SpnegoAuth` left.
+#[derive(Debug, PartialEq, Eq)]
+enum Verdict {
+    Allow,
+    /// No identity: 401.
+    Challenge,
+    /// An identity the rule refuses: 403.
+    Refuse,
+}
+
+fn verdict(rule: &Rule, identity: Option<&KerberosIdentity>) -> Verdict {
+    match identity {
+        None => Verdict::Challenge,
+        Some(id) if rule.allows(id) => Verdict::Allow,
+        Some(_) => Verdict::Refuse,
+    }
+}
+
+impl<S, B> Transform<S, ServiceRequest> for Require
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = actix_web::Error;
+    type Transform = RequireMiddleware<S>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, Self::InitError>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        ok(RequireMiddleware {
+            service: Rc::new(service),
+            rule: Arc::clone(&self.rule),
+        })
+    }
+}
+
+/// The per-worker service built by [`Require`]; not used directly.
+#[doc(hidden)]
+pub struct RequireMiddleware<S> {
+    service: Rc<S>,
+    rule: Arc<Rule>,
+}
+
+impl<S, B> Service<ServiceRequest> for RequireMiddleware<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    forward_ready!(service);
+
+    fn call(&self, req: ServiceRequest) -> Self::Future {
+        let (identity, by, anonymous) = {
+            let ext = req.extensions();
+            (
+                ext.get::<KerberosIdentity>().cloned(),
+                ext.get::<AuthenticatedBy>().map(|a| Arc::clone(&a.0)),
+                ext.get::<Negotiated>().map(|n| Arc::clone(&n.config)),
+            )
+        };
+        let res = match verdict(&self.rule, identity.as_ref()) {
+            Verdict::Allow => {
+                let fut = self.service.call(req);
+                return Box::pin(async move { Ok(fut.await?.map_into_left_body()) });
+            }
+            Verdict::Challenge => {
+                let config = anonymous.unwrap_or_else(|| {
+                    log::warn!(
+                        "Require on {} {}, which no SpnegoAuth covers: wrap the app or scope \
+                         with SpnegoAuth outside Require",
+                        req.method(),
+                        req.path()
+                    );
+                    Arc::new(Config::default())
+                });
+                config.unauthorized_response(req.request())
+            }
+            Verdict::Refuse => {
+                let principal = identity.as_ref().map_or("", |i| i.principal());
+                log::warn!(
+                    "{} {}: {principal} refused by the authorization rule: {}",
+                    req.method(),
+                    req.path(),
+                    self.rule
+                );
+                by.unwrap_or_else(|| Arc::new(Config::default()))
+                    .forbidden_response(req.request())
+            }
+        };
+        Box::pin(ready(Ok(req.into_response(res).map_into_right_body())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn alice() -> KerberosIdentity {
+        KerberosIdentity::for_tests("alice@EXAMPLE.TEST", None)
+    }
+
+    #[test]
+    fn verdicts() {
+        let rule = Rule::Principals(["alice@EXAMPLE.TEST".to_owned()].into());
+        assert_eq!(verdict(&rule, None), Verdict::Challenge);
+        assert_eq!(verdict(&rule, Some(&alice())), Verdict::Allow);
+        let bob = KerberosIdentity::for_tests("bob@EXAMPLE.TEST", None);
+        assert_eq!(verdict(&rule, Some(&bob)), Verdict::Refuse);
+        // Realm included: the same name in another realm is someone else.
+        let evil = KerberosIdentity::for_tests("alice@EVIL.TEST", None);
+        assert_eq!(verdict(&rule, Some(&evil)), Verdict::Refuse);
+    }
+
+    #[test]
+    fn rules() {
+        let realm = Rule::Realms(["EXAMPLE.TEST".to_owned()].into());
+        assert!(realm.allows(&alice()));
+        assert!(!realm.allows(&KerberosIdentity::for_tests("a@EXAMPLE.TEST.EVIL", None)));
+        assert!(!realm.allows(&KerberosIdentity::for_tests("no-realm", None)));
+        // Group rules refuse an identity without a PAC.
+        let g: Sid = "S-1-5-21-1-2-3-1106".parse().unwrap();
+        assert!(!Rule::AnyGroup(vec![g.clone()]).allows(&alice()));
+        assert!(!Rule::AllGroups(vec![]).allows(&alice()));
+        let either =
+            Require::realms(["OTHER.TEST"]).or(Require::principals(["alice@EXAMPLE.TEST"]));
+        assert!(either.rule.allows(&alice()));
+        assert_eq!(
+            either.rule.to_string(),
+            "(realm one of OTHER.TEST) or (principal one of alice@EXAMPLE.TEST)"
+        );
+        let p = Require::predicate("a short name", |id| id.principal().len() < 5);
+        assert!(!p.rule.allows(&alice()));
+        assert_eq!(p.rule.to_string(), "a short name");
+    }
+
+    #[test]
+    fn group_rules_with_a_pac() {
+        let pac = crate::pac::tests::Builder::alice().bytes();
+        let id = KerberosIdentity::for_tests("alice@AD.TEST", Some(pac));
+        let member: Sid = "S-1-5-21-1-2-3-1106".parse().unwrap();
+        let other: Sid = "S-1-5-21-1-2-3-1999".parse().unwrap();
+        assert!(Rule::AnyGroup(vec![other.clone(), member.clone()]).allows(&id));
+        assert!(!Rule::AllGroups(vec![other.clone(), member.clone()]).allows(&id));
+        assert!(Rule::AllGroups(vec![member]).allows(&id));
+        assert!(!Rule::AnyGroup(vec![other]).allows(&id));
+    }
+}
