@@ -25,7 +25,7 @@ use libgssapi_sys::{
     gss_OID, gss_OID_set, gss_accept_sec_context, gss_acquire_cred_from, gss_buffer_desc,
     gss_cred_id_t, gss_cred_usage_t, gss_ctx_id_t, gss_delete_sec_context, gss_display_name,
     gss_get_name_attribute, gss_import_name, gss_key_value_element_desc, gss_key_value_set_desc,
-    gss_name_t, gss_release_buffer, gss_release_cred, gss_release_name, OM_uint32,
+    gss_localname, gss_name_t, gss_release_buffer, gss_release_cred, gss_release_name, OM_uint32,
     _GSS_C_INDEFINITE, _GSS_S_CONTINUE_NEEDED, GSS_C_ACCEPT, GSS_C_ANON_FLAG, GSS_C_DELEG_FLAG,
     GSS_C_NT_ANONYMOUS, GSS_C_NT_HOSTBASED_SERVICE, GSS_S_COMPLETE,
 };
@@ -177,6 +177,9 @@ pub(crate) struct Accepted {
     pub(crate) anonymous: bool,
     /// The ticket's PAC buffers, when GSSAPI verified them (Active Directory tickets).
     pub(crate) pac: Option<PacBytes>,
+    /// The local account name krb5's `auth_to_local` rules map the client to, when asked for
+    /// and there is one.
+    pub(crate) local_name: Option<String>,
 }
 
 /// The raw PAC buffers GSSAPI handed out as authenticated (the PAC's server checksum
@@ -276,7 +279,11 @@ impl Acceptor {
 
     /// Runs `gss_accept_sec_context` on one client token. Blocking: it checks the keytab file
     /// and writes the replay cache on disk. Call it off the async executor.
-    pub(crate) fn accept(&mut self, token: &[u8]) -> Result<Accepted, GssFailure> {
+    pub(crate) fn accept(
+        &mut self,
+        token: &[u8],
+        want_local_name: bool,
+    ) -> Result<Accepted, GssFailure> {
         self.refresh();
         // One gss_accept_sec_context that also returns the client's name, flags, lifetime and
         // delegated credential. libgssapi's `ServerCtx` asks for those afterwards through
@@ -352,6 +359,11 @@ impl Acceptor {
             // client's name GSS_C_NT_ANONYMOUS instead. Heimdal sets the flag.
             anonymous: anonymous_name || flags & GSS_C_ANON_FLAG != 0,
             pac,
+            local_name: if want_local_name {
+                client.local_name()
+            } else {
+                None
+            },
         })
     }
 }
@@ -587,6 +599,22 @@ impl RawName {
             )
         };
         (major == GSS_S_COMPLETE && authenticated != 0).then(|| value.bytes().to_vec())
+    }
+
+    /// The local account name the `auth_to_local` rules of krb5.conf map this name to
+    /// (`gss_localname`); `None` when no rule maps it.
+    fn local_name(&self) -> Option<String> {
+        let mut minor: OM_uint32 = 0;
+        let mut out = RawBuffer::empty();
+        // SAFETY: `self.0` is a name GSSAPI gave us; a null mechanism means "the name's own";
+        // `out` receives a buffer its guard releases.
+        let major = unsafe { gss_localname(&mut minor, self.0, ptr::null(), &mut out.0) };
+        if major != GSS_S_COMPLETE {
+            return None;
+        }
+        String::from_utf8(out.bytes().to_vec())
+            .ok()
+            .filter(|s| !s.is_empty())
     }
 
     /// Imports `service@host` as a `GSS_C_NT_HOSTBASED_SERVICE` name.

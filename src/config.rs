@@ -89,6 +89,14 @@ pub struct SpnegoAuth {
     engine: Arc<OnceLock<Result<Engine, Error>>>,
 }
 
+/// Whether logins are mapped to local account names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum LocalNames {
+    Off,
+    Map,
+    Require,
+}
+
 #[derive(Clone)]
 pub(crate) enum Hostname {
     Auto,
@@ -109,6 +117,7 @@ pub(crate) struct Config {
     keytab: Option<String>,
     pub(crate) optional: bool,
     pub(crate) allow_anonymous: bool,
+    pub(crate) local_names: LocalNames,
     unauthorized: Reply,
     forbidden: Reply,
     pub(crate) session: Option<SessionCookie>,
@@ -131,6 +140,7 @@ impl Default for Config {
             keytab: None,
             optional: false,
             allow_anonymous: false,
+            local_names: LocalNames::Off,
             unauthorized: Reply::Text(Cow::Borrowed("Unauthorized")),
             forbidden: Reply::Text(Cow::Borrowed("Forbidden")),
             session: None,
@@ -260,6 +270,33 @@ impl SpnegoAuth {
     /// if your handlers check [`KerberosIdentity::is_anonymous`](crate::KerberosIdentity::is_anonymous).
     pub fn allow_anonymous(self) -> Self {
         self.edit(|c| c.allow_anonymous = true)
+    }
+
+    /// Map each login to a local account name with krb5's `auth_to_local` rules (krb5.conf,
+    /// `gss_localname`), for [`KerberosIdentity::local_name`].
+    ///
+    /// Defaults to off: it is a krb5 lookup on every login. By default MIT maps a
+    /// one-component principal of the default realm to its name (`alice@EXAMPLE.COM` to
+    /// `alice`) and nothing else; `auth_to_local` rules in the realm's section of krb5.conf
+    /// map more. Requests authenticated by a session cookie have no local name.
+    ///
+    /// [`KerberosIdentity::local_name`]: crate::KerberosIdentity::local_name
+    pub fn map_local_names(self) -> Self {
+        self.edit(|c| {
+            if c.local_names == LocalNames::Off {
+                c.local_names = LocalNames::Map;
+            }
+        })
+    }
+
+    /// Like [`map_local_names`](Self::map_local_names), and refuse (`403`, logged) a login
+    /// that no rule maps to a local account.
+    ///
+    /// Defaults to off. For services that act as a local user (files, a database role): a
+    /// principal of a trusted foreign realm, or a service principal, is then refused instead
+    /// of reaching a handler that cannot serve it.
+    pub fn require_local_names(self) -> Self {
+        self.edit(|c| c.local_names = LocalNames::Require)
     }
 
     /// The body of the `401 Unauthorized` answer to a request without Negotiate credentials.
@@ -486,6 +523,7 @@ impl fmt::Debug for SpnegoAuth {
             .field("keytab", &c.keytab)
             .field("optional", &c.optional)
             .field("allow_anonymous", &c.allow_anonymous)
+            .field("local_names", &c.local_names)
             .field("session_cookie", &c.session)
             .field("accept_threads", &c.accept_threads)
             .field("login_queue", &c.login_queue)
@@ -651,6 +689,8 @@ mod tests {
         for kept in [
             a.clone().optional(),
             a.clone().allow_anonymous(),
+            a.clone().map_local_names(),
+            a.clone().require_local_names(),
             a.clone().unauthorized("x"),
             a.clone()
                 .unauthorized_with(|_| HttpResponse::Unauthorized().finish()),

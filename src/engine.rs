@@ -80,10 +80,17 @@ impl Engine {
 
     /// Queues the accept of `token` for the client at `peer`. Dropping the returned future
     /// before a thread takes the job cancels it.
-    pub(crate) fn accept(&self, peer: Option<IpAddr>, token: Vec<u8>) -> Result<Pending, Full> {
+    pub(crate) fn accept(
+        &self,
+        peer: Option<IpAddr>,
+        token: Vec<u8>,
+        want_local_name: bool,
+    ) -> Result<Pending, Full> {
         self.inner
             .pool
-            .try_run(peer, move |acceptor: &mut Acceptor| acceptor.accept(&token))
+            .try_run(peer, move |acceptor: &mut Acceptor| {
+                acceptor.accept(&token, want_local_name)
+            })
     }
 
     /// Whether to log an overload now (at most one line a second), and how many overloads

@@ -54,6 +54,7 @@ pub struct KerberosIdentity {
     via_session: bool,
     anonymous: bool,
     pac: Option<Arc<PacSource>>,
+    local_name: Option<String>,
 }
 
 /// The PAC's bytes, and their decoding, done once, when first asked for.
@@ -70,6 +71,7 @@ impl KerberosIdentity {
         lifetime: Option<Duration>,
         anonymous: bool,
         pac: Option<PacBytes>,
+        local_name: Option<String>,
     ) -> Self {
         Self {
             principal,
@@ -83,6 +85,7 @@ impl KerberosIdentity {
                     decoded: OnceLock::new(),
                 })
             }),
+            local_name,
         }
     }
 
@@ -98,6 +101,7 @@ impl KerberosIdentity {
                 logon_info,
                 upn_dns_info: None,
             }),
+            None,
         )
     }
 
@@ -109,6 +113,7 @@ impl KerberosIdentity {
             via_session: true,
             anonymous: false,
             pac: None,
+            local_name: None,
         }
     }
 
@@ -147,6 +152,14 @@ impl KerberosIdentity {
     /// tickets are refused by default.
     pub fn is_anonymous(&self) -> bool {
         self.anonymous
+    }
+
+    /// The local account name krb5's `auth_to_local` rules map the client to (`alice` for
+    /// `alice@EXAMPLE.COM` by default), when
+    /// [`SpnegoAuth::map_local_names`](crate::SpnegoAuth::map_local_names) is on and a rule
+    /// maps it; `None` otherwise (and for requests authenticated by a session cookie).
+    pub fn local_name(&self) -> Option<&str> {
+        self.local_name.as_deref()
     }
 
     /// What the ticket's PAC says about the user (Active Directory): SIDs of the user and of

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use crate::acceptor::{Accepted, GssFailure};
-use crate::config::{Config, SpnegoAuth};
+use crate::config::{Config, LocalNames, SpnegoAuth};
 use crate::credentials::Credentials;
 use crate::engine::{Engine, Pending};
 use crate::identity::{AuthenticatedBy, KerberosIdentity, Negotiated};
@@ -134,6 +134,13 @@ fn admit(config: &Config, accepted: &Accepted) -> Result<(), String> {
             accepted.principal
         ));
     }
+    if config.local_names == LocalNames::Require && accepted.local_name.is_none() {
+        return Err(format!(
+            "{} has no local account name (no auth_to_local rule in krb5.conf maps it), and \
+             SpnegoAuth::require_local_names is on",
+            accepted.principal
+        ));
+    }
     Ok(())
 }
 
@@ -193,7 +200,11 @@ where
         // stall every connection of this worker, so it runs on the engine's threads; the
         // hand-off costs a few µs. tests/blocking.rs proves an open route still answers while
         // an accept is stuck.
-        match self.engine.accept(req.peer_addr().map(|a| a.ip()), token) {
+        let want_local_name = self.config.local_names != LocalNames::Off;
+        match self
+            .engine
+            .accept(req.peer_addr().map(|a| a.ip()), token, want_local_name)
+        {
             Ok(pending) => Box::pin(after_accept(
                 Rc::clone(&self.service),
                 Arc::clone(&self.config),
@@ -292,6 +303,7 @@ where
         accepted.lifetime,
         accepted.anonymous,
         accepted.pac,
+        accepted.local_name,
     );
     let cookie = session.and_then(|s| {
         s.cookie.issue(
@@ -487,6 +499,7 @@ mod tests {
             lifetime: None,
             anonymous,
             pac: None,
+            local_name: None,
         }
     }
 

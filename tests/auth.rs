@@ -1028,3 +1028,69 @@ async fn require_admits_by_principal_realm_and_predicate() {
         logs()
     );
 }
+
+/// Local names from krb5.conf's `auth_to_local` rules (the test realm maps `ops/*` to
+/// `operator`, and MIT's default maps `alice@EXAMPLE.TEST` to `alice`): off by default,
+/// mapped on request, and required: an unmapped principal is refused.
+#[actix_web::test]
+async fn local_names_come_from_auth_to_local_rules() {
+    let realm = realm();
+    static USERS: std::sync::OnceLock<(std::path::PathBuf, std::path::PathBuf)> =
+        std::sync::OnceLock::new();
+    let (ops, unmapped) = USERS.get_or_init(|| {
+        for name in ["ops/deploy", "web/admin"] {
+            realm.add_user(name, "a-password").ok();
+        }
+        (
+            realm.kinit("ops/deploy", "a-password", &[]).unwrap(),
+            realm.kinit("web/admin", "a-password", &[]).unwrap(),
+        )
+    });
+    let token = |cc: &std::path::Path| {
+        Negotiation::start(cc, "HTTP@localhost")
+            .unwrap()
+            .header()
+            .to_owned()
+    };
+    let app = |auth: SpnegoAuth| {
+        test::init_service(App::new().wrap(auth).route(
+            "/",
+            web::get().to(|id: KerberosIdentity| async move {
+                format!("{} {:?}", id.principal(), id.local_name())
+            }),
+        ))
+    };
+    let off = app(localhost()).await;
+    let (_, body) = status_and_body(&off, get("/", Some(alice_token().header()))).await;
+    assert_eq!(body, "alice@EXAMPLE.TEST None", "off by default");
+
+    let mapped = app(localhost().map_local_names()).await;
+    for (header, expected) in [
+        (
+            alice_token().header().to_owned(),
+            "alice@EXAMPLE.TEST Some(\"alice\")",
+        ),
+        (token(ops), "ops/deploy@EXAMPLE.TEST Some(\"operator\")"),
+        (token(unmapped), "web/admin@EXAMPLE.TEST None"),
+    ] {
+        let (status, body) = status_and_body(&mapped, get("/", Some(&header))).await;
+        assert_eq!((status, body.as_str()), (StatusCode::OK, expected));
+    }
+
+    let required = app(localhost().require_local_names()).await;
+    let (status, body) = status_and_body(&required, get("/", Some(&token(ops)))).await;
+    assert_eq!(
+        (status, body.as_str()),
+        (StatusCode::OK, "ops/deploy@EXAMPLE.TEST Some(\"operator\")")
+    );
+    let (status, _) = status_and_body(&required, get("/unmapped", Some(&token(unmapped)))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(
+        logged(&[
+            "GET /unmapped",
+            "web/admin@EXAMPLE.TEST has no local account name"
+        ]),
+        "{:?}",
+        logs()
+    );
+}

@@ -37,6 +37,10 @@
 //! }
 //! ```
 //!
+//! Its `krb5.conf` maps principals to local names (`auth_to_local`) by MIT's default rule
+//! (`alice@EXAMPLE.TEST` is `alice`) and one of its own: any `ops/<instance>` principal is
+//! `operator`.
+//!
 //! The KDC is stopped and the directory removed when the [`TestRealm`] is dropped, and — for
 //! the shared realm, which lives as long as the process — by a watchdog shell that notices the
 //! test process has gone. Nothing is left running.
@@ -452,6 +456,8 @@ princ2 = GeneralString:{realm}
 [realms]
     {realm} = {{
         kdc = 127.0.0.1:{port}
+        auth_to_local = RULE:[2:$1/$2](ops/.*)s/^.*$/operator/
+        auth_to_local = DEFAULT
 {anchors}    }}
 
 [domain_realm]
