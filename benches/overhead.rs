@@ -10,6 +10,7 @@
 //!   service: header parse, base64, framing check, the hand-off to the GSSAPI threads (a
 //!   parked thread's wake-up here, since each iteration waits for the last), the accept,
 //!   identity insert, the mutual-auth header. The difference to the floor is our overhead.
+//! - `pac/decode_*`: decoding a captured PAC (7 and 402 groups), as `pac()` does once.
 //! - `no_gssapi/*`: the 401 challenge and an open route (predicate false) with the middleware,
 //!   and the open route without it.
 
@@ -128,5 +129,20 @@ fn no_gssapi(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, accept, no_gssapi);
+/// Decoding a PAC's logon and UPN/DNS information, as `KerberosIdentity::pac()` does on its
+/// first call: alice (7 groups) and a user in 400 groups, captured from a Samba AD DC.
+fn pac(c: &mut Criterion) {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/pac");
+    let mut group = c.benchmark_group("pac");
+    for user in ["alice", "manygroups"] {
+        let logon = std::fs::read(format!("{dir}/samba-{user}.logon-info.bin")).unwrap();
+        let upn = std::fs::read(format!("{dir}/samba-{user}.upn-dns-info.bin")).unwrap();
+        group.bench_function(format!("decode_{user}"), |b| {
+            b.iter(|| actix_gssapi::__fuzz::decode_pac(&logon, Some(&upn)))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, accept, no_gssapi, pac);
 criterion_main!(benches);

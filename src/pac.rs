@@ -28,26 +28,50 @@ pub struct Sid {
     revision: u8,
     /// 48 bits.
     authority: u64,
-    sub_authorities: Vec<u32>,
+    /// Inline, so that a PAC's hundreds of group SIDs cost no allocation each: the first
+    /// `len` are used, the rest are zero.
+    sub: [u32; MAX_SUB_AUTHORITIES],
+    len: u8,
 }
 
 impl Sid {
     /// The last sub-authority: the relative identifier (RID) of a domain user or group
     /// (`512` for Domain Admins).
     pub fn rid(&self) -> Option<u32> {
-        self.sub_authorities.last().copied()
+        self.sub_authorities().last().copied()
     }
 
     /// The sub-authorities (for `S-1-5-21-a-b-c-512`: `[21, a, b, c, 512]`).
     pub fn sub_authorities(&self) -> &[u32] {
-        &self.sub_authorities
+        &self.sub[..usize::from(self.len)]
     }
 
-    /// This SID with `rid` appended: a domain SID plus a RID names a user or group.
-    fn with_rid(&self, rid: u32) -> Self {
+    /// A SID from its parts; `None` with more than 15 sub-authorities.
+    fn from_parts(revision: u8, authority: u64, sub_authorities: &[u32]) -> Option<Self> {
+        if sub_authorities.len() > MAX_SUB_AUTHORITIES {
+            return None;
+        }
+        let mut sub = [0; MAX_SUB_AUTHORITIES];
+        sub[..sub_authorities.len()].copy_from_slice(sub_authorities);
+        Some(Self {
+            revision,
+            authority,
+            sub,
+            len: sub_authorities.len() as u8,
+        })
+    }
+
+    /// This SID with `rid` appended: a domain SID plus a RID names a user or group. `None`
+    /// when the SID already has 15 sub-authorities.
+    fn with_rid(&self, rid: u32) -> Option<Self> {
+        let len = usize::from(self.len);
+        if len == MAX_SUB_AUTHORITIES {
+            return None;
+        }
         let mut sid = self.clone();
-        sid.sub_authorities.push(rid);
-        sid
+        sid.sub[len] = rid;
+        sid.len += 1;
+        Some(sid)
     }
 }
 
@@ -60,7 +84,7 @@ impl fmt::Display for Sid {
         } else {
             write!(f, "{}", self.authority)?;
         }
-        for s in &self.sub_authorities {
+        for s in self.sub_authorities() {
             write!(f, "-{s}")?;
         }
         Ok(())
@@ -113,14 +137,8 @@ impl FromStr for Sid {
             .map(|p| p.parse::<u32>())
             .collect::<Result<Vec<_>, _>>()
             .map_err(|_| err("bad sub-authority"))?;
-        if sub_authorities.len() > MAX_SUB_AUTHORITIES {
-            return Err(err("more than 15 sub-authorities"));
-        }
-        Ok(Self {
-            revision,
-            authority,
-            sub_authorities,
-        })
+        Self::from_parts(revision, authority, &sub_authorities)
+            .ok_or_else(|| err("more than 15 sub-authorities"))
     }
 }
 
@@ -202,25 +220,38 @@ pub(crate) fn decode(logon_info: &[u8], upn_dns_info: Option<&[u8]>) -> Result<P
     let domain = info
         .logon_domain_id
         .ok_or(Malformed("no logon domain SID"))?;
-    let mut group_sids: Vec<Sid> = info.group_ids.iter().map(|&r| domain.with_rid(r)).collect();
+    let with_rid = |d: &Sid, rid: u32| {
+        d.with_rid(rid)
+            .ok_or(Malformed("domain SID too long to add a RID to"))
+    };
+    // The domain's groups share its prefix: sorting their RIDs (plain integers) sorts their
+    // SIDs, and the few other SIDs then merge into an already sorted run. For a user in 400
+    // groups this halves the decoding time (benches/overhead.rs, `pac/*`).
+    let mut rids = info.group_ids;
+    rids.push(info.primary_group_id);
+    rids.sort_unstable();
+    rids.dedup();
+    let mut group_sids =
+        Vec::with_capacity(rids.len() + info.extra_sids.len() + info.resource_group_ids.len());
+    for &rid in &rids {
+        group_sids.push(with_rid(&domain, rid)?);
+    }
     group_sids.extend(info.extra_sids);
     if let Some(resource_domain) = &info.resource_group_domain {
-        group_sids.extend(
-            info.resource_group_ids
-                .iter()
-                .map(|&r| resource_domain.with_rid(r)),
-        );
+        for &rid in &info.resource_group_ids {
+            group_sids.push(with_rid(resource_domain, rid)?);
+        }
     }
-    let primary_group_sid = domain.with_rid(info.primary_group_id);
-    group_sids.push(primary_group_sid.clone());
+    // A stable sort finds the sorted run and merges the rest into it.
     group_sids.sort();
     group_sids.dedup();
+    let primary_group_sid = with_rid(&domain, info.primary_group_id)?;
     let (upn, dns_domain) = match upn_dns_info {
         Some(bytes) => decode_upn_dns_info(bytes)?,
         None => (None, None),
     };
     Ok(Pac {
-        user_sid: domain.with_rid(info.user_id),
+        user_sid: with_rid(&domain, info.user_id)?,
         primary_group_sid,
         group_sids,
         logon_name: info.effective_name,
@@ -336,14 +367,12 @@ impl<'a> Ndr<'a> {
             .take(6)?
             .iter()
             .fold(0u64, |a, &b| (a << 8) | u64::from(b));
-        let sub_authorities = (0..sub_count)
-            .map(|_| self.u32())
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Sid {
-            revision,
-            authority,
-            sub_authorities,
-        })
+        let mut sub = [0u32; MAX_SUB_AUTHORITIES];
+        for s in sub.iter_mut().take(usize::from(sub_count)) {
+            *s = self.u32()?;
+        }
+        Sid::from_parts(revision, authority, &sub[..usize::from(sub_count)])
+            .ok_or(Malformed("bad SID sub-authority count"))
     }
 
     /// `count` `GROUP_MEMBERSHIP`s: their RIDs.
@@ -574,11 +603,11 @@ pub(crate) mod tests {
             }
         }
         fn sid(&mut self, sid: &Sid) {
-            self.u32(sid.sub_authorities.len() as u32);
+            self.u32(sid.sub_authorities().len() as u32);
             self.0.push(sid.revision);
-            self.0.push(sid.sub_authorities.len() as u8);
+            self.0.push(sid.sub_authorities().len() as u8);
             self.0.extend_from_slice(&sid.authority.to_be_bytes()[2..]);
-            for s in &sid.sub_authorities {
+            for s in sid.sub_authorities() {
                 self.u32(*s);
             }
         }
