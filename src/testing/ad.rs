@@ -4,15 +4,14 @@
 use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::io::{self, Write as _};
-use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine as _;
 
-use super::{check, free_port, make_private_dir, prefixed, which};
+use super::{check, free_port, make_private_dir, prefixed, stop_and_clean, wait_for_kdc, which};
 
 /// The realm of every [`TestDomain`].
 pub const AD_REALM: &str = "AD.TEST";
@@ -150,25 +149,14 @@ impl TestDomain {
             .spawn()?;
         self._stdin = child.stdin.take();
         self.samba = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, self.kdc_port));
-        loop {
-            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-                return Ok(());
-            }
-            let exited = match self.samba.as_mut() {
-                Some(c) => c.try_wait()?.is_some(),
-                None => true,
-            };
-            if exited || Instant::now() > deadline {
-                let log = std::fs::read_to_string(self.dir.join("samba.log")).unwrap_or_default();
-                return Err(io::Error::other(format!(
-                    "samba's KDC did not start on 127.0.0.1:{}: {log}",
-                    self.kdc_port
-                )));
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let samba = self.samba.as_mut().expect("just set");
+        wait_for_kdc(
+            self.kdc_port,
+            samba,
+            &self.dir.join("samba.log"),
+            "samba's KDC",
+            Duration::from_secs(20),
+        )
     }
 
     /// The directory that holds the domain's files.
@@ -298,18 +286,7 @@ impl Drop for TestDomain {
     fn drop(&mut self) {
         // Closing its input stops Samba, and the shell then removes the directory.
         self._stdin.take();
-        if let Some(mut child) = self.samba.take() {
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while Instant::now() < deadline {
-                if let Ok(Some(_)) = child.try_wait() {
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        let _ = std::fs::remove_dir_all(&self.dir);
+        stop_and_clean(self.samba.take(), &self.dir, Duration::from_secs(10));
     }
 }
 

@@ -489,26 +489,57 @@ princ2 = GeneralString:{realm}
             .stderr(Stdio::null())
             .spawn()?;
         self.watchdog = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, self.kdc_port));
-        loop {
-            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-                return Ok(());
-            }
-            let exited = match self.watchdog.as_mut() {
-                Some(w) => w.try_wait()?.is_some(),
-                None => true,
-            };
-            if exited || Instant::now() > deadline {
-                let log = std::fs::read_to_string(self.dir.join("kdc.log")).unwrap_or_default();
-                return Err(io::Error::other(format!(
-                    "krb5kdc did not start on 127.0.0.1:{}: {log}",
-                    self.kdc_port
-                )));
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let watchdog = self.watchdog.as_mut().expect("just set");
+        wait_for_kdc(
+            self.kdc_port,
+            watchdog,
+            &self.dir.join("kdc.log"),
+            "krb5kdc",
+            Duration::from_secs(10),
+        )
     }
+}
+
+/// Waits until something listens on 127.0.0.1:`port`; fails with `log`'s contents when
+/// `child` exits first or `within` passes.
+pub(crate) fn wait_for_kdc(
+    port: u16,
+    child: &mut Child,
+    log: &Path,
+    what: &str,
+    within: Duration,
+) -> io::Result<()> {
+    let deadline = Instant::now() + within;
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    loop {
+        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+            return Ok(());
+        }
+        if child.try_wait()?.is_some() || Instant::now() > deadline {
+            let log = std::fs::read_to_string(log).unwrap_or_default();
+            return Err(io::Error::other(format!(
+                "{what} did not start on 127.0.0.1:{port}: {log}"
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Waits up to `within` for the shell that ran a KDC to clean up and exit, then kills it and
+/// removes `dir` itself.
+pub(crate) fn stop_and_clean(child: Option<Child>, dir: &Path, within: Duration) {
+    if let Some(mut child) = child {
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    let _ = std::fs::remove_dir_all(dir);
 }
 
 impl Drop for TestRealm {
@@ -519,19 +550,8 @@ impl Drop for TestRealm {
                 .stderr(Stdio::null())
                 .status();
         }
-        if let Some(mut watchdog) = self.watchdog.take() {
-            // It notices within half a second that the KDC is gone, then cleans up.
-            let deadline = Instant::now() + Duration::from_secs(5);
-            while Instant::now() < deadline {
-                if let Ok(Some(_)) = watchdog.try_wait() {
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            let _ = watchdog.kill();
-            let _ = watchdog.wait();
-        }
-        let _ = std::fs::remove_dir_all(&self.dir);
+        // The watchdog notices within half a second that the KDC is gone, then cleans up.
+        stop_and_clean(self.watchdog.take(), &self.dir, Duration::from_secs(5));
     }
 }
 
