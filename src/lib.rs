@@ -69,9 +69,10 @@
 //!
 //! # Logging
 //! Through the [`log`] crate, with targets under `actix_gssapi` (filter on that prefix):
-//! `info` once at start-up (the service name and keytab), `warn` for every refused token
-//! with GSSAPI's reason and the peer, method and path (never the query string, never the
-//! token), `debug` for each 401 and each success.
+//! `info` once at start-up (the service name, keytab, threads and queue), `warn` for every
+//! refused token or authorization with the reason and the peer, method and path (never the
+//! query string, never the token) and for logins turned away with `503` (at most one line a
+//! second), `debug` for each 401 and each success.
 //!
 //! # Security
 //! - Replays: MIT Kerberos' replay cache refuses a token seen before, within the clock-skew
@@ -81,8 +82,9 @@
 //!   [`allow_anonymous`](SpnegoAuth::allow_anonymous) is on.
 //! - Session cookies are bound to the service name and an optional context: services that
 //!   share a key do not share logins.
-//! - The middleware authenticates; it does not authorize. Check
-//!   [`KerberosIdentity::principal`] (realm included) against what the user may do.
+//! - `SpnegoAuth` authenticates; [`Require`] authorizes a scope by principal, realm, Active
+//!   Directory group ([`KerberosIdentity::pac`], only from a PAC GSSAPI verified) or
+//!   predicate. Compare whole principals, realm included.
 //! - Keep the keytab readable by the server's user only: it is the service's password.
 //!
 //! # Features
