@@ -26,8 +26,9 @@ use libgssapi_sys::{
     gss_cred_id_t, gss_cred_usage_t, gss_ctx_id_t, gss_delete_sec_context, gss_display_name,
     gss_get_name_attribute, gss_import_name, gss_key_value_element_desc, gss_key_value_set_desc,
     gss_localname, gss_name_t, gss_release_buffer, gss_release_cred, gss_release_name, OM_uint32,
-    _GSS_C_INDEFINITE, _GSS_S_CONTINUE_NEEDED, GSS_C_ACCEPT, GSS_C_ANON_FLAG, GSS_C_DELEG_FLAG,
-    GSS_C_NT_ANONYMOUS, GSS_C_NT_HOSTBASED_SERVICE, GSS_S_COMPLETE,
+    _GSS_C_INDEFINITE, _GSS_S_CONTINUE_NEEDED, GSS_C_ACCEPT, GSS_C_ANON_FLAG, GSS_C_BOTH,
+    GSS_C_DELEG_FLAG, GSS_C_NT_ANONYMOUS, GSS_C_NT_HOSTBASED_SERVICE, GSS_C_NT_USER_NAME,
+    GSS_S_COMPLETE,
 };
 
 /// Which key the acceptor uses: one host-based service name, or any key in the keytab.
@@ -37,6 +38,10 @@ pub(crate) enum ServiceName {
     HostBased(String),
     /// Any principal whose key is in the keytab (`GSS_C_NO_NAME`).
     Any,
+    /// The service's own account principal (`httpsvc@AD.EXAMPLE.COM`), for accepting and for
+    /// initiating with its keytab: constrained delegation (S4U2Proxy) gives a proxy
+    /// credential for every client.
+    Account(String),
 }
 
 impl fmt::Display for ServiceName {
@@ -44,6 +49,7 @@ impl fmt::Display for ServiceName {
         match self {
             Self::HostBased(name) => f.write_str(name),
             Self::Any => f.write_str("any principal in the keytab"),
+            Self::Account(name) => write!(f, "{name} (constrained delegation)"),
         }
     }
 }
@@ -479,13 +485,34 @@ impl DelegatedCred {
 
 /// An acceptor credential for `service` from the credential store `store`.
 fn acquire_for(service: &ServiceName, store: &[(&str, &str)]) -> Result<RawCred, GssError> {
-    let name = match service {
-        ServiceName::HostBased(s) => Some(RawName::hostbased(s)?),
-        ServiceName::Any => None,
-    };
     // `desired_mechs` stays GSS_C_NO_OID_SET: naming only krb5 here makes every SPNEGO token
     // fail (measured with MIT 1.20: the SPNEGO mechanism then has no credential to use).
-    acquire_from(name.as_ref(), GSS_C_ACCEPT, store)
+    match service {
+        ServiceName::HostBased(s) => {
+            acquire_from(Some(&RawName::hostbased(s)?), GSS_C_ACCEPT, store)
+        }
+        ServiceName::Any => acquire_from(None, GSS_C_ACCEPT, store),
+        ServiceName::Account(account) => {
+            // Usage BOTH, with the keytab also as the client keytab: MIT gets the service's
+            // own TGT with it (into a memory cache of this credential's own) and, on each
+            // accept, a proxy credential for the client (S4U2Proxy), which the KDC allows
+            // only toward the services in msDS-AllowedToDelegateTo.
+            static COUNTER: AtomicU64 = AtomicU64::new(0);
+            let ccache = format!(
+                "MEMORY:actix-gssapi-s4u-{}-{}",
+                std::process::id(),
+                COUNTER.fetch_add(1, Ordering::Relaxed)
+            );
+            let keytab = store.iter().find(|(k, _)| *k == "keytab").map(|(_, v)| *v);
+            let mut full: Vec<(&str, &str)> = store.to_vec();
+            if let Some(keytab) = keytab {
+                full.push(("client_keytab", keytab));
+            }
+            full.push(("ccache", &ccache));
+            let name = RawName::principal(account)?;
+            acquire_from(Some(&name), GSS_C_BOTH, &full)
+        }
+    }
 }
 
 /// Acquires `usage` credentials through `gss_acquire_cred_from`, so a keytab or ccache can be
@@ -617,8 +644,19 @@ impl RawName {
             .filter(|s| !s.is_empty())
     }
 
+    /// Imports a Kerberos principal name (`httpsvc@AD.EXAMPLE.COM`).
+    fn principal(principal: &str) -> Result<Self, GssError> {
+        // SAFETY (of the read): GSS_C_NT_USER_NAME is a static OID exported by the library.
+        Self::import(principal, unsafe { GSS_C_NT_USER_NAME })
+    }
+
     /// Imports `service@host` as a `GSS_C_NT_HOSTBASED_SERVICE` name.
     fn hostbased(service: &str) -> Result<Self, GssError> {
+        // SAFETY (of the read): a static OID exported by the library.
+        Self::import(service, unsafe { GSS_C_NT_HOSTBASED_SERVICE })
+    }
+
+    fn import(service: &str, name_type: gss_OID) -> Result<Self, GssError> {
         let mut buf = gss_buffer_desc {
             length: service.len(),
             value: service.as_ptr() as *mut _,
@@ -626,10 +664,9 @@ impl RawName {
         let mut minor: OM_uint32 = 0;
         let mut out: gss_name_t = ptr::null_mut();
         // SAFETY: `buf` points into `service`, alive for the call, and gss_import_name only
-        // reads it; GSS_C_NT_HOSTBASED_SERVICE is a static OID exported by the GSSAPI library;
-        // `out` is ours afterwards and released by `RawName`'s drop.
-        let major =
-            unsafe { gss_import_name(&mut minor, &mut buf, GSS_C_NT_HOSTBASED_SERVICE, &mut out) };
+        // reads it; `name_type` is a static OID exported by the GSSAPI library; `out` is ours
+        // afterwards and released by `RawName`'s drop.
+        let major = unsafe { gss_import_name(&mut minor, &mut buf, name_type, &mut out) };
         if major != GSS_S_COMPLETE {
             return Err(GssError {
                 major: MajorFlags::from_bits_retain(major),

@@ -115,6 +115,7 @@ pub(crate) struct Config {
     service: String,
     hostname: Hostname,
     keytab: Option<String>,
+    constrained_delegation: Option<String>,
     pub(crate) optional: bool,
     pub(crate) allow_anonymous: bool,
     pub(crate) local_names: LocalNames,
@@ -138,6 +139,7 @@ impl Default for Config {
             service: "HTTP".to_owned(),
             hostname: Hostname::Auto,
             keytab: None,
+            constrained_delegation: None,
             optional: false,
             allow_anonymous: false,
             local_names: LocalNames::Off,
@@ -217,6 +219,27 @@ impl SpnegoAuth {
     /// accepted here.
     pub fn any_principal(self) -> Self {
         self.edit_engine(|c| c.hostname = Hostname::Any)
+    }
+
+    /// Constrained delegation (S4U2Proxy, mod_auth_gssapi's `GssapiUseS4U2Proxy`): every
+    /// login gets a credential to act as the user toward the back-ends Active Directory lists
+    /// in the service account's `msDS-AllowedToDelegateTo`, even when the client forwarded no
+    /// ticket. It is [`KerberosIdentity::delegated_credentials`], stored with
+    /// [`Credentials::store_in_memory`] or [`Credentials::store_private`] like a forwarded one.
+    ///
+    /// `account` is the service account's own principal (`httpsvc@AD.EXAMPLE.COM`), whose key
+    /// must be in the keytab beside the `HTTP/...` one (`samba-tool domain exportkeytab
+    /// --principal=httpsvc`, or `ktpass` for both names): AD refuses to give a ticket to an SPN
+    /// as a client. The credential is acquired for accepting and initiating with that keytab;
+    /// tickets are accepted for any key in it. Defaults to off (no delegation unless the
+    /// client forwards its ticket).
+    ///
+    /// [`KerberosIdentity::delegated_credentials`]: crate::KerberosIdentity::delegated_credentials
+    /// [`Credentials::store_in_memory`]: crate::Credentials::store_in_memory
+    /// [`Credentials::store_private`]: crate::Credentials::store_private
+    pub fn constrained_delegation(self, account: impl Into<String>) -> Self {
+        let account = account.into();
+        self.edit_engine(|c| c.constrained_delegation = Some(account))
     }
 
     /// Read keys from this keytab file instead of the environment's.
@@ -480,7 +503,7 @@ impl SpnegoAuth {
     /// [`ErrorKind::Hostname`] when the host name is automatic and cannot be read.
     pub fn service_name(&self) -> Result<Option<String>, Error> {
         Ok(match self.config.service_name()? {
-            ServiceName::HostBased(name) => Some(name),
+            ServiceName::HostBased(name) | ServiceName::Account(name) => Some(name),
             ServiceName::Any => None,
         })
     }
@@ -534,6 +557,15 @@ impl fmt::Debug for SpnegoAuth {
 
 impl Config {
     fn service_name(&self) -> Result<ServiceName, Error> {
+        if let Some(account) = &self.constrained_delegation {
+            if account.is_empty() || account.contains('\0') {
+                return Err(Error::new(
+                    ErrorKind::Config,
+                    "the constrained delegation account must be a principal name",
+                ));
+            }
+            return Ok(ServiceName::Account(account.clone()));
+        }
         let host = match &self.hostname {
             Hostname::Any => return Ok(ServiceName::Any),
             Hostname::Explicit(h) if h.is_empty() => {
@@ -676,6 +708,7 @@ mod tests {
             b.clone().service("HTTPS"),
             b.clone().keytab("/x.keytab"),
             b.clone().accept_threads(3),
+            b.clone().constrained_delegation("svc@R"),
             b.clone().login_queue(3),
             b.clone().login_queue_per_peer(None),
         ] {

@@ -249,6 +249,7 @@ impl SessionCookie {
         let service = match service {
             ServiceName::HostBased(name) => name.as_str(),
             ServiceName::Any => "*",
+            ServiceName::Account(name) => name.as_str(),
         };
         format!("{service}\0{}", self.context)
     }

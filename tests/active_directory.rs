@@ -219,3 +219,61 @@ fn the_active_directory_example_lists_groups_and_guards_admin() {
     let (code, _) = common::curl(&[&url("/admin/")], &bob);
     assert_eq!(code, 401);
 }
+
+/// Constrained delegation (S4U2Proxy): alice forwards nothing, yet the handler gets a
+/// credential as alice that reaches the back-end AD allows (`HTTP/backend.ad.test`) and no
+/// other service; without the option there is none.
+#[actix_web::test]
+async fn constrained_delegation_reaches_only_the_allowed_back_end() {
+    domain();
+    let handler = |id: KerberosIdentity| async move {
+        let Some(creds) = id.delegated_credentials().cloned() else {
+            return HttpResponse::Ok().body(format!("{} no credential", id.principal()));
+        };
+        let result = web::block(move || {
+            let cache = creds.store_in_memory().expect("store");
+            let holder = actix_gssapi::testing::ccache_principal(cache.name()).expect("holder");
+            let reach = |service: &str| {
+                actix_gssapi::testing::Negotiation::start_from_ccache_name(cache.name(), service)
+                    .is_ok()
+            };
+            format!(
+                "{holder} backend={} localhost={}",
+                reach("HTTP@backend.ad.test"),
+                reach("HTTP@localhost")
+            )
+        })
+        .await
+        .unwrap();
+        HttpResponse::Ok().body(result)
+    };
+    let with = test::init_service(
+        App::new()
+            .wrap(
+                SpnegoAuth::new()
+                    .hostname("localhost")
+                    .constrained_delegation("httpsvc@AD.TEST"),
+            )
+            .route("/", web::get().to(handler)),
+    )
+    .await;
+    let without = test::init_service(
+        App::new()
+            .wrap(SpnegoAuth::new().hostname("localhost"))
+            .route("/", web::get().to(handler)),
+    )
+    .await;
+    let get = || {
+        test::TestRequest::get()
+            .uri("/")
+            .insert_header((header::AUTHORIZATION, token("alice").header().to_owned()))
+            .to_request()
+    };
+    let body = test::call_and_read_body(&with, get()).await;
+    assert_eq!(
+        body, "alice@AD.TEST backend=true localhost=false",
+        "a proxy credential for the allowed back-end only"
+    );
+    let body = test::call_and_read_body(&without, get()).await;
+    assert_eq!(body, "alice@AD.TEST no credential");
+}

@@ -607,11 +607,25 @@ impl Negotiation {
     /// # Errors
     /// As [`start`](Self::start).
     pub fn start_with(ccache: &Path, service: &str, options: ClientOptions) -> io::Result<Self> {
+        let ccache = prefixed("FILE:", ccache);
+        Self::start_named(&ccache.to_string_lossy(), service, options)
+    }
+
+    /// Like [`start`](Self::start), with the credential cache given by name, of any type
+    /// (`MEMORY:...`, `DIR:...`): e.g. to check, in a test, that a delegated credential a
+    /// handler stored reaches a back-end.
+    ///
+    /// # Errors
+    /// As [`start`](Self::start).
+    pub fn start_from_ccache_name(ccache: &str, service: &str) -> io::Result<Self> {
+        Self::start_named(ccache, service, ClientOptions::default())
+    }
+
+    fn start_named(ccache: &str, service: &str, options: ClientOptions) -> io::Result<Self> {
         let gss = |what: &str, e: libgssapi::error::Error| {
             io::Error::other(format!("{what}: {}", e.to_string().trim_end()))
         };
-        let ccache = prefixed("FILE:", ccache);
-        let cred = crate::acceptor::initiator_from_ccache(&ccache.to_string_lossy())
+        let cred = crate::acceptor::initiator_from_ccache(ccache)
             .map_err(|e| io::Error::other(format!("client credential: {e}")))?;
         let target = Name::new(service.as_bytes(), Some(GSS_NT_HOSTBASED_SERVICE))
             .map_err(|e| gss("service name", e))?;
