@@ -6,7 +6,7 @@
 //! # keys for HTTP/<this host> exported from AD (ktpass or msktutil, see the README)
 //! ADMIN_GROUP_SID=S-1-5-21-...-512 cargo run --example active_directory -- 127.0.0.1:8080
 //! kinit alice@AD.EXAMPLE.COM && curl --negotiate -u : http://$(hostname):8080/
-//! curl --negotiate -u : http://$(hostname):8080/admin/
+//! curl --negotiate -u : http://$(hostname):8080/admin
 //! ```
 //!
 //! `SPNEGO_HOSTNAME` overrides the service principal's host name, as in the `hello` example.
@@ -55,6 +55,8 @@ async fn main() -> std::io::Result<()> {
                 web::scope("/admin")
                     // Inside SpnegoAuth: it decides on the identity SpnegoAuth established.
                     .wrap(Require::any_group([admins.clone()]))
+                    // `/admin` and `/admin/`.
+                    .route("", web::get().to(admin))
                     .route("/", web::get().to(admin)),
             )
     })
