@@ -11,6 +11,8 @@
 //!   parked thread's wake-up here, since each iteration waits for the last), the accept,
 //!   identity insert, the mutual-auth header. The difference to the floor is our overhead.
 //! - `pac/decode_*`: decoding a captured PAC (7 and 402 groups), as `pac()` does once.
+//! - `pac_lookup/*`: an accept with and without the PAC lookup every login makes (MIT ticket,
+//!   no PAC to copy): what looking costs a login whose handler never asks.
 //! - `no_gssapi/*`: the 401 challenge and an open route (predicate false) with the middleware,
 //!   and the open route without it.
 
@@ -144,5 +146,135 @@ fn pac(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, accept, no_gssapi, pac);
+/// What looking for the PAC costs a login whose handler never asks for it: the accept alone,
+/// and the accept followed by the `gss_get_name_attribute("urn:mspac:logon-info")` the
+/// acceptor makes (an MIT ticket here, which has none: the failed lookup is the cost).
+fn pac_lookup(c: &mut Criterion) {
+    shared_realm();
+    let acceptor = raw::Acceptor::new();
+    let mut group = c.benchmark_group("pac_lookup");
+    group.measurement_time(Duration::from_secs(10));
+    for (label, lookup) in [("accept_only", false), ("accept_and_lookup", true)] {
+        group.bench_function(label, |b| {
+            b.iter_batched(
+                || token().token(),
+                |t| acceptor.accept(&t, lookup),
+                BatchSize::SmallInput,
+            )
+        });
+    }
+    group.finish();
+}
+
+/// A bare `gss_accept_sec_context` through the C API, so that the attribute lookup can be
+/// added to it or not (libgssapi does not hand out the name handle).
+#[allow(unsafe_code)]
+mod raw {
+    use libgssapi_sys::*;
+    use std::ffi::c_void;
+    use std::ptr;
+
+    pub struct Acceptor(gss_cred_id_t);
+
+    impl Acceptor {
+        pub fn new() -> Self {
+            let service = b"HTTP@localhost";
+            let mut buf = gss_buffer_desc {
+                length: service.len(),
+                value: service.as_ptr() as *mut c_void,
+            };
+            let (mut minor, mut name, mut cred) = (0, ptr::null_mut(), ptr::null_mut());
+            // SAFETY: valid buffers and out-pointers; the name is released after use and the
+            // credential lives as long as the benchmark process.
+            unsafe {
+                let major =
+                    gss_import_name(&mut minor, &mut buf, GSS_C_NT_HOSTBASED_SERVICE, &mut name);
+                assert_eq!(major, 0, "import name");
+                let major = gss_acquire_cred(
+                    &mut minor,
+                    name,
+                    _GSS_C_INDEFINITE,
+                    ptr::null_mut(),
+                    GSS_C_ACCEPT as gss_cred_usage_t,
+                    &mut cred,
+                    ptr::null_mut(),
+                    ptr::null_mut(),
+                );
+                assert_eq!(major, 0, "acquire");
+                gss_release_name(&mut minor, &mut name);
+            }
+            Self(cred)
+        }
+
+        /// Accepts `token`; with `lookup`, also asks for the client's logon-info attribute.
+        /// Returns whether the attribute was found.
+        pub fn accept(&self, token: &[u8], lookup: bool) -> bool {
+            let mut minor = 0;
+            let mut ctx: gss_ctx_id_t = ptr::null_mut();
+            let mut input = gss_buffer_desc {
+                length: token.len(),
+                value: token.as_ptr() as *mut c_void,
+            };
+            let mut client: gss_name_t = ptr::null_mut();
+            let mut output = gss_buffer_desc {
+                length: 0,
+                value: ptr::null_mut(),
+            };
+            let mut found = false;
+            // SAFETY: every pointer is valid for its call; what GSSAPI allocates is released
+            // below, once.
+            unsafe {
+                let major = gss_accept_sec_context(
+                    &mut minor,
+                    &mut ctx,
+                    self.0,
+                    &mut input,
+                    ptr::null_mut(),
+                    &mut client,
+                    ptr::null_mut(),
+                    &mut output,
+                    ptr::null_mut(),
+                    ptr::null_mut(),
+                    ptr::null_mut(),
+                );
+                assert_eq!(major, 0, "accept");
+                if lookup {
+                    let attr = b"urn:mspac:logon-info";
+                    let mut attr = gss_buffer_desc {
+                        length: attr.len(),
+                        value: attr.as_ptr() as *mut c_void,
+                    };
+                    let (mut authenticated, mut complete, mut more) = (0, 0, -1);
+                    let mut value = gss_buffer_desc {
+                        length: 0,
+                        value: ptr::null_mut(),
+                    };
+                    let mut display = gss_buffer_desc {
+                        length: 0,
+                        value: ptr::null_mut(),
+                    };
+                    let major = gss_get_name_attribute(
+                        &mut minor,
+                        client,
+                        &mut attr,
+                        &mut authenticated,
+                        &mut complete,
+                        &mut value,
+                        &mut display,
+                        &mut more,
+                    );
+                    found = major == 0;
+                    gss_release_buffer(&mut minor, &mut value);
+                    gss_release_buffer(&mut minor, &mut display);
+                }
+                gss_release_buffer(&mut minor, &mut output);
+                gss_release_name(&mut minor, &mut client);
+                gss_delete_sec_context(&mut minor, &mut ctx, ptr::null_mut());
+            }
+            found
+        }
+    }
+}
+
+criterion_group!(benches, accept, no_gssapi, pac, pac_lookup);
 criterion_main!(benches);
