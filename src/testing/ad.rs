@@ -3,7 +3,7 @@
 
 use std::ffi::OsString;
 use std::fmt::Write as _;
-use std::io::{self, Write as _};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::OnceLock;
@@ -11,7 +11,10 @@ use std::time::Duration;
 
 use base64::Engine as _;
 
-use super::{check, free_port, make_private_dir, prefixed, stop_and_clean, wait_for_kdc, which};
+use super::{
+    check, export, free_port, kerberos_env, kinit_with_password, make_private_dir, stop_and_clean,
+    wait_for_kdc, which,
+};
 
 /// The realm of every [`TestDomain`].
 pub const AD_REALM: &str = "AD.TEST";
@@ -193,19 +196,17 @@ impl TestDomain {
     /// `KRB5_KTNAME` (the HTTP keytab), `KRB5CCNAME` (alice's ticket, once
     /// [`kinit`](Self::kinit) made it) and `KRB5RCACHEDIR`.
     pub fn env(&self) -> Vec<(&'static str, OsString)> {
-        vec![
-            ("KRB5_CONFIG", self.krb5_config().into()),
-            ("KRB5_KTNAME", prefixed("FILE:", &self.keytab())),
-            ("KRB5CCNAME", prefixed("FILE:", &self.ccache("alice"))),
-            ("KRB5RCACHEDIR", self.dir.clone().into()),
-        ]
+        kerberos_env(
+            &self.krb5_config(),
+            &self.keytab(),
+            &self.ccache("alice"),
+            &self.dir,
+        )
     }
 
     /// Sets [`env`](Self::env) in this process, before its first GSSAPI call.
     pub fn export_env(&self) {
-        for (key, value) in self.env() {
-            std::env::set_var(key, value);
-        }
+        export(self.env());
     }
 
     /// Gets a forwardable ticket for one of the [users](AD_USERS) into
@@ -219,18 +220,13 @@ impl TestDomain {
             .find(|(u, _)| *u == user)
             .ok_or_else(|| io::Error::other(format!("{user} is not a test domain user")))?;
         let ccache = self.ccache(user);
-        let mut child = Command::new("kinit")
-            .args(["-f", &format!("{user}@{AD_REALM}")])
-            .env("KRB5_CONFIG", self.krb5_config())
-            .env("KRB5CCNAME", prefixed("FILE:", &ccache))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()?;
-        if let Some(mut stdin) = child.stdin.take() {
-            writeln!(stdin, "{password}")?;
-        }
-        check(child.wait_with_output()?, "kinit")?;
+        kinit_with_password(
+            Command::new("kinit")
+                .args(["-f", &format!("{user}@{AD_REALM}")])
+                .env("KRB5_CONFIG", self.krb5_config()),
+            password,
+            &ccache,
+        )?;
         Ok(ccache)
     }
 

@@ -208,21 +208,19 @@ impl TestRealm {
     /// `KRB5_KTNAME` (the HTTP keytab), `KRB5CCNAME` (alice's ticket) and `KRB5RCACHEDIR`
     /// (a replay cache inside the realm's directory).
     pub fn env(&self) -> Vec<(&'static str, OsString)> {
-        vec![
-            ("KRB5_CONFIG", self.krb5_config().into()),
-            ("KRB5_KTNAME", prefixed("FILE:", &self.keytab())),
-            ("KRB5CCNAME", prefixed("FILE:", &self.alice_ccache())),
-            ("KRB5RCACHEDIR", self.dir.clone().into()),
-        ]
+        kerberos_env(
+            &self.krb5_config(),
+            &self.keytab(),
+            &self.alice_ccache(),
+            &self.dir,
+        )
     }
 
     /// Sets [`env`](Self::env) in this process. Call it before the process's first GSSAPI call
     /// (the Kerberos library reads them once), and only while no other thread reads the
     /// environment.
     pub fn export_env(&self) {
-        for (key, value) in self.env() {
-            std::env::set_var(key, value);
-        }
+        export(self.env());
     }
 
     /// Runs one `kadmin.local` query, e.g. `addprinc -randkey HTTP/www.example.test`, and
@@ -263,18 +261,7 @@ impl TestRealm {
         let mut args = vec!["-f"];
         args.extend_from_slice(extra);
         args.push(user);
-        let mut child = self
-            .command("kinit")
-            .args(&args)
-            .env("KRB5CCNAME", prefixed("FILE:", &ccache))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()?;
-        if let Some(mut stdin) = child.stdin.take() {
-            writeln!(stdin, "{password}")?;
-        }
-        check(child.wait_with_output()?, "kinit")?;
+        kinit_with_password(self.command("kinit").args(&args), password, &ccache)?;
         Ok(ccache)
     }
 
@@ -701,6 +688,44 @@ pub fn ccache_principal(ccache: &str) -> io::Result<String> {
         .name()
         .map_err(|e| io::Error::other(format!("credential name: {e}")))?;
     Ok(name.to_string())
+}
+
+/// What a Kerberos program needs to use a realm: its `krb5.conf`, the HTTP keytab, a ticket
+/// cache and a replay-cache directory.
+fn kerberos_env(
+    krb5_config: &Path,
+    keytab: &Path,
+    ccache: &Path,
+    rcache_dir: &Path,
+) -> Vec<(&'static str, OsString)> {
+    vec![
+        ("KRB5_CONFIG", krb5_config.into()),
+        ("KRB5_KTNAME", prefixed("FILE:", keytab)),
+        ("KRB5CCNAME", prefixed("FILE:", ccache)),
+        ("KRB5RCACHEDIR", rcache_dir.into()),
+    ]
+}
+
+/// Sets `env` in this process (before its first GSSAPI call).
+fn export(env: Vec<(&'static str, OsString)>) {
+    for (key, value) in env {
+        std::env::set_var(key, value);
+    }
+}
+
+/// Runs `kinit` (its arguments already given) with `password` on its standard input, its
+/// ticket going to `ccache`; the error carries kinit's output.
+fn kinit_with_password(cmd: &mut Command, password: &str, ccache: &Path) -> io::Result<()> {
+    let mut child = cmd
+        .env("KRB5CCNAME", prefixed("FILE:", ccache))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    if let Some(mut stdin) = child.stdin.take() {
+        writeln!(stdin, "{password}")?;
+    }
+    check(child.wait_with_output()?, "kinit").map(|_| ())
 }
 
 fn prefixed(prefix: &str, path: &Path) -> OsString {
