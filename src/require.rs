@@ -63,6 +63,7 @@ pub struct Require {
     rule: Arc<Rule>,
 }
 
+#[derive(Clone)]
 enum Rule {
     Principals(HashSet<String>),
     Realms(HashSet<String>),
@@ -197,7 +198,7 @@ impl Require {
     /// let rule = Require::any_group([admins]).or(Require::principals(["root@EXAMPLE.COM"]));
     /// ```
     pub fn or(self, other: Require) -> Self {
-        let take = |r: Require| Arc::try_unwrap(r.rule).unwrap_or_else(|arc| clone_rule(&arc));
+        let take = |r: Require| Arc::try_unwrap(r.rule).unwrap_or_else(|arc| (*arc).clone());
         let mut rules = match take(self) {
             Rule::Either(rules) => rules,
             rule => vec![rule],
@@ -207,17 +208,6 @@ impl Require {
             rule => rules.push(rule),
         }
         Self::new(Rule::Either(rules))
-    }
-}
-
-fn clone_rule(rule: &Rule) -> Rule {
-    match rule {
-        Rule::Principals(p) => Rule::Principals(p.clone()),
-        Rule::Realms(r) => Rule::Realms(r.clone()),
-        Rule::AnyGroup(s) => Rule::AnyGroup(s.clone()),
-        Rule::AllGroups(s) => Rule::AllGroups(s.clone()),
-        Rule::Predicate(n, f) => Rule::Predicate(n, Arc::clone(f)),
-        Rule::Either(rules) => Rule::Either(rules.iter().map(clone_rule).collect()),
     }
 }
 

@@ -208,9 +208,14 @@ impl SessionCookie {
     pub(crate) fn cookie_name(&self) -> &str {
         match &self.name {
             Some(name) => name,
-            None if self.secure && self.path == "/" && self.domain.is_none() => DEFAULT_HOST_NAME,
+            None if self.host_prefix_allowed() => DEFAULT_HOST_NAME,
             None => DEFAULT_NAME,
         }
+    }
+
+    /// Whether browsers accept a `__Host-` cookie with these attributes.
+    fn host_prefix_allowed(&self) -> bool {
+        self.secure && self.path == "/" && self.domain.is_none()
     }
 
     /// Checks what browsers would silently refuse: a cookie they never store means a
@@ -226,9 +231,7 @@ impl SessionCookie {
                 "session cookie name {name:?} is not a valid cookie name"
             ));
         }
-        if name.starts_with("__Host-")
-            && !(self.secure && self.path == "/" && self.domain.is_none())
-        {
+        if name.starts_with("__Host-") && !self.host_prefix_allowed() {
             return Err(format!(
                 "session cookie {name}: a __Host- cookie must be Secure, with Path=/ and no \
                  Domain, or browsers drop it"
