@@ -1,17 +1,12 @@
 //! The GSSAPI step must not stall the worker that runs it.
 //!
-//! MIT Kerberos opens and reads the keytab file on every accept. Here the keytab is swapped for
-//! a FIFO after start-up, so an accept blocks inside `gss_accept_sec_context` until the test
-//! writes the keys into the pipe — a real stuck disk, not a mocked GSSAPI. Meanwhile an open
-//! route on the same single-threaded runtime must answer at once.
+//! Every accept checks the keytab file and reads it again when it changed. Here the keytab is
+//! swapped for a FIFO after start-up, so an accept blocks reading it until the test writes the
+//! keys into the pipe — a real stuck disk, not a mocked GSSAPI. Meanwhile an open route on the
+//! same single-threaded runtime must answer at once.
 
 mod common;
 
-use std::fs::OpenOptions;
-use std::io::Write as _;
-use std::os::unix::fs::OpenOptionsExt as _;
-use std::path::PathBuf;
-use std::process::Command;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -20,45 +15,10 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{test, web, App};
 use common::{alice_token, realm};
 
-/// Linux's `O_NONBLOCK`: opening a FIFO for writing fails at once (ENXIO) while no reader has
-/// it open, instead of blocking the unblocking thread forever.
-const O_NONBLOCK: i32 = 0o4000;
-
-/// Feeds `bytes` to the first reader of the FIFO at `fifo` after `delay`, then puts the real
-/// keytab back. Gives up (and restores) after 10 s, so the test cannot hang.
-fn unblock_later(
-    fifo: PathBuf,
-    real: PathBuf,
-    bytes: Vec<u8>,
-    delay: Duration,
-) -> std::thread::JoinHandle<bool> {
-    std::thread::spawn(move || {
-        std::thread::sleep(delay);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let mut fed = false;
-        while Instant::now() < deadline {
-            match OpenOptions::new()
-                .write(true)
-                .custom_flags(O_NONBLOCK)
-                .open(&fifo)
-            {
-                Ok(mut pipe) => {
-                    fed = pipe.write_all(&bytes).is_ok();
-                    break;
-                }
-                Err(_) => std::thread::sleep(Duration::from_millis(10)),
-            }
-        }
-        std::fs::rename(&real, &fifo).expect("restore the keytab");
-        fed
-    })
-}
-
 #[actix_web::test]
 async fn a_stuck_accept_does_not_stall_other_requests_on_the_worker() {
     let realm = realm();
     let keytab = realm.dir().join("blocking.keytab");
-    let real = realm.dir().join("blocking.keytab.real");
     std::fs::copy(realm.keytab(), &keytab).unwrap();
     let auth = SpnegoAuth::new()
         .hostname("localhost")
@@ -76,12 +36,8 @@ async fn a_stuck_accept_does_not_stall_other_requests_on_the_worker() {
         .await,
     );
 
-    // From now on, reading the keytab blocks until the test feeds the pipe.
-    let bytes = std::fs::read(&keytab).unwrap();
-    std::fs::rename(&keytab, &real).unwrap();
-    let status = Command::new("mkfifo").arg(&keytab).status().unwrap();
-    assert!(status.success(), "mkfifo");
-    let feeder = unblock_later(keytab.clone(), real, bytes, Duration::from_secs(3));
+    // From now on, reading the keytab blocks until the feeder fills the pipe, in 3 s.
+    let feeder = common::stall_keytab(&keytab, Duration::from_secs(3));
 
     let token = alice_token();
     let protected = {

@@ -271,6 +271,66 @@ pub fn rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
+/// A handler that answers `body` to whoever reaches it and counts its calls: what stands
+/// behind an authorization check in the tests, so they can assert it never ran.
+pub fn counting_route(
+    calls: &std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    body: &'static str,
+) -> actix_web::Route {
+    let calls = std::sync::Arc::clone(calls);
+    actix_web::web::to(move || {
+        calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        async move { body }
+    })
+}
+
+/// Linux's `O_NONBLOCK`: opening a FIFO for writing fails at once (ENXIO) while no reader has
+/// it open, instead of blocking the feeding thread forever.
+const O_NONBLOCK: i32 = 0o4000;
+
+/// Swaps the keytab at `keytab` for a FIFO, so that the next accept blocks reading it (a real
+/// stuck disk, not a mocked GSSAPI), and returns a thread that, after `delay`, feeds the keys
+/// to the first reader and puts the real keytab back. It gives up (and restores) after 10 s
+/// more, so no test can hang; it returns whether it fed a reader.
+pub fn stall_keytab(
+    keytab: &std::path::Path,
+    delay: std::time::Duration,
+) -> std::thread::JoinHandle<bool> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    use std::time::{Duration, Instant};
+
+    let bytes = std::fs::read(keytab).expect("keytab");
+    let real = keytab.with_extension("real");
+    std::fs::rename(keytab, &real).expect("move the keytab aside");
+    let status = std::process::Command::new("mkfifo")
+        .arg(keytab)
+        .status()
+        .expect("mkfifo");
+    assert!(status.success(), "mkfifo");
+    let fifo = keytab.to_owned();
+    std::thread::spawn(move || {
+        std::thread::sleep(delay);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut fed = false;
+        while Instant::now() < deadline {
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .custom_flags(O_NONBLOCK)
+                .open(&fifo)
+            {
+                Ok(mut pipe) => {
+                    fed = pipe.write_all(&bytes).is_ok();
+                    break;
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(10)),
+            }
+        }
+        std::fs::rename(&real, &fifo).expect("restore the keytab");
+        fed
+    })
+}
+
 pub mod load;
 
 /// Sends `GET <target> HTTP/1.1` with `headers` (each `Name: value`, without CRLF) over a raw
