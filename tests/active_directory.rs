@@ -126,13 +126,7 @@ async fn require_admits_by_group_sid() {
 
     let g = |name: &str| -> Sid { sid(name).parse().unwrap() };
     let calls = Arc::new(AtomicUsize::new(0));
-    let counted = |calls: &Arc<AtomicUsize>| {
-        let calls = Arc::clone(calls);
-        web::to(move || {
-            calls.fetch_add(1, Ordering::SeqCst);
-            async { "in" }
-        })
-    };
+    let counted = |calls: &Arc<AtomicUsize>| common::counting_route(calls, "in");
     let app = test::init_service(
         App::new()
             .wrap(SpnegoAuth::new().hostname("localhost"))

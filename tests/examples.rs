@@ -16,6 +16,19 @@ fn env_for_localhost() -> Vec<(&'static str, OsString)> {
     env
 }
 
+/// Runs `examples/hello` with `env`, which must make it exit with an error; returns its
+/// standard error.
+fn hello_fails_to_start(env: &[(&str, OsString)]) -> String {
+    let out = Command::new(example("hello"))
+        .arg(format!("127.0.0.1:{}", free_port()))
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "hello started");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 #[test]
 fn hello_answers_curl_negotiate() {
     let env = env_for_localhost();
@@ -35,14 +48,7 @@ fn hello_refuses_to_start_without_its_keytab() {
     let mut env = env_for_localhost();
     env.retain(|(k, _)| *k != "KRB5_KTNAME");
     env.push(("KRB5_KTNAME", "FILE:/nonexistent/http.keytab".into()));
-    let out = Command::new(example("hello"))
-        .arg(format!("127.0.0.1:{}", free_port()))
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = hello_fails_to_start(&env);
     assert!(stderr.contains("/nonexistent/http.keytab"), "{stderr}");
     assert!(stderr.contains("HTTP@localhost"), "{stderr}");
 }
@@ -52,14 +58,7 @@ fn hello_refuses_to_start_without_its_keytab() {
 fn hello_refuses_an_empty_host_name() {
     let mut env = realm().env();
     env.push(("SPNEGO_HOSTNAME", "".into()));
-    let out = Command::new(example("hello"))
-        .arg(format!("127.0.0.1:{}", free_port()))
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = hello_fails_to_start(&env);
     assert!(stderr.contains("empty"), "{stderr}");
     assert!(stderr.contains("any_principal"), "{stderr}");
 }

@@ -62,11 +62,7 @@ struct Shape {
 
 /// A handler that hands out the secret to whoever reaches it, counting its calls.
 fn secret(calls: &Arc<AtomicUsize>) -> actix_web::Route {
-    let calls = Arc::clone(calls);
-    web::to(move || {
-        calls.fetch_add(1, Ordering::SeqCst);
-        async { SECRET }
-    })
+    common::counting_route(calls, SECRET)
 }
 
 fn shapes() -> Vec<Shape> {
