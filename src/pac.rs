@@ -804,6 +804,49 @@ pub(crate) mod tests {
         assert_eq!(pac.group_sids().len(), 402, "{:?}", pac.group_sids());
     }
 
+    /// The `KERB_VALIDATION_INFO` sample of the MS-PAC specification (section 3, "Structure
+    /// Examples": user `lzhu` of domain `NTDEV`; 26 `GroupIds`, 13 `ExtraSids`), the bytes as
+    /// published there. Every shorter prefix of it is refused without a panic.
+    #[test]
+    fn decodes_the_ms_pac_specification_sample() {
+        const NTDEV: &str = "S-1-5-21-397955417-626881126-188441444";
+        let bytes = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/pac/ms-pac-spec-sample.logon-info.bin"
+        ))
+        .unwrap();
+        let pac = decode(&bytes, None).unwrap();
+        assert_eq!(pac.logon_name(), "lzhu");
+        assert_eq!(pac.logon_domain(), "NTDEV");
+        assert_eq!(pac.user_sid().to_string(), format!("{NTDEV}-2914711"));
+        assert_eq!(pac.primary_group_sid().to_string(), format!("{NTDEV}-513"));
+        assert_eq!((pac.upn(), pac.dns_domain()), (None, None));
+        let groups: Vec<String> = pac.group_sids().iter().map(Sid::to_string).collect();
+        // GroupIds: 26 RIDs of NTDEV, Domain Users (513) among them.
+        let mut expected: Vec<u32> = vec![
+            3392609, 2999049, 3322974, 513, 2931095, 3338539, 3354830, 3026599, 3338538, 2931096,
+            3392610, 3342740, 3392630, 3014318, 2937394, 3278870, 3038018, 3322975, 3513546,
+            2966661, 3338434, 3271401, 3051245, 3271606, 3026603, 3018354,
+        ];
+        // ExtraSids: 12 more groups of NTDEV and one of another domain.
+        expected.extend([
+            3101812, 3291368, 3291341, 3322973, 3479105, 3271400, 3283393, 3338537, 3038991,
+            3037999, 3248111, 3038983,
+        ]);
+        expected.sort_unstable();
+        let mut expected: Vec<String> = expected
+            .iter()
+            .map(|rid| format!("{NTDEV}-{rid}"))
+            .collect();
+        expected.push("S-1-5-21-773533881-1816936887-355810188-513".to_owned());
+        assert_eq!(groups, expected);
+        assert!(pac.is_member_of(&format!("{NTDEV}-3038983").parse().unwrap()));
+        assert!(!pac.is_member_of(&format!("{NTDEV}-2914711").parse().unwrap()));
+        for end in 0..bytes.len() {
+            assert!(decode(&bytes[..end], None).is_err(), "prefix of {end} bytes");
+        }
+    }
+
     #[test]
     fn resource_groups_and_many_groups() {
         let mut b = Builder::alice();

@@ -2,7 +2,8 @@
 //! information: the decoder must refuse or decode, never panic, loop or allocate without bound.
 //! The first two input bytes (little endian) give the logon information's length; the rest
 //! after it is the UPN/DNS information. Seeds: real buffers from a Samba AD DC
-//! (`corpus/pac_logon_info/seed-*`, made from `tests/data/pac/`).
+//! (`corpus/pac_logon_info/seed-samba-*`, made from `tests/data/pac/`) and the MS-PAC
+//! specification's sample (`seed-ms-pac-spec-sample`).
 #![no_main]
 
 use actix_gssapi::__fuzz::decode_pac;
