@@ -119,6 +119,7 @@ pub(crate) struct Config {
     pub(crate) optional: bool,
     pub(crate) allow_anonymous: bool,
     pub(crate) local_names: LocalNames,
+    pub(crate) authenticate_preflights: bool,
     unauthorized: Reply,
     forbidden: Reply,
     pub(crate) session: Option<SessionCookie>,
@@ -143,6 +144,7 @@ impl Default for Config {
             optional: false,
             allow_anonymous: false,
             local_names: LocalNames::Off,
+            authenticate_preflights: false,
             unauthorized: Reply::Text(Cow::Borrowed("Unauthorized")),
             forbidden: Reply::Text(Cow::Borrowed("Forbidden")),
             session: None,
@@ -320,6 +322,43 @@ impl SpnegoAuth {
     /// of reaching a handler that cannot serve it.
     pub fn require_local_names(self) -> Self {
         self.edit(|c| c.local_names = LocalNames::Require)
+    }
+
+    /// Authenticate CORS preflight requests like any other request, instead of passing them
+    /// on unauthenticated.
+    ///
+    /// By default a CORS preflight — an `OPTIONS` request with `Origin` and
+    /// `Access-Control-Request-Method` headers and no `Authorization` header — goes on to the
+    /// application without an identity, so that [`actix-cors`] (wrapped inside this
+    /// `SpnegoAuth`) or the application answers it. Browsers never send credentials on a
+    /// preflight (Fetch standard), so answering it `401` breaks every cross-origin call from
+    /// a single-page app. A plain `OPTIONS` request, or one with an `Authorization` header, is
+    /// authenticated as usual.
+    ///
+    /// Two guards keep a preflight from getting anything else out of the application:
+    /// - a handler that takes [`KerberosIdentity`] answers it with the `401` challenge (the
+    ///   request carries no identity);
+    /// - an answer to it without an `Access-Control-Allow-Origin` header (so not a CORS
+    ///   answer: a handler that matches every method, such as `Resource::to`, answered it)
+    ///   is replaced by the `401` challenge, and logged. Its body never leaves the server.
+    ///
+    /// A handler that matches every method still *runs* for a preflight, so one with side
+    /// effects must take [`KerberosIdentity`], match only its methods (`web::get()`, ...), or
+    /// sit behind an `actix-cors` that answers preflights first; otherwise turn this on.
+    /// `actix-cors` may also be wrapped *outside* `SpnegoAuth`: it then answers preflights
+    /// before this setting is consulted. Both orders are tested.
+    ///
+    /// ```
+    /// use actix_gssapi::SpnegoAuth;
+    ///
+    /// // No cross-origin callers: every OPTIONS request needs a login too.
+    /// let auth = SpnegoAuth::new().authenticate_preflights();
+    /// ```
+    ///
+    /// [`actix-cors`]: https://docs.rs/actix-cors
+    /// [`KerberosIdentity`]: crate::KerberosIdentity
+    pub fn authenticate_preflights(self) -> Self {
+        self.edit(|c| c.authenticate_preflights = true)
     }
 
     /// The body of the `401 Unauthorized` answer to a request without Negotiate credentials.

@@ -4,8 +4,9 @@ use std::rc::Rc;
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{forward_ready, Service, ServiceRequest, ServiceResponse, Transform};
-use actix_web::http::header::{HeaderValue, SET_COOKIE, WWW_AUTHENTICATE};
-use actix_web::{HttpMessage, HttpResponse};
+use actix_web::http::header::{self, HeaderValue, SET_COOKIE, WWW_AUTHENTICATE};
+use actix_web::http::Method;
+use actix_web::{HttpMessage, HttpRequest, HttpResponse};
 use futures_util::future::{err, ok, ready, LocalBoxFuture, Ready};
 
 use std::fmt;
@@ -157,6 +158,12 @@ where
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
         let earlier = earlier_outcome(&req);
+        if !self.config.authenticate_preflights
+            && earlier != Earlier::Identified
+            && is_cors_preflight(&req)
+        {
+            return self.preflight(req, earlier);
+        }
         if earlier == Earlier::Nothing {
             if let Some(identity) = self.session_identity(&req) {
                 let mut ext = req.extensions_mut();
@@ -369,6 +376,42 @@ where
         Box::pin(async move { Ok(fut.await?.map_into_left_body()) })
     }
 
+    /// Passes a CORS preflight on without an identity, and makes sure what comes back is a
+    /// CORS answer (see [`SpnegoAuth::authenticate_preflights`]).
+    fn preflight(
+        &self,
+        req: ServiceRequest,
+        earlier: Earlier,
+    ) -> LocalBoxFuture<'static, Result<ServiceResponse<EitherBody<B>>, actix_web::Error>> {
+        log::debug!(
+            "{}: CORS preflight, passed on unauthenticated",
+            describe(&req)
+        );
+        if earlier == Earlier::Nothing {
+            mark_anonymous(&req, &self.config, false);
+        }
+        let config = Arc::clone(&self.config);
+        let fut = self.service.call(req);
+        Box::pin(async move {
+            let res = fut.await?;
+            if res
+                .headers()
+                .contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+            {
+                return Ok(res.map_into_left_body());
+            }
+            let (req, _) = res.into_parts();
+            log::warn!(
+                "{}: the application answered a CORS preflight without \
+                 Access-Control-Allow-Origin; answering 401 instead (wrap actix-cors inside \
+                 SpnegoAuth to answer preflights, or call SpnegoAuth::authenticate_preflights)",
+                describe_request(&req)
+            );
+            let res = config.unauthorized_response(&req);
+            Ok(ServiceResponse::new(req, res).map_into_right_body())
+        })
+    }
+
     /// The 503 answer to a login the queue cannot take, with a warning at most once a second.
     fn overloaded(
         &self,
@@ -414,8 +457,22 @@ where
     }
 }
 
+/// A CORS preflight (Fetch standard): `OPTIONS` with `Origin` and
+/// `Access-Control-Request-Method`, and no credentials (browsers never send any on one).
+fn is_cors_preflight(req: &ServiceRequest) -> bool {
+    let headers = req.headers();
+    req.method() == Method::OPTIONS
+        && headers.contains_key(header::ORIGIN)
+        && headers.contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
+        && !headers.contains_key(header::AUTHORIZATION)
+}
+
 /// `peer METHOD /path` for log lines. The query string is left out: it may carry secrets.
 fn describe(req: &ServiceRequest) -> String {
+    describe_request(req.request())
+}
+
+fn describe_request(req: &HttpRequest) -> String {
     match req.peer_addr() {
         Some(peer) => format!("{peer} {} {}", req.method(), req.path()),
         None => format!("{} {}", req.method(), req.path()),

@@ -843,7 +843,10 @@ pub(crate) mod tests {
         assert!(pac.is_member_of(&format!("{NTDEV}-3038983").parse().unwrap()));
         assert!(!pac.is_member_of(&format!("{NTDEV}-2914711").parse().unwrap()));
         for end in 0..bytes.len() {
-            assert!(decode(&bytes[..end], None).is_err(), "prefix of {end} bytes");
+            assert!(
+                decode(&bytes[..end], None).is_err(),
+                "prefix of {end} bytes"
+            );
         }
     }
 

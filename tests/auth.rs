@@ -859,6 +859,177 @@ async fn cors_outside_the_middleware_answers_preflights_and_nothing_else_gets_in
     assert_eq!(calls.load(Ordering::SeqCst), 0);
 }
 
+fn preflight(path: &str) -> test::TestRequest {
+    test::TestRequest::default()
+        .method(actix_web::http::Method::OPTIONS)
+        .uri(path)
+        .insert_header((header::ORIGIN, "https://app.example.test"))
+        .insert_header((header::ACCESS_CONTROL_REQUEST_METHOD, "POST"))
+}
+
+fn cors() -> actix_cors::Cors {
+    actix_cors::Cors::default()
+        .allowed_origin("https://app.example.test")
+        .allowed_methods(["GET", "POST"])
+        .supports_credentials()
+}
+
+/// By default a CORS preflight passes the middleware unauthenticated, so actix-cors wrapped
+/// *inside* it answers; the real cross-origin call after it still needs a login and gets the
+/// CORS headers on its answer.
+#[actix_web::test]
+async fn cors_inside_the_middleware_answers_preflights_by_default() {
+    realm();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let handler_calls = Arc::clone(&calls);
+    let app = test::init_service(App::new().wrap(cors()).wrap(localhost()).default_service(
+        web::to(move |id: KerberosIdentity| {
+            handler_calls.fetch_add(1, Ordering::SeqCst);
+            async move { format!("Hello, {}", id.principal()) }
+        }),
+    ))
+    .await;
+    let res = test::call_service(&app, preflight("/api").to_request()).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        res.headers()
+            .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+            .unwrap(),
+        "https://app.example.test"
+    );
+    assert!(www_authenticate(&res).is_none());
+    assert!(logged(&["OPTIONS /api", "CORS preflight"]), "{:?}", logs());
+    // The call itself: challenged without credentials, served with them.
+    for req in [
+        test::TestRequest::post().uri("/api"),
+        test::TestRequest::default()
+            .method(actix_web::http::Method::OPTIONS)
+            .uri("/api"),
+    ] {
+        let res = test::call_service(
+            &app,
+            req.insert_header((header::ORIGIN, "https://app.example.test"))
+                .to_request(),
+        )
+        .await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    }
+    let client = alice_token();
+    let res = test::call_service(
+        &app,
+        test::TestRequest::post()
+            .uri("/api")
+            .insert_header((header::ORIGIN, "https://app.example.test"))
+            .insert_header((header::AUTHORIZATION, client.header().to_owned()))
+            .to_request(),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        res.headers()
+            .get(header::ACCESS_CONTROL_ALLOW_CREDENTIALS)
+            .unwrap(),
+        "true"
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
+/// Without actix-cors, a preflight reaches the application unauthenticated: a handler taking
+/// `KerberosIdentity` answers the challenge, and an answer that is not a CORS answer (here an
+/// every-method handler without an identity) is replaced by the challenge, its body dropped.
+#[actix_web::test]
+async fn a_preflight_gets_nothing_but_a_cors_answer_out_of_the_application() {
+    realm();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let handler_calls = Arc::clone(&calls);
+    let app = test::init_service(
+        App::new()
+            .wrap(localhost())
+            .route("/me", web::to(whoami))
+            .route(
+                "/cors",
+                web::method(actix_web::http::Method::OPTIONS).to(|| async {
+                    HttpResponse::NoContent()
+                        .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
+                        .finish()
+                }),
+            )
+            .default_service(web::to(move || {
+                handler_calls.fetch_add(1, Ordering::SeqCst);
+                async { "secret" }
+            })),
+    )
+    .await;
+    let (status, body) = status_and_body(&app, preflight("/me").to_request()).await;
+    assert_eq!(
+        (status, body.as_str()),
+        (StatusCode::UNAUTHORIZED, "Unauthorized")
+    );
+    let res = test::call_service(&app, preflight("/report").to_request()).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(www_authenticate(&res).as_deref(), Some("Negotiate"));
+    let body = test::read_body(res).await;
+    assert_eq!(body.as_ref(), b"Unauthorized");
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        1,
+        "the handler ran, its answer was dropped"
+    );
+    assert!(
+        logged(&[
+            "OPTIONS /report",
+            "without Access-Control-Allow-Origin",
+            "401"
+        ]),
+        "{:?}",
+        logs()
+    );
+    // The application's own CORS answer goes out as it is.
+    let res = test::call_service(&app, preflight("/cors").to_request()).await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+}
+
+/// `authenticate_preflights()` turns the pass off; a preflight-looking request that carries
+/// credentials is authenticated in any case.
+#[actix_web::test]
+async fn preflights_are_authenticated_when_asked_or_when_they_carry_credentials() {
+    realm();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let app = test::init_service(
+        App::new()
+            .wrap(cors())
+            .wrap(localhost().authenticate_preflights())
+            .default_service(web::to(whoami)),
+    )
+    .await;
+    let res = test::call_service(&app, preflight("/api").to_request()).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(www_authenticate(&res).as_deref(), Some("Negotiate"));
+
+    let app = counting_app!(localhost(), calls);
+    let res = test::call_service(
+        &app,
+        preflight("/api")
+            .insert_header((header::AUTHORIZATION, "Negotiate AAAA"))
+            .to_request(),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let client = alice_token();
+    let (status, body) = status_and_body(
+        &app,
+        preflight("/api")
+            .insert_header((header::AUTHORIZATION, client.header().to_owned()))
+            .to_request(),
+    )
+    .await;
+    assert_eq!(
+        (status, body.as_str()),
+        (StatusCode::OK, "Hello, alice@EXAMPLE.TEST")
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
 /// A login past the queue's bound is answered at once with 503 and `Retry-After`, and a client
 /// over its own bound does not keep another client out.
 #[actix_web::test]

@@ -169,6 +169,26 @@ fn no_spelling_of_a_protected_path_gets_in_without_a_login() {
         }
         assert_eq!(shape.calls.load(Ordering::SeqCst), 0, "{}", shape.name);
 
+        // CORS preflights pass SpnegoAuth unauthenticated (its default). The handler here
+        // matches every method, so it runs, but no content of its answer comes back (an open
+        // catch-all may answer 200 itself).
+        for target in HOSTILE {
+            let (status, body) = common::raw_request(
+                shape.addr,
+                "OPTIONS",
+                target,
+                &[
+                    "Origin: https://evil.example",
+                    "Access-Control-Request-Method: GET",
+                ],
+            );
+            assert!(
+                !body.contains(SECRET),
+                "{}: preflight {target} -> {status} {body:?}",
+                shape.name
+            );
+        }
+
         // The test can fail: with a login, the secret is served.
         let login = format!("Authorization: {}", alice_token().header());
         let (status, body) = raw_get(shape.addr, "/protected/data", &[&login]);

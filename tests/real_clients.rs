@@ -1,6 +1,8 @@
 //! Real HTTP Negotiate clients against a real server on loopback: Python's `requests-gssapi`
 //! and `httpx-gssapi` (mutual authentication required), headless Firefox ESR and headless
 //! Chromium, each run as a subprocess with the shared realm's environment (alice's ticket).
+//! Firefox also runs a single-page app that calls a protected API on another origin (CORS
+//! preflight, then a credentialed call), with actix-cors on either side of `SpnegoAuth`.
 //!
 //! Prerequisites (a missing one fails the test, naming what to install):
 //! - Debian packages `firefox-esr`, `chromium`, `tesseract-ocr`, `python3-venv` (with a
@@ -27,6 +29,7 @@ use std::time::{Duration, Instant};
 
 use actix_gssapi::{KerberosIdentity, SpnegoAuth};
 use actix_web::dev::Service as _;
+use actix_web::middleware::Condition;
 use actix_web::{web, App, HttpRequest, HttpResponse};
 use common::realm;
 
@@ -734,4 +737,201 @@ fn chromium_without_allowlist_gets_401() {
     assert!(seen.served().is_empty(), "{requests:?}");
     assert_eq!(seen.reports(), ["Kerberos login required"], "{requests:?}");
     assert!(dom.contains(">Kerberos login required</p>"), "{dom}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// CORS: a single-page app on one origin calls a Kerberos-protected API on another.
+
+/// Where actix-cors sits relative to `SpnegoAuth` in the API's app.
+#[derive(Clone, Copy, Debug)]
+enum CorsOrder {
+    /// `.wrap(cors).wrap(auth)`: the preflight passes `SpnegoAuth` (the default) to actix-cors.
+    Inside,
+    /// `.wrap(auth).wrap(cors)`: actix-cors answers the preflight before `SpnegoAuth`.
+    Outside,
+    /// Inside, with `SpnegoAuth::authenticate_preflights()`: the preflight gets the 401.
+    InsideAuthenticatingPreflights,
+}
+
+/// A page on `http://localhost:<page port>/spa` whose script calls
+/// `POST http://localhost:<api port>/api/me` with credentials and a JSON body (so the browser
+/// sends a preflight first), shows the answer and reports it. Returns the page's URL, what the
+/// page's site saw (`reports`) and what the API saw (`requests`, `served`).
+fn cors_site(order: CorsOrder) -> (String, Arc<Seen>, Arc<Seen>) {
+    realm();
+    let page_seen = Arc::new(Seen::default());
+    let api_seen = Arc::new(Seen::default());
+    // The page's site first (its origin goes into the API's CORS policy); it learns the API's
+    // URL once the API is up.
+    let api_url: Arc<OnceLock<String>> = Arc::new(OnceLock::new());
+    let (seen, url) = (Arc::clone(&page_seen), Arc::clone(&api_url));
+    let page = common::spawn_server(move || {
+        let url = Arc::clone(&url);
+        App::new()
+            .app_data(web::Data::from(Arc::clone(&seen)))
+            .route(
+                "/spa",
+                web::get().to(move || {
+                    let html = spa_page(url.get().expect("the API is up"));
+                    async move {
+                        HttpResponse::Ok()
+                            .content_type("text/html; charset=utf-8")
+                            .body(html)
+                    }
+                }),
+            )
+            .route(
+                "/report",
+                web::post().to(|body: String, seen: web::Data<Seen>| async move {
+                    seen.reports.lock().unwrap().push(body);
+                    "thanks"
+                }),
+            )
+    });
+    let page_origin = format!("http://localhost:{}", page.port());
+    let mut auth = SpnegoAuth::new().hostname("localhost");
+    if matches!(order, CorsOrder::InsideAuthenticatingPreflights) {
+        auth = auth.authenticate_preflights();
+    }
+    let auth = auth.build().expect("acceptor");
+    let (seen, origin) = (Arc::clone(&api_seen), page_origin.clone());
+    let api = common::spawn_server(move || {
+        let record = Arc::clone(&seen);
+        let cors = || {
+            actix_cors::Cors::default()
+                .allowed_origin(&origin)
+                .allowed_methods(["POST"])
+                .allowed_header("content-type")
+                .supports_credentials()
+        };
+        let me = web::resource("/api/me").route(web::post().to(
+            |id: KerberosIdentity, seen: web::Data<Seen>| async move {
+                seen.served.lock().unwrap().push(id.principal().to_owned());
+                format!("API says: {}", id.principal())
+            },
+        ));
+        // The two orders as one type: actix-cors is on exactly one side of SpnegoAuth.
+        let inside = !matches!(order, CorsOrder::Outside);
+        App::new()
+            .app_data(web::Data::from(Arc::clone(&seen)))
+            .service(me)
+            .wrap(Condition::new(inside, cors()))
+            .wrap(auth.clone())
+            .wrap(Condition::new(!inside, cors()))
+            // Outermost: every request and the status it got, also those answered early.
+            .wrap_fn(move |req, srv| {
+                let scheme = req
+                    .headers()
+                    .get("Authorization")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.split_whitespace().next())
+                    .unwrap_or("-")
+                    .to_owned();
+                let line = format!("{} {} {scheme}", req.method(), req.path());
+                let record = Arc::clone(&record);
+                let fut = srv.call(req);
+                async move {
+                    let res = fut.await?;
+                    record
+                        .requests
+                        .lock()
+                        .unwrap()
+                        .push(format!("{line} -> {}", res.status().as_u16()));
+                    Ok(res)
+                }
+            })
+    });
+    api_url
+        .set(format!("http://localhost:{}/api/me", api.port()))
+        .expect("set once");
+    (format!("{page_origin}/spa"), page_seen, api_seen)
+}
+
+/// The single-page app: a synchronous (so done before the load event, when Firefox takes its
+/// screenshot) credentialed cross-origin `POST` with a JSON body, which needs a preflight.
+fn spa_page(api_url: &str) -> String {
+    format!(
+        r#"<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>spa</title><link rel="icon" href="data:,"></head>
+<body style="margin:24px;background:#fff;color:#000">
+<p id="who" style="font:bold 40px monospace">loading</p>
+<script>
+var out = "no answer";
+try {{
+  var x = new XMLHttpRequest();
+  x.open("POST", "{api_url}", false);
+  x.withCredentials = true;
+  x.setRequestHeader("Content-Type", "application/json");
+  x.send("{{}}");
+  out = x.status + " " + x.responseText;
+}} catch (e) {{ out = "error " + e; }}
+document.getElementById("who").textContent = out;
+var r = new XMLHttpRequest();
+r.open("POST", "/report", false);
+r.setRequestHeader("Content-Type", "text/plain");
+r.send(out);
+</script>
+</body></html>
+"#
+    )
+}
+
+fn firefox_calls_a_cross_origin_api(order: CorsOrder) {
+    let (url, page, api) = cors_site(order);
+    let shot = firefox(&url, true);
+    let requests = api.requests();
+    eprintln!("firefox, actix-cors {order:?}: {requests:?}");
+    // The preflight (no credentials) was answered 200 by actix-cors, then the call itself
+    // was challenged, and answered with a Negotiate token, never NTLM.
+    assert_eq!(
+        requests.first().map(String::as_str),
+        Some("OPTIONS /api/me - -> 200"),
+        "{requests:?}"
+    );
+    assert!(
+        requests.iter().any(|r| r == "POST /api/me - -> 401"),
+        "{requests:?}"
+    );
+    assert!(
+        requests
+            .iter()
+            .any(|r| r == "POST /api/me Negotiate -> 200"),
+        "{requests:?}"
+    );
+    assert!(!requests.iter().any(|r| r.contains("NTLM")), "{requests:?}");
+    assert_eq!(api.served(), ["alice@EXAMPLE.TEST"], "{requests:?}");
+    assert_eq!(
+        page.reports(),
+        ["200 API says: alice@EXAMPLE.TEST"],
+        "{requests:?}"
+    );
+    let text = ocr(&shot);
+    assert!(text.contains("APIsays:alice@EXAMPLE.TEST"), "OCR: {text:?}");
+}
+
+#[test]
+fn firefox_calls_a_cross_origin_api_with_actix_cors_inside() {
+    firefox_calls_a_cross_origin_api(CorsOrder::Inside);
+}
+
+#[test]
+fn firefox_calls_a_cross_origin_api_with_actix_cors_outside() {
+    firefox_calls_a_cross_origin_api(CorsOrder::Outside);
+}
+
+/// What the default prevents: with preflights authenticated, the browser's preflight gets the
+/// 401, and the call is never made.
+#[test]
+fn firefox_cannot_call_the_api_when_preflights_are_authenticated() {
+    let (url, page, api) = cors_site(CorsOrder::InsideAuthenticatingPreflights);
+    firefox(&url, true);
+    let requests = api.requests();
+    assert_eq!(requests, ["OPTIONS /api/me - -> 401"]);
+    assert!(api.served().is_empty());
+    let reports = page.reports();
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    assert!(
+        reports[0].starts_with("error ") || reports[0].starts_with("0 "),
+        "{reports:?}"
+    );
 }

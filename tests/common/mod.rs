@@ -337,8 +337,18 @@ pub mod load;
 /// TCP connection, exactly as given (no client normalises the path), and returns the status
 /// (0 when the server hung up without one) and the body.
 pub fn raw_get(addr: std::net::SocketAddr, target: &str, headers: &[&str]) -> (u16, String) {
+    raw_request(addr, "GET", target, headers)
+}
+
+/// Like [`raw_get`], with another method.
+pub fn raw_request(
+    addr: std::net::SocketAddr,
+    method: &str,
+    target: &str,
+    headers: &[&str],
+) -> (u16, String) {
     use std::io::{Read as _, Write as _};
-    let mut request = format!("GET {target} HTTP/1.1\r\nHost: localhost\r\n");
+    let mut request = format!("{method} {target} HTTP/1.1\r\nHost: localhost\r\n");
     for h in headers {
         request.push_str(h);
         request.push_str("\r\n");
