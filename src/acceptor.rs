@@ -16,6 +16,7 @@ use std::ptr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use crate::failure::GssFailure;
 use crate::krb5::MemoryKeytab;
 use libgssapi::credential::{Cred, CredUsage};
 use libgssapi::error::{Error as GssError, MajorFlags};
@@ -24,11 +25,11 @@ use libgssapi_sys::GSS_C_INITIATE;
 use libgssapi_sys::{
     gss_OID, gss_OID_set, gss_accept_sec_context, gss_acquire_cred_from, gss_buffer_desc,
     gss_cred_id_t, gss_cred_usage_t, gss_ctx_id_t, gss_delete_sec_context, gss_display_name,
-    gss_get_name_attribute, gss_import_name, gss_key_value_element_desc, gss_key_value_set_desc,
-    gss_localname, gss_name_t, gss_release_buffer, gss_release_cred, gss_release_name, OM_uint32,
-    _GSS_C_INDEFINITE, _GSS_S_CONTINUE_NEEDED, GSS_C_ACCEPT, GSS_C_ANON_FLAG, GSS_C_BOTH,
-    GSS_C_DELEG_FLAG, GSS_C_NT_ANONYMOUS, GSS_C_NT_HOSTBASED_SERVICE, GSS_C_NT_USER_NAME,
-    GSS_S_COMPLETE,
+    gss_display_status, gss_get_name_attribute, gss_import_name, gss_key_value_element_desc,
+    gss_key_value_set_desc, gss_localname, gss_name_t, gss_release_buffer, gss_release_cred,
+    gss_release_name, OM_uint32, _GSS_C_INDEFINITE, _GSS_S_CONTINUE_NEEDED, GSS_C_ACCEPT,
+    GSS_C_ANON_FLAG, GSS_C_BOTH, GSS_C_DELEG_FLAG, GSS_C_GSS_CODE, GSS_C_MECH_CODE,
+    GSS_C_NT_ANONYMOUS, GSS_C_NT_HOSTBASED_SERVICE, GSS_C_NT_USER_NAME, GSS_S_COMPLETE,
 };
 
 /// Which key the acceptor uses: one host-based service name, or any key in the keytab.
@@ -54,33 +55,51 @@ impl fmt::Display for ServiceName {
     }
 }
 
-/// A GSSAPI failure, rendered to text where it happened (`gss_display_status` wants the same
-/// thread-local mechglue state that produced the minor code).
-#[derive(Debug, Clone)]
-pub(crate) struct GssFailure {
-    /// Major and minor status text, e.g. `Unspecified GSS failure (Request is a replay)`.
-    pub(crate) message: String,
-}
-
 impl GssFailure {
+    /// The failure GSSAPI reported, with the text of its status codes (read now, on the
+    /// thread that got them: MIT keeps a minor code's details per thread).
     fn from_gss(e: &GssError) -> Self {
-        Self {
-            message: e.to_string().trim_end().to_owned(),
-        }
-    }
-
-    /// A refusal or failure of our own, not a GSSAPI status.
-    pub(crate) fn internal(message: impl Into<String>) -> Self {
-        Self {
-            message: message.into(),
-        }
+        let major = display_status(e.major.bits(), GSS_C_GSS_CODE);
+        let minor = display_status(e.minor, GSS_C_MECH_CODE);
+        Self::from_status(&major, e.minor, &minor)
     }
 }
 
-impl fmt::Display for GssFailure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
+/// `gss_display_status` of one major (`GSS_C_GSS_CODE`) or minor (`GSS_C_MECH_CODE`) status:
+/// its messages, joined with `; `.
+fn display_status(code: OM_uint32, kind: u32) -> String {
+    let mut text = String::new();
+    let mut context: OM_uint32 = 0;
+    loop {
+        let mut minor: OM_uint32 = 0;
+        let mut buf = RawBuffer::empty();
+        // SAFETY: every pointer is to a local; the buffer GSSAPI fills is released by `buf`'s
+        // drop; a null mechanism OID means "the mechanism that produced the code".
+        let major = unsafe {
+            gss_display_status(
+                &mut minor,
+                code,
+                kind as c_int,
+                ptr::null_mut(),
+                &mut context,
+                &mut buf.0,
+            )
+        };
+        if major & GSS_ERROR_MASK != 0 {
+            break;
+        }
+        if !text.is_empty() {
+            text.push_str("; ");
+        }
+        text.push_str(&String::from_utf8_lossy(buf.bytes()));
+        if context == 0 {
+            break;
+        }
     }
+    if text.is_empty() {
+        text = format!("status {code}");
+    }
+    text
 }
 
 /// Why an acceptor credential could not be acquired.

@@ -11,6 +11,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use crate::acceptor::ServiceName;
 use crate::engine::{Engine, Settings};
 use crate::error::{Error, ErrorKind};
+use crate::events::{AuthEvent, EventHook};
 use crate::negotiate::SCHEME;
 use crate::pool::Limits;
 use crate::session::SessionCookie;
@@ -120,6 +121,7 @@ pub(crate) struct Config {
     pub(crate) allow_anonymous: bool,
     pub(crate) local_names: LocalNames,
     pub(crate) authenticate_preflights: bool,
+    on_event: Option<EventHook>,
     unauthorized: Reply,
     forbidden: Reply,
     pub(crate) session: Option<SessionCookie>,
@@ -145,6 +147,7 @@ impl Default for Config {
             allow_anonymous: false,
             local_names: LocalNames::Off,
             authenticate_preflights: false,
+            on_event: None,
             unauthorized: Reply::Text(Cow::Borrowed("Unauthorized")),
             forbidden: Reply::Text(Cow::Borrowed("Forbidden")),
             session: None,
@@ -359,6 +362,42 @@ impl SpnegoAuth {
     /// [`KerberosIdentity`]: crate::KerberosIdentity
     pub fn authenticate_preflights(self) -> Self {
         self.edit(|c| c.authenticate_preflights = true)
+    }
+
+    /// Call `hook` with every authentication outcome, for metrics and audit logs.
+    ///
+    /// The hook gets the request and an [`AuthEvent`]: who logged in and how, or why not
+    /// (missing credentials, malformed token, NTLM, replay, clock skew, expired ticket, wrong
+    /// service principal, a refusing rule, overload, ...). It runs on the worker thread,
+    /// after the decision and outside any lock, once per decision (see [`AuthEvent`]); keep it
+    /// quick (count, or send to a channel). Without a hook nothing is built or called.
+    /// A panic in the hook is not caught: it fails the request like a panicking handler.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicU64, Ordering};
+    /// use std::sync::Arc;
+    ///
+    /// use actix_gssapi::{AuthEvent, SpnegoAuth};
+    ///
+    /// let replays = Arc::new(AtomicU64::new(0));
+    /// let counter = Arc::clone(&replays);
+    /// let auth = SpnegoAuth::new().on_event(move |req, event| {
+    ///     if *event == AuthEvent::Replay {
+    ///         counter.fetch_add(1, Ordering::Relaxed);
+    ///     }
+    ///     if let AuthEvent::Authenticated { principal, .. } = event {
+    ///         log::info!(target: "audit", "{principal} {} {}", req.method(), req.path());
+    ///     }
+    /// });
+    /// ```
+    ///
+    /// `examples/metrics.rs` exports the events as Prometheus counters.
+    pub fn on_event<F>(self, hook: F) -> Self
+    where
+        F: Fn(&HttpRequest, &AuthEvent) + Send + Sync + 'static,
+    {
+        let hook: EventHook = Arc::new(hook);
+        self.edit(|c| c.on_event = Some(hook))
     }
 
     /// The body of the `401 Unauthorized` answer to a request without Negotiate credentials.
@@ -631,6 +670,13 @@ impl Config {
             ));
         }
         Ok(ServiceName::HostBased(format!("{}@{host}", self.service)))
+    }
+
+    /// Gives the event `event()` makes to the hook, if there is one.
+    pub(crate) fn emit(&self, req: &HttpRequest, event: impl FnOnce() -> AuthEvent) {
+        if let Some(hook) = &self.on_event {
+            hook(req, &event());
+        }
     }
 
     /// The 401 answer: a challenge without a token (RFC 4559 §5).

@@ -11,8 +11,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::acceptor::{Accepted, Acceptor, AcquireFailure, GssFailure, ServiceName};
+use crate::acceptor::{Accepted, Acceptor, AcquireFailure, ServiceName};
 use crate::error::{Error, ErrorKind};
+use crate::failure::GssFailure;
 use crate::pool::{Full, Limits, Outcome, Pool};
 
 /// What the engine is made from: the part of the configuration that names keys and threads.

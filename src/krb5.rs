@@ -64,6 +64,13 @@ extern "C" {
     fn krb5_free_keytab_entry_contents(context: Krb5Context, entry: *mut KeytabEntry) -> ErrorCode;
 }
 
+/// libkrb5's own text for an error code (in the process's language), without the details a
+/// failed call may leave on a context: what GSSAPI shows for that code when nothing more
+/// specific was said.
+pub(crate) fn error_text(code: i32) -> Option<String> {
+    Context::new().ok().map(|ctx| ctx.message(code))
+}
+
 /// A krb5 library context, freed on drop. Used by one thread at a time (it is `Send`, not
 /// `Sync`).
 struct Context(Krb5Context);

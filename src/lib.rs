@@ -103,6 +103,8 @@ mod config;
 mod credentials;
 mod engine;
 mod error;
+mod events;
+mod failure;
 mod identity;
 mod krb5;
 mod middleware;
@@ -118,6 +120,7 @@ pub use actix_web::cookie::{Key, SameSite};
 pub use config::SpnegoAuth;
 pub use credentials::{Credentials, MemoryCcache, PrivateCcache};
 pub use error::{Error, ErrorKind};
+pub use events::{AuthEvent, Malformed, Mechanism};
 pub use identity::{KerberosIdentity, KerberosIdentityExt};
 #[doc(hidden)]
 pub use middleware::SpnegoAuthMiddleware;

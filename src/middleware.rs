@@ -13,10 +13,12 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use crate::acceptor::{Accepted, GssFailure};
+use crate::acceptor::Accepted;
 use crate::config::{Config, LocalNames, SpnegoAuth};
 use crate::credentials::Credentials;
 use crate::engine::{Engine, Pending};
+use crate::events::{AuthEvent, Mechanism};
+use crate::failure::{FailureClass, GssFailure};
 use crate::identity::{AuthenticatedBy, KerberosIdentity, Negotiated};
 use crate::negotiate::{self, Authorization, Malformed};
 use crate::pool::Full;
@@ -125,21 +127,27 @@ fn decide(optional: bool, earlier: Earlier, authorization: Authorization) -> Dec
     }
 }
 
-/// The policy after GSSAPI accepted a token: `Err` with the reason when the context must not
-/// become an identity.
-fn admit(config: &Config, accepted: &Accepted) -> Result<(), String> {
+/// The policy after GSSAPI accepted a token: `Err` with the rule and the reason when the context
+/// must not become an identity.
+fn admit(config: &Config, accepted: &Accepted) -> Result<(), (&'static str, String)> {
     if accepted.anonymous && !config.allow_anonymous {
-        return Err(format!(
-            "anonymous ticket ({}) refused: anyone can get one from a realm with anonymous \
+        return Err((
+            "anonymous ticket",
+            format!(
+                "anonymous ticket ({}) refused: anyone can get one from a realm with anonymous \
              PKINIT (SpnegoAuth::allow_anonymous accepts them)",
-            accepted.principal
+                accepted.principal
+            ),
         ));
     }
     if config.local_names == LocalNames::Require && accepted.local_name.is_none() {
-        return Err(format!(
-            "{} has no local account name (no auth_to_local rule in krb5.conf maps it), and \
+        return Err((
+            "no local name",
+            format!(
+                "{} has no local account name (no auth_to_local rule in krb5.conf maps it), and \
              SpnegoAuth::require_local_names is on",
-            accepted.principal
+                accepted.principal
+            ),
         ));
     }
     Ok(())
@@ -166,6 +174,13 @@ where
         }
         if earlier == Earlier::Nothing {
             if let Some(identity) = self.session_identity(&req) {
+                self.config
+                    .emit(req.request(), || AuthEvent::Authenticated {
+                        principal: identity.principal().to_owned(),
+                        mechanism: Mechanism::SessionCookie,
+                        delegated: false,
+                        channel_bound: false,
+                    });
                 let mut ext = req.extensions_mut();
                 ext.insert(identity);
                 ext.insert(AuthenticatedBy(Arc::clone(&self.config)));
@@ -173,11 +188,20 @@ where
                 return self.forward(req);
             }
         }
-        let token = match decide(
-            self.config.optional,
-            earlier,
-            negotiate::parse_headers(req.headers()),
-        ) {
+        let authorization = negotiate::parse_headers(req.headers());
+        // Outcomes known before GSSAPI; a nested SpnegoAuth repeats none of them. Tokens are
+        // reported after GSSAPI.
+        let early = match &authorization {
+            Authorization::Missing => Some(AuthEvent::MissingCredentials),
+            Authorization::OtherScheme => Some(AuthEvent::OtherScheme),
+            Authorization::Malformed(Malformed::Ntlm) => Some(AuthEvent::NtlmOffered),
+            Authorization::Malformed(why) => Some(AuthEvent::Malformed(*why)),
+            Authorization::Token(_) => None,
+        };
+        if let (Earlier::Nothing, Some(event)) = (earlier, early) {
+            self.config.emit(req.request(), || event);
+        }
+        let token = match decide(self.config.optional, earlier, authorization) {
             Decision::Pass => return self.forward(req),
             Decision::Challenge => {
                 log::debug!(
@@ -208,6 +232,7 @@ where
         // hand-off costs a few µs. tests/blocking.rs proves an open route still answers while
         // an accept is stuck.
         let want_local_name = self.config.local_names != LocalNames::Off;
+        let mechanism = negotiate::mechanism(&token);
         match self
             .engine
             .accept(req.peer_addr().map(|a| a.ip()), token, want_local_name)
@@ -217,7 +242,7 @@ where
                 Arc::clone(&self.config),
                 self.session.clone(),
                 req,
-                pending,
+                (pending, mechanism),
             )),
             Err(full) => self.overloaded(req, full),
         }
@@ -242,7 +267,7 @@ async fn after_accept<S, B>(
     config: Arc<Config>,
     session: Option<SessionBinding>,
     req: ServiceRequest,
-    pending: Pending,
+    (pending, mechanism): (Pending, Mechanism),
 ) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error>
 where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
@@ -256,13 +281,35 @@ where
     let refusal = match outcome {
         Ok(accepted) => match admit(&config, &accepted) {
             Ok(()) => {
+                config.emit(req.request(), || AuthEvent::Authenticated {
+                    principal: accepted.principal.clone(),
+                    mechanism,
+                    delegated: accepted.delegated.is_some(),
+                    channel_bound: false,
+                });
                 req.extensions_mut()
                     .insert(AuthenticatedBy(Arc::clone(&config)));
                 return identified(service, req, accepted, session.as_ref()).await;
             }
-            Err(why) => why,
+            Err((rule, why)) => {
+                config.emit(req.request(), || AuthEvent::Refused {
+                    rule: rule.to_owned(),
+                });
+                why
+            }
         },
-        Err(failure) => failure.to_string(),
+        Err(failure) => {
+            config.emit(req.request(), || match failure.class() {
+                FailureClass::Replay => AuthEvent::Replay,
+                FailureClass::ClockSkew => AuthEvent::ClockSkew,
+                FailureClass::TicketExpired => AuthEvent::TicketExpired,
+                FailureClass::WrongServicePrincipal => AuthEvent::WrongServicePrincipal,
+                FailureClass::Other => AuthEvent::GssError {
+                    message: failure.message.clone(),
+                },
+            });
+            failure.to_string()
+        }
     };
     if config.optional {
         log::warn!(
@@ -388,6 +435,7 @@ where
             describe(&req)
         );
         if earlier == Earlier::Nothing {
+            self.config.emit(req.request(), || AuthEvent::CorsPreflight);
             mark_anonymous(&req, &self.config, false);
         }
         let config = Arc::clone(&self.config);
@@ -433,6 +481,7 @@ where
                 }
             );
         }
+        self.config.emit(req.request(), || AuthEvent::Overloaded);
         let res = self.config.overloaded_response(req.request());
         answer(req, res)
     }
@@ -564,7 +613,8 @@ mod tests {
     fn anonymous_tickets_are_refused_unless_allowed() {
         let config = Config::default();
         assert_eq!(admit(&config, &accepted(false)), Ok(()));
-        let why = admit(&config, &accepted(true)).unwrap_err();
+        let (rule, why) = admit(&config, &accepted(true)).unwrap_err();
+        assert_eq!(rule, "anonymous ticket");
         assert!(why.contains("anonymous ticket"), "{why}");
         let allowing = SpnegoAuth::new().allow_anonymous();
         assert_eq!(admit(&allowing.config, &accepted(true)), Ok(()));

@@ -14,6 +14,8 @@ use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::DecodePaddingMode;
 use base64::Engine as _;
 
+use crate::events::Mechanism;
+
 /// The authentication scheme name, as sent in challenges.
 pub(crate) const SCHEME: &str = "Negotiate";
 
@@ -61,9 +63,12 @@ impl fmt::Debug for Authorization {
     }
 }
 
-/// Why a `Negotiate` header was refused before GSSAPI saw it.
+/// Why a `Negotiate` header was refused before GSSAPI saw it (in
+/// [`AuthEvent::Malformed`](crate::AuthEvent::Malformed)); its `Display` is the reason the
+/// log line gives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Malformed {
+#[non_exhaustive]
+pub enum Malformed {
     /// More than one `Authorization` header: refused rather than guessing which one counts.
     SeveralHeaders,
     /// The header value has bytes outside visible ASCII.
@@ -159,6 +164,21 @@ pub(crate) fn parse_bytes(value: &[u8]) -> Authorization {
             Err(why) => Authorization::Malformed(why),
         },
         Err(_) => Authorization::Malformed(Malformed::BadBase64),
+    }
+}
+
+/// The mechanism a well-framed initial token names: the OID right after `[APPLICATION 0]`.
+pub(crate) fn mechanism(token: &[u8]) -> Mechanism {
+    const SPNEGO: &[u8] = &[0x06, 0x06, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x02];
+    let body = match token {
+        [0x60, short, body @ ..] if *short < 0x80 => body,
+        [0x60, long, rest @ ..] => rest.get(usize::from(long & 0x7f)..).unwrap_or_default(),
+        _ => &[],
+    };
+    if body.starts_with(SPNEGO) {
+        Mechanism::Spnego
+    } else {
+        Mechanism::Kerberos
     }
 }
 
@@ -373,6 +393,20 @@ mod tests {
         let mut t = vec![0x60, 0x82, (len >> 8) as u8, len as u8];
         t.resize(len + 4, 0xa5);
         t
+    }
+
+    #[test]
+    fn the_mechanism_is_read_from_the_token() {
+        // Real first tokens from the test realm (the fuzz seeds).
+        let corpus = concat!(env!("CARGO_MANIFEST_DIR"), "/fuzz/corpus/token_framing/");
+        let spnego = std::fs::read(format!("{corpus}seed-real-spnego")).unwrap();
+        let krb5 = std::fs::read(format!("{corpus}seed-real-krb5")).unwrap();
+        assert_eq!(inspect_token(&spnego), Ok(()));
+        assert_eq!(mechanism(&spnego), Mechanism::Spnego);
+        assert_eq!(mechanism(&krb5), Mechanism::Kerberos);
+        for short in [&[][..], &[0x60], &[0x60, 0x84], &spnego[..9]] {
+            assert_eq!(mechanism(short), Mechanism::Kerberos);
+        }
     }
 
     #[test]

@@ -12,6 +12,7 @@ use actix_web::HttpMessage;
 use futures_util::future::{ok, ready, LocalBoxFuture, Ready};
 
 use crate::config::Config;
+use crate::events::AuthEvent;
 use crate::identity::{AuthenticatedBy, KerberosIdentity, Negotiated};
 use crate::pac::Sid;
 
@@ -300,8 +301,11 @@ where
                     req.path(),
                     self.rule
                 );
-                by.unwrap_or_else(|| Arc::new(Config::default()))
-                    .forbidden_response(req.request())
+                let config = by.unwrap_or_else(|| Arc::new(Config::default()));
+                config.emit(req.request(), || AuthEvent::Refused {
+                    rule: self.rule.to_string(),
+                });
+                config.forbidden_response(req.request())
             }
         };
         Box::pin(ready(Ok(req.into_response(res).map_into_right_body())))

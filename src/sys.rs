@@ -4,7 +4,7 @@
 
 #![allow(unsafe_code)]
 
-use std::ffi::CStr;
+use std::ffi::{CStr, CString};
 use std::os::raw::{c_char, c_int};
 
 /// The process's effective user id (`geteuid(2)`).
@@ -35,4 +35,24 @@ pub(crate) fn machine_hostname() -> Option<String> {
         .ok()
         .filter(|s| !s.is_empty())
         .map(str::to_owned)
+}
+
+/// `msgid` translated in gettext domain `domain` for the process's locale (`dgettext(3)`), as
+/// a library using that domain would print it; `msgid` itself when there is no translation.
+pub(crate) fn gettext(domain: &str, msgid: &str) -> String {
+    extern "C" {
+        fn dgettext(domain: *const c_char, msgid: *const c_char) -> *const c_char;
+    }
+    let (Ok(c_domain), Ok(c_msgid)) = (CString::new(domain), CString::new(msgid)) else {
+        return msgid.to_owned();
+    };
+    // SAFETY: both arguments are NUL-terminated and outlive the call; the result is either
+    // `c_msgid` itself or a string owned by the loaded catalogue, read before returning.
+    unsafe {
+        let text = dgettext(c_domain.as_ptr(), c_msgid.as_ptr());
+        if text.is_null() {
+            return msgid.to_owned();
+        }
+        CStr::from_ptr(text).to_string_lossy().into_owned()
+    }
 }

@@ -760,21 +760,6 @@ fn machine_host() -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
-/// A SPNEGO NegTokenInit offering `mech` with no optimistic mechanism token.
-fn spnego_init_without_token(mech: &[u8]) -> Vec<u8> {
-    fn tlv(tag: u8, body: &[u8]) -> Vec<u8> {
-        assert!(body.len() < 128);
-        let mut v = vec![tag, body.len() as u8];
-        v.extend_from_slice(body);
-        v
-    }
-    let mech_list = tlv(0x30, mech);
-    let init = tlv(0x30, &tlv(0xa0, &mech_list));
-    let mut inner = vec![0x06, 0x06, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x02]; // SPNEGO OID
-    inner.extend(tlv(0xa0, &init));
-    tlv(0x60, &inner)
-}
-
 #[actix_web::test]
 async fn spnego_offers_needing_another_round_are_refused_as_unsupported() {
     realm();
@@ -785,7 +770,7 @@ async fn spnego_offers_needing_another_round_are_refused_as_unsupported() {
     ];
     let header = format!(
         "Negotiate {}",
-        B64.encode(spnego_init_without_token(&krb5_oid))
+        B64.encode(common::spnego_init_without_token(&krb5_oid))
     );
     let res = test::call_service(&app, get("/multi-round", Some(&header))).await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
@@ -800,7 +785,7 @@ async fn spnego_offers_needing_another_round_are_refused_as_unsupported() {
     ];
     let header = format!(
         "Negotiate {}",
-        B64.encode(spnego_init_without_token(&ntlm_oid))
+        B64.encode(common::spnego_init_without_token(&ntlm_oid))
     );
     let res = test::call_service(&app, get("/ntlm-only", Some(&header))).await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);

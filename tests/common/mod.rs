@@ -373,3 +373,18 @@ pub fn raw_request(
         .unwrap_or_default();
     (status, body)
 }
+
+/// A SPNEGO NegTokenInit offering `mech` with no optimistic mechanism token.
+pub fn spnego_init_without_token(mech: &[u8]) -> Vec<u8> {
+    fn tlv(tag: u8, body: &[u8]) -> Vec<u8> {
+        assert!(body.len() < 128);
+        let mut v = vec![tag, body.len() as u8];
+        v.extend_from_slice(body);
+        v
+    }
+    let mech_list = tlv(0x30, mech);
+    let init = tlv(0x30, &tlv(0xa0, &mech_list));
+    let mut inner = vec![0x06, 0x06, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x02]; // SPNEGO OID
+    inner.extend(tlv(0xa0, &init));
+    tlv(0x60, &inner)
+}

@@ -1,0 +1,428 @@
+//! `SpnegoAuth::on_event`: every outcome, classified from what the real KDC and MIT GSSAPI
+//! report (not from guesses), exactly once per request.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use actix_gssapi::testing::{ClientOptions, Negotiation, CLOCK_SKEW_SECS};
+use actix_gssapi::{AuthEvent, KerberosIdentity, Key, Require, SessionCookie, SpnegoAuth};
+use actix_web::http::{header, StatusCode};
+use actix_web::{test, web, App, HttpResponse};
+use base64::Engine as _;
+use common::realm;
+
+type Events = Arc<Mutex<Vec<(String, AuthEvent)>>>;
+
+/// A `SpnegoAuth` for `HTTP/localhost` whose hook records `path` and event.
+fn recording(events: &Events) -> SpnegoAuth {
+    let events = Arc::clone(events);
+    SpnegoAuth::new()
+        .hostname("localhost")
+        .on_event(move |req, event| {
+            events
+                .lock()
+                .unwrap()
+                .push((req.path().to_owned(), event.clone()));
+        })
+}
+
+fn take(events: &Events) -> Vec<(String, AuthEvent)> {
+    std::mem::take(&mut *events.lock().unwrap())
+}
+
+async fn whoami(id: KerberosIdentity) -> HttpResponse {
+    HttpResponse::Ok().body(format!("Hello, {}", id.principal()))
+}
+
+fn get(path: &str, authorization: Option<&str>) -> actix_http::Request {
+    let mut req = test::TestRequest::get().uri(path);
+    if let Some(a) = authorization {
+        req = req.insert_header((header::AUTHORIZATION, a));
+    }
+    req.to_request()
+}
+
+/// An event as a line, to compare with the script (the variants with fields are
+/// non-exhaustive: matched, not built).
+fn line(path: &str, event: &AuthEvent) -> String {
+    match event {
+        AuthEvent::Authenticated {
+            principal,
+            mechanism,
+            delegated,
+            channel_bound,
+            ..
+        } => format!(
+            "{path} authenticated {principal} {mechanism:?} delegated={delegated} \
+             channel_bound={channel_bound}"
+        ),
+        AuthEvent::Refused { rule, .. } => format!("{path} refused: {rule}"),
+        other => format!("{path} {other:?}"),
+    }
+}
+
+/// One event per request, each the one its request should give.
+#[actix_web::test]
+async fn each_outcome_is_reported_once_and_classified() {
+    let realm = realm();
+    realm
+        .kadmin("addprinc -randkey HTTP/events-elsewhere.test")
+        .unwrap();
+    let events: Events = Arc::default();
+    let auth = recording(&events).build().unwrap();
+    let app = test::init_service(
+        App::new()
+            .service(
+                web::scope("/admin")
+                    .wrap(Require::principals(["bob@EXAMPLE.TEST"]))
+                    .route("", web::get().to(whoami)),
+            )
+            .route("/", web::get().to(whoami))
+            .wrap(auth),
+    )
+    .await;
+    let spnego = || Negotiation::start(&realm.alice_ccache(), "HTTP@localhost").unwrap();
+    let ntlm = format!(
+        "Negotiate {}",
+        "TlRMTVNTUAABAAAAB4IIogAAAAAAAAAAAAAAAAAAAAAKAGFKAAAADw=="
+    );
+    let replayed = spnego();
+    let raw = Negotiation::start_with(
+        &realm.alice_ccache(),
+        "HTTP@localhost",
+        ClientOptions {
+            raw_krb5: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let delegating = Negotiation::start_with(
+        &realm.alice_ccache(),
+        "HTTP@localhost",
+        ClientOptions {
+            delegate: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let elsewhere =
+        Negotiation::start(&realm.alice_ccache(), "HTTP@events-elsewhere.test").unwrap();
+
+    let script: Vec<(&str, Option<String>, StatusCode)> = vec![
+        ("/missing", None, StatusCode::UNAUTHORIZED),
+        (
+            "/basic",
+            Some("Basic YWxpY2U6cHc=".into()),
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            "/bad-base64",
+            Some("Negotiate !!!".into()),
+            StatusCode::FORBIDDEN,
+        ),
+        ("/ntlm", Some(ntlm), StatusCode::FORBIDDEN),
+        ("/", Some(replayed.header().into()), StatusCode::OK),
+        ("/", Some(replayed.header().into()), StatusCode::FORBIDDEN),
+        ("/", Some(raw.header().into()), StatusCode::OK),
+        ("/", Some(delegating.header().into()), StatusCode::OK),
+        (
+            "/elsewhere",
+            Some(elsewhere.header().into()),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "/admin",
+            Some(spnego().header().into()),
+            StatusCode::FORBIDDEN,
+        ),
+    ];
+    for (path, authorization, status) in &script {
+        let res = test::call_service(&app, get(path, authorization.as_deref())).await;
+        assert_eq!(res.status(), *status, "{path}");
+    }
+    let alice = "alice@EXAMPLE.TEST Spnego delegated=false channel_bound=false";
+    let expected = [
+        "/missing MissingCredentials".to_owned(),
+        "/basic OtherScheme".to_owned(),
+        "/bad-base64 Malformed(BadBase64)".to_owned(),
+        "/ntlm NtlmOffered".to_owned(),
+        format!("/ authenticated {alice}"),
+        "/ Replay".to_owned(),
+        "/ authenticated alice@EXAMPLE.TEST Kerberos delegated=false channel_bound=false"
+            .to_owned(),
+        "/ authenticated alice@EXAMPLE.TEST Spnego delegated=true channel_bound=false".to_owned(),
+        "/elsewhere WrongServicePrincipal".to_owned(),
+        format!("/admin authenticated {alice}"),
+        "/admin refused: principal one of bob@EXAMPLE.TEST".to_owned(),
+    ];
+    let got: Vec<String> = take(&events).iter().map(|(p, e)| line(p, e)).collect();
+    assert_eq!(got, expected);
+}
+
+/// The classes that need a ticket in a particular state: expired, for a key the keytab has
+/// not got yet, from a skewed clock; and a raw Kerberos replay (its error code is not
+/// renumbered by the mechglue, unlike SPNEGO's).
+#[actix_web::test]
+async fn expired_tickets_stale_keytabs_skewed_clocks_and_raw_replays() {
+    let realm = realm();
+    let events: Events = Arc::default();
+
+    // A service whose key the KDC changed after the keytab was written.
+    let stale = realm.dir().join("events-stale.keytab");
+    realm.add_service("HTTP/events-stale.test", &stale).unwrap();
+    realm.kadmin("cpw -randkey HTTP/events-stale.test").unwrap();
+    let stale_auth = recording(&events)
+        .hostname("events-stale.test")
+        .keytab(stale.display().to_string());
+    // A user whose tickets last 2 seconds.
+    realm
+        .kadmin("addprinc -maxlife \"2 seconds\" -pw erin-password erin")
+        .unwrap();
+    let erin = realm.kinit("erin", "erin-password", &[]).unwrap();
+    let expiring = Negotiation::start(&erin, "HTTP@localhost").unwrap();
+
+    let app = test::init_service(
+        App::new()
+            .service(
+                web::scope("/stale")
+                    .wrap(stale_auth)
+                    .default_service(web::to(whoami)),
+            )
+            .service(
+                web::scope("")
+                    .wrap(recording(&events))
+                    .default_service(web::to(whoami)),
+            ),
+    )
+    .await;
+    let stale_token = Negotiation::start(&realm.alice_ccache(), "HTTP@events-stale.test").unwrap();
+    let res = test::call_service(&app, get("/stale", Some(stale_token.header()))).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+
+    let raw = Negotiation::start_with(
+        &realm.alice_ccache(),
+        "HTTP@localhost",
+        ClientOptions {
+            raw_krb5: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    for status in [StatusCode::OK, StatusCode::FORBIDDEN] {
+        let res = test::call_service(&app, get("/raw", Some(raw.header()))).await;
+        assert_eq!(res.status(), status);
+    }
+
+    // Past the ticket's end and the realm's clock-skew allowance.
+    actix_rt::time::sleep(Duration::from_secs(2 + CLOCK_SKEW_SECS + 2)).await;
+    let res = test::call_service(&app, get("/expired", Some(expiring.header()))).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+
+    let got: Vec<String> = take(&events).iter().map(|(p, e)| line(p, e)).collect();
+    assert_eq!(
+        got,
+        [
+            "/stale WrongServicePrincipal",
+            "/raw authenticated alice@EXAMPLE.TEST Kerberos delegated=false channel_bound=false",
+            "/raw Replay",
+            "/expired TicketExpired",
+        ]
+    );
+}
+
+/// A client whose clock is ten minutes ahead (curl under `faketime`, with a service ticket
+/// fetched at the real time) against a real server.
+#[actix_web::test]
+async fn a_skewed_client_clock_is_clock_skew() {
+    let realm = realm();
+    realm.add_user("events-skewed", "skewed-password").unwrap();
+    let ccache = realm
+        .kinit("events-skewed", "skewed-password", &[])
+        .unwrap();
+    let kvno = realm
+        .command("kvno")
+        .arg("-c")
+        .arg(format!("FILE:{}", ccache.display()))
+        .arg("HTTP/localhost")
+        .output()
+        .unwrap();
+    assert!(
+        kvno.status.success(),
+        "{}",
+        String::from_utf8_lossy(&kvno.stderr)
+    );
+    let events: Events = Arc::default();
+    let auth = recording(&events).build().unwrap();
+    let addr = common::spawn_server(move || {
+        App::new()
+            .wrap(auth.clone())
+            .default_service(web::to(whoami))
+    });
+    let mut env = realm.env();
+    env.push(("KRB5CCNAME", format!("FILE:{}", ccache.display()).into()));
+    let url = format!("http://localhost:{}/skewed", addr.port());
+    let (code, _) = common::curl_via(
+        &["faketime", "-f", "+10m"],
+        &["--negotiate", "-u", ":", &url],
+        &env,
+    );
+    assert_eq!(code, 403);
+    let got: Vec<String> = take(&events).iter().map(|(p, e)| line(p, e)).collect();
+    // curl with only Negotiate enabled sends its token on the first request.
+    assert_eq!(got, ["/skewed ClockSkew"]);
+}
+
+/// Session cookies, CORS preflights, a full login queue, a context GSSAPI could not finish,
+/// and optional login with a nested `SpnegoAuth`: one event per request, none repeated by the
+/// inner middleware.
+#[actix_web::test]
+async fn cookies_preflights_overload_unfinished_contexts_and_nesting() {
+    let realm = realm();
+    let events: Events = Arc::default();
+    let auth = recording(&events)
+        .session_cookie(SessionCookie::new(Key::generate()).secure(false))
+        .build()
+        .unwrap();
+    let app = test::init_service(
+        App::new()
+            .service(
+                web::scope("/inner")
+                    .wrap(auth.clone())
+                    .default_service(web::to(whoami)),
+            )
+            .default_service(web::to(|id: Option<KerberosIdentity>| async move {
+                id.map_or_else(|| "anonymous".to_owned(), |id| id.principal().to_owned())
+            }))
+            .wrap(auth.clone().optional()),
+    )
+    .await;
+    // Logs in (outer, optional) and gets a cookie; the inner scope reuses the identity.
+    let client = Negotiation::start(&realm.alice_ccache(), "HTTP@localhost").unwrap();
+    let res = test::call_service(&app, get("/inner/login", Some(client.header()))).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let cookie = res
+        .headers()
+        .get(header::SET_COOKIE)
+        .expect("a session cookie")
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let res = test::call_service(
+        &app,
+        test::TestRequest::get()
+            .uri("/inner/again")
+            .insert_header((header::COOKIE, cookie))
+            .to_request(),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    // Nobody: anonymous outside, 401 inside; each reported once.
+    for (path, status) in [
+        ("/open", StatusCode::OK),
+        ("/inner/x", StatusCode::UNAUTHORIZED),
+    ] {
+        let res = test::call_service(&app, get(path, None)).await;
+        assert_eq!(res.status(), status, "{path}");
+    }
+    let preflight = test::TestRequest::default()
+        .method(actix_web::http::Method::OPTIONS)
+        .uri("/inner/api")
+        .insert_header((header::ORIGIN, "https://app.example.test"))
+        .insert_header((header::ACCESS_CONTROL_REQUEST_METHOD, "POST"))
+        .to_request();
+    let res = test::call_service(&app, preflight).await;
+    assert_eq!(
+        res.status(),
+        StatusCode::UNAUTHORIZED,
+        "no CORS answer: 401"
+    );
+    // A SPNEGO offer without a Kerberos token: GSSAPI wants another round.
+    let krb5_oid = [
+        0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02,
+    ];
+    let header = format!(
+        "Negotiate {}",
+        B64.encode(common::spnego_init_without_token(&krb5_oid))
+    );
+    let res = test::call_service(&app, get("/inner/multi", Some(&header))).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+
+    let got: Vec<String> = take(&events).iter().map(|(p, e)| line(p, e)).collect();
+    let alice = "alice@EXAMPLE.TEST";
+    assert_eq!(got.len(), 6, "{got:#?}");
+    assert_eq!(
+        got[..5],
+        [
+            format!(
+                "/inner/login authenticated {alice} Spnego delegated=false channel_bound=false"
+            ),
+            format!(
+                "/inner/again authenticated {alice} SessionCookie delegated=false \
+                 channel_bound=false"
+            ),
+            "/open MissingCredentials".to_owned(),
+            "/inner/x MissingCredentials".to_owned(),
+            "/inner/api CorsPreflight".to_owned(),
+        ]
+    );
+    assert!(
+        got[5].starts_with("/inner/multi GssError") && got[5].contains("CONTINUE_NEEDED"),
+        "{got:#?}"
+    );
+}
+
+/// A login the queue cannot take is `Overloaded`.
+#[actix_web::test]
+async fn a_full_queue_is_overloaded() {
+    let realm = realm();
+    let keytab = realm.dir().join("events-queue.keytab");
+    std::fs::copy(realm.keytab(), &keytab).unwrap();
+    let events: Events = Arc::default();
+    let auth = recording(&events)
+        .keytab(keytab.display().to_string())
+        .accept_threads(1)
+        .login_queue(1)
+        .login_queue_per_peer(None)
+        .build()
+        .unwrap();
+    let app = test::init_service(App::new().wrap(auth).default_service(web::to(whoami))).await;
+    let request = || {
+        test::TestRequest::get()
+            .uri("/queued")
+            .insert_header((
+                header::AUTHORIZATION,
+                common::alice_token().header().to_owned(),
+            ))
+            .to_request()
+    };
+    // The one GSSAPI thread is stuck on the first login; of the others, what the queue
+    // cannot take is refused.
+    let feeder = common::stall_keytab(&keytab, Duration::from_secs(1));
+    let statuses: Vec<u16> = futures_util::future::join_all(
+        [request(), request(), request()].map(|r| test::call_service(&app, r)),
+    )
+    .await
+    .iter()
+    .map(|r| r.status().as_u16())
+    .collect();
+    assert!(feeder.join().unwrap());
+    let count = |status| statuses.iter().filter(|&&s| s == status).count();
+    assert_eq!(count(200) + count(503), 3, "{statuses:?}");
+    assert!(count(200) >= 1 && count(503) >= 1, "{statuses:?}");
+    let got: Vec<String> = take(&events).iter().map(|(p, e)| line(p, e)).collect();
+    let ok = "/queued authenticated alice@EXAMPLE.TEST Spnego delegated=false channel_bound=false";
+    let overloaded = got.iter().filter(|l| *l == "/queued Overloaded").count();
+    let authenticated = got.iter().filter(|l| *l == ok).count();
+    assert_eq!(
+        (authenticated, overloaded, got.len()),
+        (count(200), count(503), 3),
+        "{got:#?}"
+    );
+}
+
+const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
