@@ -75,7 +75,7 @@ pub enum Malformed {
     NotAscii,
     /// `Negotiate` with no token after it.
     NoToken,
-    /// The header is longer than [`MAX_HEADER_LEN`].
+    /// The header is longer than 64 KiB (no Kerberos token is that long).
     TooLong,
     /// The token is not standard base64.
     BadBase64,
