@@ -426,3 +426,80 @@ async fn a_full_queue_is_overloaded() {
 }
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+
+/// `examples/metrics`: a scripted run of good and bad logins, then the exported counters,
+/// every one of them exactly.
+#[actix_web::test]
+async fn the_metrics_example_counts_each_outcome_exactly() {
+    let realm = realm();
+    let _ = realm.kadmin("addprinc -randkey HTTP/metrics-elsewhere.test");
+    let port = common::free_port();
+    let _server = common::start_example("metrics", port, &common::env_for_localhost());
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let authorization = |token: &Negotiation| format!("Authorization: {}", token.header());
+
+    let once = common::alice_token();
+    let elsewhere =
+        Negotiation::start(&realm.alice_ccache(), "HTTP@metrics-elsewhere.test").unwrap();
+    let script: [(Vec<String>, u16); 7] = [
+        (vec![], 401),
+        (vec![authorization(&once)], 200),
+        (vec![authorization(&once)], 403),
+        (vec!["Authorization: Negotiate !!!".to_owned()], 403),
+        (
+            vec![
+                "Authorization: Negotiate TlRMTVNTUAABAAAAB4IIogAAAAAAAAAAAAAAAAAAAAAKAGFKAAAADw=="
+                    .to_owned(),
+            ],
+            403,
+        ),
+        (vec!["Authorization: Basic YWxpY2U6cHc=".to_owned()], 401),
+        (vec![authorization(&elsewhere)], 403),
+    ];
+    for (headers, status) in &script {
+        let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
+        let (got, body) = common::raw_get(addr, "/", &headers);
+        assert_eq!(got, *status, "{headers:?}: {body}");
+    }
+    // A real client too.
+    let (status, body) = common::curl(
+        &[
+            "--negotiate",
+            "-u",
+            ":",
+            &format!("http://localhost:{port}/"),
+        ],
+        &realm.env(),
+    );
+    assert_eq!((status, body.as_str()), (200, "alice@EXAMPLE.TEST\n"));
+
+    let (status, text) = common::raw_get(addr, "/metrics", &[]);
+    assert_eq!(status, 200, "{text}");
+    let mut counts = std::collections::BTreeMap::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("actix_gssapi_auth_total{outcome=\"") {
+            let (outcome, value) = rest.split_once("\"} ").expect("a sample line");
+            counts.insert(outcome.to_owned(), value.trim().parse::<u64>().unwrap());
+        }
+    }
+    let expected: std::collections::BTreeMap<String, u64> = [
+        ("authenticated", 2),
+        ("missing_credentials", 1),
+        ("other_scheme", 1),
+        ("malformed", 1),
+        ("ntlm_offered", 1),
+        ("replay", 1),
+        ("clock_skew", 0),
+        ("ticket_expired", 0),
+        ("wrong_service_principal", 1),
+        ("refused", 0),
+        ("overloaded", 0),
+        ("cors_preflight", 0),
+        ("gss_error", 0),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    assert_eq!(counts, expected, "{text}");
+    assert!(text.contains("# TYPE actix_gssapi_auth counter"), "{text}");
+}

@@ -9,13 +9,6 @@ use std::process::{Command, Stdio};
 
 use common::{curl, example, free_port, realm, start_example};
 
-/// The realm's environment, with the examples' service name set to `HTTP@localhost`.
-fn env_for_localhost() -> Vec<(&'static str, OsString)> {
-    let mut env = realm().env();
-    env.push(("SPNEGO_HOSTNAME", "localhost".into()));
-    env
-}
-
 /// Runs `examples/hello` with `env`, which must make it exit with an error; returns its
 /// standard error.
 fn hello_fails_to_start(env: &[(&str, OsString)]) -> String {
@@ -31,7 +24,7 @@ fn hello_fails_to_start(env: &[(&str, OsString)]) -> String {
 
 #[test]
 fn hello_answers_curl_negotiate() {
-    let env = env_for_localhost();
+    let env = common::env_for_localhost();
     let port = free_port();
     let _server = start_example("hello", port, &env);
     let url = format!("http://localhost:{port}/");
@@ -45,7 +38,7 @@ fn hello_answers_curl_negotiate() {
 
 #[test]
 fn hello_refuses_to_start_without_its_keytab() {
-    let mut env = env_for_localhost();
+    let mut env = common::env_for_localhost();
     env.retain(|(k, _)| *k != "KRB5_KTNAME");
     env.push(("KRB5_KTNAME", "FILE:/nonexistent/http.keytab".into()));
     let stderr = hello_fails_to_start(&env);
@@ -84,7 +77,7 @@ fn demo_runs_end_to_end() {
 
 #[test]
 fn sessions_example_logs_in_once_then_uses_the_cookie() {
-    let env = env_for_localhost();
+    let env = common::env_for_localhost();
     let port = free_port();
     let _server = start_example("sessions", port, &env);
     let url = format!("http://localhost:{port}/");

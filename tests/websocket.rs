@@ -7,7 +7,6 @@
 
 mod common;
 
-use std::ffi::OsString;
 use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -236,16 +235,9 @@ fn replayed_upgrade_token_is_forbidden() {
     close(socket);
 }
 
-/// The realm's environment, with the example's service name set to `HTTP@localhost`.
-fn env_for_localhost() -> Vec<(&'static str, OsString)> {
-    let mut env = realm().env();
-    env.push(("SPNEGO_HOSTNAME", "localhost".into()));
-    env
-}
-
 #[test]
 fn example_echoes_with_the_principal_and_refuses_bad_upgrades() {
-    let env = env_for_localhost();
+    let env = common::env_for_localhost();
     let port = free_port();
     let _server = start_example("websocket", port, &env);
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
@@ -287,7 +279,7 @@ fn example_closes_the_socket_when_the_ticket_expires() {
     realm
         .kadmin("addprinc -maxlife \"4 seconds\" -pw erin-password erin")
         .unwrap();
-    let env = env_for_localhost();
+    let env = common::env_for_localhost();
     let port = free_port();
     let _server = start_example("websocket", port, &env);
     let addr = SocketAddr::from(([127, 0, 0, 1], port));

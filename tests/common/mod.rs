@@ -388,3 +388,10 @@ pub fn spnego_init_without_token(mech: &[u8]) -> Vec<u8> {
     inner.extend(tlv(0xa0, &init));
     tlv(0x60, &inner)
 }
+
+/// The shared realm's environment, with `SPNEGO_HOSTNAME=localhost` for the examples.
+pub fn env_for_localhost() -> Vec<(&'static str, std::ffi::OsString)> {
+    let mut env = realm().env();
+    env.push(("SPNEGO_HOSTNAME", "localhost".into()));
+    env
+}
