@@ -330,13 +330,13 @@ impl SpnegoAuth {
     /// Authenticate CORS preflight requests like any other request, instead of passing them
     /// on unauthenticated.
     ///
-    /// By default a CORS preflight — an `OPTIONS` request with `Origin` and
-    /// `Access-Control-Request-Method` headers and no `Authorization` header — goes on to the
-    /// application without an identity, so that [`actix-cors`] (wrapped inside this
-    /// `SpnegoAuth`) or the application answers it. Browsers never send credentials on a
-    /// preflight (Fetch standard), so answering it `401` breaks every cross-origin call from
-    /// a single-page app. A plain `OPTIONS` request, or one with an `Authorization` header, is
-    /// authenticated as usual.
+    /// By default a CORS preflight — an `OPTIONS` request with `Origin`, an
+    /// `Access-Control-Request-Method` that names a method (what actix-cors takes for a
+    /// preflight) and no `Authorization` header — goes on to the application without an
+    /// identity, so that [`actix-cors`] (wrapped inside this `SpnegoAuth`) or the application
+    /// answers it. Browsers never send credentials on a preflight (Fetch standard), so
+    /// answering it `401` breaks every cross-origin call from a single-page app. A plain
+    /// `OPTIONS` request, or one with an `Authorization` header, is authenticated as usual.
     ///
     /// Two guards keep a preflight from getting anything else out of the application:
     /// - a handler that takes [`KerberosIdentity`] answers it with the `401` challenge (the

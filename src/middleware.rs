@@ -506,13 +506,22 @@ where
     }
 }
 
-/// A CORS preflight (Fetch standard): `OPTIONS` with `Origin` and
-/// `Access-Control-Request-Method`, and no credentials (browsers never send any on one).
+/// A CORS preflight (Fetch standard): `OPTIONS` with `Origin` and an
+/// `Access-Control-Request-Method` that is a method, and no credentials (browsers never send
+/// any on one).
+///
+/// The method must parse as one because that is what makes actix-cors take a request for a
+/// preflight: any other `OPTIONS` it hands to the application as an actual cross-origin
+/// request and adds `Access-Control-Allow-Origin` to the answer, so a handler's answer (an
+/// every-method handler without `KerberosIdentity`) would pass the check in `preflight` and
+/// leave unauthenticated.
 fn is_cors_preflight(req: &ServiceRequest) -> bool {
     let headers = req.headers();
     req.method() == Method::OPTIONS
         && headers.contains_key(header::ORIGIN)
-        && headers.contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
+        && headers
+            .get(header::ACCESS_CONTROL_REQUEST_METHOD)
+            .is_some_and(|m| Method::from_bytes(m.as_bytes()).is_ok())
         && !headers.contains_key(header::AUTHORIZATION)
 }
 
@@ -595,6 +604,44 @@ mod tests {
             decide(true, seen_nothing, A::Missing),
             Decision::Anonymous(None)
         );
+    }
+
+    #[test]
+    fn a_preflight_names_a_method_as_actix_cors_requires() {
+        use actix_web::test::TestRequest;
+        let preflight = |method: &str| {
+            TestRequest::default()
+                .method(Method::OPTIONS)
+                .insert_header((header::ORIGIN, "https://app.example.test"))
+                .insert_header((header::ACCESS_CONTROL_REQUEST_METHOD, method))
+        };
+        for method in ["GET", "POST", "DELETE", "PROPFIND"] {
+            assert!(
+                is_cors_preflight(&preflight(method).to_srv_request()),
+                "{method}"
+            );
+        }
+        // actix-cors passes these to the application as actual requests (`Method::try_from`
+        // fails), adding Access-Control-Allow-Origin to whatever the handler answers.
+        for method in ["", "G ET", "GET, POST", "GET\tPOST", "(GET)"] {
+            assert!(
+                !is_cors_preflight(&preflight(method).to_srv_request()),
+                "{method:?}"
+            );
+        }
+        let not_preflights = [
+            TestRequest::default()
+                .method(Method::OPTIONS)
+                .insert_header((header::ACCESS_CONTROL_REQUEST_METHOD, "GET")),
+            TestRequest::default()
+                .method(Method::OPTIONS)
+                .insert_header((header::ORIGIN, "https://app.example.test")),
+            preflight("GET").method(Method::GET),
+            preflight("GET").insert_header((header::AUTHORIZATION, "Negotiate AAAA")),
+        ];
+        for req in not_preflights {
+            assert!(!is_cors_preflight(&req.to_srv_request()));
+        }
     }
 
     fn accepted(anonymous: bool) -> Accepted {
