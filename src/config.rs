@@ -338,12 +338,15 @@ impl SpnegoAuth {
     /// answering it `401` breaks every cross-origin call from a single-page app. A plain
     /// `OPTIONS` request, or one with an `Authorization` header, is authenticated as usual.
     ///
-    /// Two guards keep a preflight from getting anything else out of the application:
+    /// Guards keep a preflight from getting anything else out of the application:
     /// - a handler that takes [`KerberosIdentity`] answers it with the `401` challenge (the
     ///   request carries no identity);
-    /// - an answer to it without an `Access-Control-Allow-Origin` header (so not a CORS
-    ///   answer: a handler that matches every method, such as `Resource::to`, answered it)
-    ///   is replaced by the `401` challenge, and logged. Its body never leaves the server.
+    /// - an answer that is not a CORS preflight answer (a `2xx` with
+    ///   `Access-Control-Allow-Origin` and `Access-Control-Allow-Methods` or `-Headers`) is
+    ///   replaced by the `401` challenge, and logged: a handler that matches every method,
+    ///   such as `Resource::to`, answered it, even if a CORS layer decorated its answer;
+    /// - the body of a preflight answer that passes is dropped (browsers read only its status
+    ///   and headers), so no content leaves unauthenticated whoever wrote it.
     ///
     /// A handler that matches every method still *runs* for a preflight, so one with side
     /// effects must take [`KerberosIdentity`], match only its methods (`web::get()`, ...), or

@@ -442,17 +442,21 @@ where
         let fut = self.service.call(req);
         Box::pin(async move {
             let res = fut.await?;
-            if res
-                .headers()
-                .contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN)
-            {
-                return Ok(res.map_into_left_body());
+            let (req, res) = res.into_parts();
+            if is_cors_preflight_answer(&res) {
+                // Browsers read only the status and headers of a preflight's answer: the body
+                // goes, so no content leaves unauthenticated, whoever wrote it.
+                let mut res = res.set_body(());
+                res.headers_mut().remove(header::CONTENT_LENGTH);
+                return Ok(
+                    ServiceResponse::new(req, res.map_into_boxed_body()).map_into_right_body()
+                );
             }
-            let (req, _) = res.into_parts();
             log::warn!(
-                "{}: the application answered a CORS preflight without \
-                 Access-Control-Allow-Origin; answering 401 instead (wrap actix-cors inside \
-                 SpnegoAuth to answer preflights, or call SpnegoAuth::authenticate_preflights)",
+                "{}: the application's answer to a CORS preflight is not one (a 2xx with \
+                 Access-Control-Allow-Origin and -Methods or -Headers); answering 401 instead \
+                 (wrap actix-cors inside SpnegoAuth to answer preflights, or call \
+                 SpnegoAuth::authenticate_preflights)",
                 describe_request(&req)
             );
             let res = config.unauthorized_response(&req);
@@ -523,6 +527,19 @@ fn is_cors_preflight(req: &ServiceRequest) -> bool {
             .get(header::ACCESS_CONTROL_REQUEST_METHOD)
             .is_some_and(|m| Method::from_bytes(m.as_bytes()).is_ok())
         && !headers.contains_key(header::AUTHORIZATION)
+}
+
+/// An answer to a CORS preflight as a CORS layer gives it (Fetch standard): an ok status,
+/// `Access-Control-Allow-Origin`, and the methods or headers allowed. An every-method handler's
+/// answer, even one a CORS layer decorated with `Access-Control-Allow-Origin` (actix-cors
+/// with `disable_preflight`, or on a request it did not take for a preflight), has neither
+/// of the last two.
+fn is_cors_preflight_answer<B>(res: &HttpResponse<B>) -> bool {
+    let headers = res.headers();
+    res.status().is_success()
+        && headers.contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+        && (headers.contains_key(header::ACCESS_CONTROL_ALLOW_METHODS)
+            || headers.contains_key(header::ACCESS_CONTROL_ALLOW_HEADERS))
 }
 
 /// `peer METHOD /path` for log lines. The query string is left out: it may carry secrets.

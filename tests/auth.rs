@@ -934,9 +934,30 @@ async fn a_preflight_gets_nothing_but_a_cors_answer_out_of_the_application() {
             .route(
                 "/cors",
                 web::method(actix_web::http::Method::OPTIONS).to(|| async {
-                    HttpResponse::NoContent()
+                    HttpResponse::Ok()
                         .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
-                        .finish()
+                        .insert_header((header::ACCESS_CONTROL_ALLOW_METHODS, "POST"))
+                        .body("a body no browser reads")
+                }),
+            )
+            // A handler whose answers a CORS layer decorates (actix-cors with
+            // disable_preflight does so): Access-Control-Allow-Origin, but no answer to the
+            // preflight's question.
+            .route(
+                "/decorated",
+                web::to(|| async {
+                    HttpResponse::Ok()
+                        .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
+                        .body("secret")
+                }),
+            )
+            .route(
+                "/not-ok",
+                web::to(|| async {
+                    HttpResponse::InternalServerError()
+                        .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
+                        .insert_header((header::ACCESS_CONTROL_ALLOW_METHODS, "POST"))
+                        .body("secret")
                 }),
             )
             .default_service(web::to(move || {
@@ -961,17 +982,28 @@ async fn a_preflight_gets_nothing_but_a_cors_answer_out_of_the_application() {
         "the handler ran, its answer was dropped"
     );
     assert!(
-        logged(&[
-            "OPTIONS /report",
-            "without Access-Control-Allow-Origin",
-            "401"
-        ]),
+        logged(&["OPTIONS /report", "CORS preflight is not one", "401"]),
         "{:?}",
         logs()
     );
-    // The application's own CORS answer goes out as it is.
+    for path in ["/decorated", "/not-ok"] {
+        let (status, body) = status_and_body(&app, preflight(path).to_request()).await;
+        assert_eq!(
+            (status, body.as_str()),
+            (StatusCode::UNAUTHORIZED, "Unauthorized"),
+            "{path}"
+        );
+    }
+    // The application's own CORS answer goes out, without its body.
     let res = test::call_service(&app, preflight("/cors").to_request()).await;
-    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        res.headers()
+            .get(header::ACCESS_CONTROL_ALLOW_METHODS)
+            .unwrap(),
+        "POST"
+    );
+    assert!(test::read_body(res).await.is_empty());
 }
 
 /// `authenticate_preflights()` turns the pass off; a preflight-looking request that carries

@@ -1017,3 +1017,18 @@ async fn nested_optional_and_required_spnego_auth_with_middleware_between() {
         );
     }
 }
+
+/// actix-cors with `disable_preflight()` inside `SpnegoAuth` hands a preflight to the handler
+/// and decorates its answer with `Access-Control-Allow-Origin`: that is still not an answer to
+/// the preflight, so the client gets the 401, never the handler's content.
+#[actix_web::test]
+async fn a_cors_layer_that_decorates_every_answer_lets_no_content_out() {
+    for place in PLACES {
+        let calls = Arc::new(AtomicUsize::new(0));
+        with_app!(place, calls, [cors().disable_preflight(), auth()], |app| {
+            let answer = send(&app, preflight("/protected/decorated")).await;
+            assert_eq!(answer.status, 401, "{place:?}: {answer:?}");
+            assert!(!answer.body.contains(SECRET), "{place:?}: {answer:?}");
+        });
+    }
+}
