@@ -44,6 +44,7 @@ const OUTCOMES: &[&str] = &[
     "refused",
     "overloaded",
     "cors_preflight",
+    "password_refused",
     "gss_error",
 ];
 

@@ -3,7 +3,8 @@
 //! With `krb5.rs` and `sys.rs`, the only modules with `unsafe` code (one per C library): the
 //! GSSAPI calls the safe `libgssapi` layer does not wrap the way we need
 //! (`gss_acquire_cred_from`, `gss_accept_sec_context` with its outputs, `gss_display_name`,
-//! `gss_get_name_attribute`, `gss_import_name`). It is the only one that sees `libgssapi` types;
+//! `gss_get_name_attribute`, `gss_import_name`; for password logins
+//! `gss_acquire_cred_with_password` and `gss_init_sec_context`). It is the only one that sees `libgssapi` types;
 //! the rest of the crate gets plain Rust values from it.
 
 #![allow(unsafe_code)]
@@ -205,6 +206,8 @@ pub(crate) struct Accepted {
     /// The local account name krb5's `auth_to_local` rules map the client to, when asked for
     /// and there is one.
     pub(crate) local_name: Option<String>,
+    /// The token was made by [`Acceptor::accept_password`] from a user's password.
+    pub(crate) by_password: bool,
 }
 
 /// The raw PAC buffers GSSAPI handed out as authenticated (the PAC's server checksum
@@ -389,6 +392,7 @@ impl Acceptor {
             } else {
                 None
             },
+            by_password: false,
         })
     }
 }
@@ -422,7 +426,8 @@ unsafe impl Send for RawCred {}
 impl Drop for RawCred {
     fn drop(&mut self) {
         let mut minor: OM_uint32 = 0;
-        // SAFETY: `self.0` came from gss_acquire_cred_from and is released once, here.
+        // SAFETY: `self.0` came from gss_acquire_cred_from or gss_acquire_cred_with_password
+        // and is released once, here.
         unsafe {
             gss_release_cred(&mut minor, &mut self.0);
         }
@@ -436,7 +441,8 @@ impl Drop for RawCtx {
     fn drop(&mut self) {
         if !self.0.is_null() {
             let mut minor: OM_uint32 = 0;
-            // SAFETY: a context handle set by gss_accept_sec_context, deleted once, here.
+            // SAFETY: a context handle set by gss_accept_sec_context or gss_init_sec_context,
+            // deleted once, here.
             unsafe {
                 gss_delete_sec_context(&mut minor, &mut self.0, ptr::null_mut());
             }
@@ -719,4 +725,169 @@ pub(crate) fn initiator_from_ccache(ccache: &str) -> Result<Cred, GssFailure> {
     // SAFETY: ownership of the handle moves from `raw` (forgotten, so never released) to the
     // `Cred`, which releases it once.
     Ok(unsafe { Cred::from_c(handle) })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Password logins (the Basic fallback): the user's password gets a ticket for our own service
+// from the KDC, and our acceptor credential accepts it like any client's token.
+
+use libgssapi_sys::{gss_OID_desc, gss_OID_set_desc, gss_acquire_cred_with_password};
+
+/// The Kerberos 5 mechanism, 1.2.840.113554.1.2.2 (RFC 1964), DER contents.
+const KRB5_MECH: [u8; 9] = [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02];
+
+/// The service a password login asks the KDC a ticket for, to accept it with our own key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum VerifyTarget {
+    /// `service@host` (`GSS_C_NT_HOSTBASED_SERVICE`).
+    HostBased(String),
+    /// A principal name (`httpsvc@AD.EXAMPLE.COM`).
+    Principal(String),
+}
+
+impl fmt::Display for VerifyTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::HostBased(name) | Self::Principal(name) => f.write_str(name),
+        }
+    }
+}
+
+/// Where a password login stopped.
+#[derive(Debug, Clone)]
+pub(crate) enum PasswordFailure {
+    /// The user name is not a Kerberos principal name.
+    Name(GssFailure),
+    /// The KDC gave no initial ticket for the password (wrong password, unknown user,
+    /// expired password, disabled account, no KDC reachable...).
+    Credentials(GssFailure),
+    /// The KDC gave no ticket for our service (it does not know the service name).
+    ServiceTicket(GssFailure),
+    /// Our acceptor credential refused the ticket the KDC issued: it is not encrypted with a
+    /// key of our keytab (a KDC that does not know our key, or a keytab out of date).
+    Verification(GssFailure),
+}
+
+impl Acceptor {
+    /// Checks `user`'s `password` with the KDC and returns the login, as mod_auth_gssapi's
+    /// `GssapiBasicAuth` does: an initial ticket with the password (into a memory ccache
+    /// private to this credential, which MIT destroys with it), a ticket for `target` with
+    /// it, and that ticket accepted by this thread's acceptor credential through
+    /// [`accept`](Self::accept) (replay cache, PAC, local name and all). A KDC that answers
+    /// for the user but does not hold our key cannot log anyone in: its ticket does not
+    /// decrypt. Blocking: three KDC exchanges. Call it off the async executor.
+    pub(crate) fn accept_password(
+        &mut self,
+        user: &str,
+        password: &[u8],
+        target: &VerifyTarget,
+        want_local_name: bool,
+    ) -> Result<Accepted, PasswordFailure> {
+        let gss = |e: GssError| GssFailure::from_gss(&e);
+        let name = RawName::principal(user).map_err(|e| PasswordFailure::Name(gss(e)))?;
+        let cred = acquire_with_password(&name, password).map_err(PasswordFailure::Credentials)?;
+        let target = match target {
+            VerifyTarget::HostBased(s) => RawName::hostbased(s),
+            VerifyTarget::Principal(p) => RawName::principal(p),
+        }
+        .map_err(|e| PasswordFailure::ServiceTicket(gss(e)))?;
+        let token = first_token(&cred, &target).map_err(PasswordFailure::ServiceTicket)?;
+        // Releasing the credential destroys its memory ccache (the user's tickets).
+        drop(cred);
+        let mut accepted = self
+            .accept(&token, want_local_name)
+            .map_err(PasswordFailure::Verification)?;
+        // No mutual authentication was asked for; nothing goes back to the client.
+        accepted.output_token = None;
+        accepted.by_password = true;
+        Ok(accepted)
+    }
+}
+
+/// `gss_acquire_cred_with_password` for the Kerberos mechanism alone (the mechglue would
+/// otherwise try every mechanism that takes passwords, each with its own KDC exchange).
+fn acquire_with_password(name: &RawName, password: &[u8]) -> Result<RawCred, GssFailure> {
+    let mut krb5 = gss_OID_desc {
+        length: KRB5_MECH.len() as OM_uint32,
+        elements: KRB5_MECH.as_ptr() as *mut c_void,
+    };
+    let mut mechs = gss_OID_set_desc {
+        count: 1,
+        elements: &mut krb5,
+    };
+    let mut buf = gss_buffer_desc {
+        length: password.len(),
+        value: password.as_ptr() as *mut c_void,
+    };
+    let mut minor: OM_uint32 = 0;
+    let mut cred: gss_cred_id_t = ptr::null_mut();
+    // SAFETY: `name` is an imported name we own; `buf` points into `password`, alive and only
+    // read during the call (MIT copies it, and wipes its copy when the credential is
+    // released); `mechs` points at `krb5`, which points at a static array; both live until
+    // the call returns. `cred` is ours after the call, released by `RawCred`.
+    let major = unsafe {
+        gss_acquire_cred_with_password(
+            &mut minor,
+            name.0,
+            &mut buf,
+            _GSS_C_INDEFINITE,
+            &mut mechs,
+            libgssapi_sys::GSS_C_INITIATE as gss_cred_usage_t,
+            &mut cred,
+            ptr::null_mut(),
+            ptr::null_mut(),
+        )
+    };
+    let cred = RawCred(cred);
+    if major & GSS_ERROR_MASK != 0 || cred.0.is_null() {
+        return Err(GssFailure::from_gss(&GssError {
+            major: MajorFlags::from_bits_retain(major),
+            minor,
+        }));
+    }
+    Ok(cred)
+}
+
+/// The first (and only) Kerberos token of a context from `cred` to `target`: no mutual
+/// authentication, no delegation, no channel bindings.
+fn first_token(cred: &RawCred, target: &RawName) -> Result<Vec<u8>, GssFailure> {
+    let mut krb5 = gss_OID_desc {
+        length: KRB5_MECH.len() as OM_uint32,
+        elements: KRB5_MECH.as_ptr() as *mut c_void,
+    };
+    let mut minor: OM_uint32 = 0;
+    let mut ctx = RawCtx(ptr::null_mut());
+    let mut output = RawBuffer::empty();
+    // SAFETY: `cred` and `target` are live handles we own; `krb5` points at a static array;
+    // the input token, channel bindings and unused outputs are null; `ctx` and `output`
+    // receive a context and a buffer that their guards release.
+    let major = unsafe {
+        libgssapi_sys::gss_init_sec_context(
+            &mut minor,
+            cred.0,
+            &mut ctx.0,
+            target.0,
+            &mut krb5,
+            0,
+            0,
+            ptr::null_mut(),
+            ptr::null_mut(),
+            ptr::null_mut(),
+            &mut output.0,
+            ptr::null_mut(),
+            ptr::null_mut(),
+        )
+    };
+    if major & GSS_ERROR_MASK != 0 {
+        return Err(GssFailure::from_gss(&GssError {
+            major: MajorFlags::from_bits_retain(major),
+            minor,
+        }));
+    }
+    if output.bytes().is_empty() {
+        return Err(GssFailure::internal(
+            "gss_init_sec_context made no token for the password check",
+        ));
+    }
+    Ok(output.bytes().to_vec())
 }

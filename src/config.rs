@@ -13,6 +13,7 @@ use crate::engine::{Engine, Settings};
 use crate::error::{Error, ErrorKind};
 use crate::events::{AuthEvent, EventHook};
 use crate::negotiate::SCHEME;
+use crate::password::PasswordFallback;
 use crate::pool::Limits;
 use crate::session::SessionCookie;
 
@@ -129,6 +130,7 @@ pub(crate) struct Config {
     login_queue: usize,
     login_queue_per_peer: Option<usize>,
     overloaded: Reply,
+    pub(crate) password: Option<PasswordFallback>,
 }
 
 /// [`SpnegoAuth::login_queue`]'s default.
@@ -155,6 +157,7 @@ impl Default for Config {
             login_queue: DEFAULT_LOGIN_QUEUE,
             login_queue_per_peer: Some(DEFAULT_LOGIN_QUEUE_PER_PEER),
             overloaded: Reply::Text(Cow::Borrowed("Service Unavailable")),
+            password: None,
         }
     }
 }
@@ -476,6 +479,23 @@ impl SpnegoAuth {
         self.edit(|c| c.session = Some(cookie))
     }
 
+    /// Lets clients without Kerberos log in with their Kerberos password
+    /// (`Authorization: Basic`), checked with the KDC and verified against this service's
+    /// keytab, on TLS connections only unless allowed otherwise. Off by default: see
+    /// [`PasswordFallback`] for what it checks, why it wants HTTPS, and what each request is
+    /// answered.
+    ///
+    /// ```
+    /// use actix_gssapi::{PasswordFallback, SpnegoAuth};
+    ///
+    /// let auth = SpnegoAuth::new()
+    ///     .hostname("www.example.com")
+    ///     .password_fallback(PasswordFallback::new().realm("EXAMPLE.COM"));
+    /// ```
+    pub fn password_fallback(self, fallback: PasswordFallback) -> Self {
+        self.edit(|c| c.password = Some(fallback))
+    }
+
     /// How many Negotiate tokens are checked at once: the number of threads that run
     /// GSSAPI, shared by all workers, each with its own acceptor credential. More logins than
     /// that wait their turn in the [login queue](Self::login_queue) (other requests do not:
@@ -548,8 +568,10 @@ impl SpnegoAuth {
     /// - [`ErrorKind::AcceptorCredential`]: the keytab is missing, unreadable, empty, or has no
     ///   key for the service principal; the message names the keytab and the principal.
     /// - [`ErrorKind::Hostname`]: the default host name could not be read.
-    /// - [`ErrorKind::Config`]: a service or host name with a NUL byte, or a session cookie
-    ///   that browsers would refuse (see [`SessionCookie::name`]).
+    /// - [`ErrorKind::Config`]: a service or host name with a NUL byte, a session cookie
+    ///   that browsers would refuse (see [`SessionCookie::name`]), or a
+    ///   [`PasswordFallback`] with an invalid realm or no service to verify passwords
+    ///   against.
     pub fn build(self) -> Result<Self, Error> {
         self.check()?;
         self.engine()?;
@@ -573,6 +595,9 @@ impl SpnegoAuth {
             session
                 .validate()
                 .map_err(|why| Error::new(ErrorKind::Config, why))?;
+        }
+        if let Some(fallback) = &self.config.password {
+            fallback.check(&self.config.service_name()?)?;
         }
         Ok(())
     }
@@ -632,6 +657,7 @@ impl fmt::Debug for SpnegoAuth {
             .field("accept_threads", &c.accept_threads)
             .field("login_queue", &c.login_queue)
             .field("login_queue_per_peer", &c.login_queue_per_peer)
+            .field("password_fallback", &c.password)
             .finish_non_exhaustive()
     }
 }
@@ -682,7 +708,8 @@ impl Config {
         }
     }
 
-    /// The 401 answer: a challenge without a token (RFC 4559 §5).
+    /// The 401 answer: a challenge without a token (RFC 4559 §5), and the `Basic` one after it
+    /// when the password fallback is on and the connection may carry passwords.
     pub(crate) fn unauthorized_response(&self, req: &HttpRequest) -> HttpResponse {
         let mut res = reply(&self.unauthorized, StatusCode::UNAUTHORIZED, req);
         if res.status() == StatusCode::UNAUTHORIZED
@@ -690,6 +717,9 @@ impl Config {
         {
             res.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(SCHEME));
+        }
+        if let Some(fallback) = &self.password {
+            fallback.add_challenge(req.app_config().secure(), &mut res);
         }
         res
     }
@@ -741,6 +771,7 @@ mod tests {
         assert!(matches!(auth.config.hostname, Hostname::Auto));
         assert_eq!(auth.config.service, "HTTP");
         assert!(auth.config.keytab.is_none());
+        assert!(auth.config.password.is_none(), "no password fallback");
     }
 
     #[test]
@@ -823,6 +854,8 @@ mod tests {
                 .forbidden_with(|_| HttpResponse::Forbidden().finish()),
             a.clone()
                 .session_cookie(SessionCookie::new(actix_web::cookie::Key::generate())),
+            a.clone()
+                .password_fallback(crate::PasswordFallback::new().allow_insecure_http()),
         ] {
             assert!(Arc::ptr_eq(&a.engine, &kept.engine));
         }

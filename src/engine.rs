@@ -11,7 +11,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::acceptor::{Accepted, Acceptor, AcquireFailure, ServiceName};
+use crate::acceptor::{
+    Accepted, Acceptor, AcquireFailure, PasswordFailure, ServiceName, VerifyTarget,
+};
+use crate::basic::BasicCredentials;
 use crate::error::{Error, ErrorKind};
 use crate::failure::GssFailure;
 use crate::pool::{Full, Limits, Outcome, Pool};
@@ -39,6 +42,9 @@ struct Inner {
 /// What an accept on the engine resolves to: `None` when the job died with its thread (a
 /// panic) or the engine is gone.
 pub(crate) type Pending = Outcome<Result<Accepted, GssFailure>>;
+
+/// What a password check on the engine resolves to (see [`Pending`]).
+pub(crate) type PendingPassword = Outcome<Result<Accepted, PasswordFailure>>;
 
 impl Engine {
     /// Acquires one acceptor credential per thread and starts the threads.
@@ -91,6 +97,25 @@ impl Engine {
             .pool
             .try_run(peer, move |acceptor: &mut Acceptor| {
                 acceptor.accept(&token, want_local_name)
+            })
+    }
+
+    /// Queues the check of a password (the Basic fallback) for the client at `peer`, in the
+    /// same queue and turns as the Negotiate logins: each one holds a GSSAPI thread for three
+    /// KDC exchanges. `user` is the principal to log in as; the credentials are wiped when
+    /// the job is done or dropped.
+    pub(crate) fn verify_password(
+        &self,
+        peer: Option<IpAddr>,
+        user: String,
+        credentials: BasicCredentials,
+        target: VerifyTarget,
+        want_local_name: bool,
+    ) -> Result<PendingPassword, Full> {
+        self.inner
+            .pool
+            .try_run(peer, move |acceptor: &mut Acceptor| {
+                acceptor.accept_password(&user, credentials.password(), &target, want_local_name)
             })
     }
 

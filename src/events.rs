@@ -7,6 +7,7 @@ use std::sync::Arc;
 use actix_web::HttpRequest;
 
 pub use crate::negotiate::Malformed;
+pub use crate::password::PasswordRefusal;
 
 /// The outcome of one authentication decision, given to the hook set with
 /// [`SpnegoAuth::on_event`](crate::SpnegoAuth::on_event).
@@ -70,6 +71,13 @@ pub enum AuthEvent {
     /// A CORS preflight passed on unauthenticated (see
     /// [`authenticate_preflights`](crate::SpnegoAuth::authenticate_preflights)).
     CorsPreflight,
+    /// A password login ([`PasswordFallback`](crate::PasswordFallback)) was refused: answered
+    /// `401` with both challenges (`503` when no KDC answered), or anonymous in optional mode.
+    #[non_exhaustive]
+    PasswordRefused {
+        /// Why.
+        reason: PasswordRefusal,
+    },
     /// Any other GSSAPI failure, with GSSAPI's message.
     #[non_exhaustive]
     GssError {
@@ -82,7 +90,7 @@ impl AuthEvent {
     /// A stable `snake_case` name per variant, for metric labels: `authenticated`,
     /// `missing_credentials`, `other_scheme`, `malformed`, `ntlm_offered`, `replay`,
     /// `clock_skew`, `ticket_expired`, `wrong_service_principal`, `refused`, `overloaded`,
-    /// `cors_preflight`, `gss_error`.
+    /// `cors_preflight`, `password_refused`, `gss_error`.
     ///
     /// ```
     /// use actix_gssapi::AuthEvent;
@@ -103,6 +111,7 @@ impl AuthEvent {
             Self::Refused { .. } => "refused",
             Self::Overloaded => "overloaded",
             Self::CorsPreflight => "cors_preflight",
+            Self::PasswordRefused { .. } => "password_refused",
             Self::GssError { .. } => "gss_error",
         }
     }
@@ -123,6 +132,7 @@ impl fmt::Display for AuthEvent {
             } => write!(f, "authenticated {principal} ({mechanism})"),
             Self::Malformed(why) => write!(f, "malformed: {why}"),
             Self::Refused { rule } => write!(f, "refused: {rule}"),
+            Self::PasswordRefused { reason } => write!(f, "password refused: {reason}"),
             Self::GssError { message } => write!(f, "GSSAPI error: {message}"),
             other => f.write_str(&other.label().replace('_', " ")),
         }
@@ -139,6 +149,9 @@ pub enum Mechanism {
     Kerberos,
     /// A session cookie from an earlier login ([`SessionCookie`](crate::SessionCookie)).
     SessionCookie,
+    /// A user name and password (`Authorization: Basic`), checked with the KDC and verified
+    /// against the keytab ([`PasswordFallback`](crate::PasswordFallback)).
+    Password,
 }
 
 impl fmt::Display for Mechanism {
@@ -147,6 +160,7 @@ impl fmt::Display for Mechanism {
             Self::Spnego => "SPNEGO",
             Self::Kerberos => "Kerberos",
             Self::SessionCookie => "session cookie",
+            Self::Password => "password",
         })
     }
 }

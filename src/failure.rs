@@ -20,6 +20,10 @@ pub(crate) struct GssFailure {
     /// Major and minor status text, e.g. `Unspecified GSS failure (Request is a replay)`.
     pub(crate) message: String,
     class: FailureClass,
+    /// The minor status, as the mechglue gave it (0 for our own failures).
+    minor: u32,
+    /// Its text (empty for our own failures).
+    minor_text: String,
 }
 
 /// Why a token GSSAPI saw was refused.
@@ -39,6 +43,8 @@ impl GssFailure {
         Self {
             message: format!("{major_text} ({minor_text})"),
             class: classify(minor, minor_text, known()),
+            minor,
+            minor_text: minor_text.to_owned(),
         }
     }
 
@@ -47,7 +53,14 @@ impl GssFailure {
         Self {
             message: message.into(),
             class: FailureClass::Other,
+            minor: 0,
+            minor_text: String::new(),
         }
+    }
+
+    /// The minor status and its text, for classifications of their own (password logins).
+    pub(crate) fn minor(&self) -> (u32, &str) {
+        (self.minor, &self.minor_text)
     }
 
     pub(crate) fn class(&self) -> FailureClass {
@@ -112,7 +125,7 @@ fn known() -> &'static Known {
 }
 
 /// The literal pieces of a printf format between its conversions.
-fn pieces(format: &str) -> Vec<String> {
+pub(crate) fn pieces(format: &str) -> Vec<String> {
     format
         .split("%s")
         .flat_map(|p| p.split("%d"))
@@ -122,7 +135,7 @@ fn pieces(format: &str) -> Vec<String> {
 
 /// Whether `text` is `pieces` with anything in the gaps: the first piece starts it, the last
 /// ends it, the others follow in order.
-fn fits(text: &str, pieces: &[String]) -> bool {
+pub(crate) fn fits(text: &str, pieces: &[String]) -> bool {
     let [first, middle @ .., last] = pieces else {
         return false;
     };

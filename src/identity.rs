@@ -52,6 +52,7 @@ pub struct KerberosIdentity {
     delegated: Option<Credentials>,
     expires_at: Option<SystemTime>,
     via_session: bool,
+    via_password: bool,
     anonymous: bool,
     pac: Option<Arc<PacSource>>,
     local_name: Option<String>,
@@ -78,6 +79,7 @@ impl KerberosIdentity {
             delegated,
             expires_at: lifetime.and_then(|l| SystemTime::now().checked_add(l)),
             via_session: false,
+            via_password: false,
             anonymous,
             pac: pac.map(|bytes| {
                 Arc::new(PacSource {
@@ -111,6 +113,7 @@ impl KerberosIdentity {
             delegated: None,
             expires_at: Some(expires_at),
             via_session: true,
+            via_password: false,
             anonymous: false,
             pac: None,
             local_name: None,
@@ -144,6 +147,20 @@ impl KerberosIdentity {
     /// rather than a Negotiate token (such requests have no delegated credentials).
     pub fn via_session_cookie(&self) -> bool {
         self.via_session
+    }
+
+    /// Whether this request logged in with a user name and password (`Authorization: Basic`,
+    /// the [`PasswordFallback`](crate::PasswordFallback)) rather than a Kerberos ticket. The
+    /// password was checked with the KDC and the resulting ticket verified with the service's
+    /// keytab; such logins carry no delegated credential.
+    pub fn via_password(&self) -> bool {
+        self.via_password
+    }
+
+    /// Marks an identity made from a password login.
+    pub(crate) fn by_password(mut self) -> Self {
+        self.via_password = true;
+        self
     }
 
     /// Whether the client used an anonymous ticket (`WELLKNOWN/ANONYMOUS`, GSSAPI's

@@ -99,6 +99,7 @@
 #![deny(unsafe_code)]
 
 mod acceptor;
+mod basic;
 mod config;
 mod credentials;
 mod engine;
@@ -110,6 +111,7 @@ mod krb5;
 mod middleware;
 mod negotiate;
 mod pac;
+mod password;
 mod pool;
 mod require;
 mod session;
@@ -120,11 +122,12 @@ pub use actix_web::cookie::{Key, SameSite};
 pub use config::SpnegoAuth;
 pub use credentials::{Credentials, MemoryCcache, PrivateCcache};
 pub use error::{Error, ErrorKind};
-pub use events::{AuthEvent, Malformed, Mechanism};
+pub use events::{AuthEvent, Malformed, Mechanism, PasswordRefusal};
 pub use identity::{KerberosIdentity, KerberosIdentityExt};
 #[doc(hidden)]
 pub use middleware::SpnegoAuthMiddleware;
 pub use pac::{Pac, ParseSidError, Sid};
+pub use password::PasswordFallback;
 pub use require::Require;
 #[doc(hidden)]
 pub use require::RequireMiddleware;
@@ -151,6 +154,18 @@ pub mod __fuzz {
     /// Checks the framing of a decoded token.
     pub fn inspect_token(token: &[u8]) -> bool {
         crate::negotiate::inspect_token(token).is_ok()
+    }
+
+    /// Parses one raw `Authorization` value as `Basic` credentials: the user and password, or
+    /// why they were refused (`not Basic` for another scheme).
+    pub fn parse_basic(value: &[u8]) -> Result<(String, Vec<u8>), String> {
+        crate::basic::fuzz_parse(value)
+    }
+
+    /// The `Debug` text of what a raw `Authorization` value parses to as `Basic`: what a log
+    /// line could show, which must never hold the credentials.
+    pub fn basic_summary(value: &[u8]) -> String {
+        format!("{:?}", crate::basic::parse_bytes(value))
     }
 
     /// Parses every `Authorization` header of a header map built from `values`.

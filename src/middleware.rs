@@ -4,7 +4,7 @@ use std::rc::Rc;
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{forward_ready, Service, ServiceRequest, ServiceResponse, Transform};
-use actix_web::http::header::{self, HeaderValue, SET_COOKIE, WWW_AUTHENTICATE};
+use actix_web::http::header::{self, HeaderValue, AUTHORIZATION, SET_COOKIE, WWW_AUTHENTICATE};
 use actix_web::http::Method;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse};
 use futures_util::future::{err, ok, ready, LocalBoxFuture, Ready};
@@ -13,14 +13,15 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use crate::acceptor::Accepted;
+use crate::acceptor::{Accepted, PasswordFailure, VerifyTarget};
 use crate::config::{Config, LocalNames, SpnegoAuth};
 use crate::credentials::Credentials;
-use crate::engine::{Engine, Pending};
+use crate::engine::{Engine, Pending, PendingPassword};
 use crate::events::{AuthEvent, Mechanism};
 use crate::failure::{FailureClass, GssFailure};
 use crate::identity::{AuthenticatedBy, KerberosIdentity, Negotiated};
 use crate::negotiate::{self, Authorization, Malformed};
+use crate::password::{self, PasswordRefusal, Step};
 use crate::pool::Full;
 use crate::session::{Session, SessionCookie};
 
@@ -36,8 +37,19 @@ where
     type Future = Ready<Result<Self::Transform, Self::InitError>>;
 
     fn new_transform(&self, service: S) -> Self::Future {
-        match self.check().and_then(|()| self.engine()) {
-            Ok(engine) => ok(SpnegoAuthMiddleware {
+        let started = self
+            .check()
+            .and_then(|()| self.engine())
+            .and_then(|engine| {
+                let target = self
+                    .config
+                    .password
+                    .as_ref()
+                    .map(|p| p.check(engine.service()));
+                Ok((engine, target.transpose()?))
+            });
+        match started {
+            Ok((engine, password_target)) => ok(SpnegoAuthMiddleware {
                 service: Rc::new(service),
                 session: self.config.session.as_ref().map(|cookie| SessionBinding {
                     audience: cookie.audience(engine.service()),
@@ -45,6 +57,7 @@ where
                 }),
                 config: Arc::clone(&self.config),
                 engine,
+                password_target,
             }),
             Err(e) => {
                 // actix-server logs "Can not start worker" after this and the server does not
@@ -63,6 +76,8 @@ pub struct SpnegoAuthMiddleware<S> {
     config: Arc<Config>,
     engine: Engine,
     session: Option<SessionBinding>,
+    /// The service password logins get a ticket for, with the fallback on.
+    password_target: Option<VerifyTarget>,
 }
 
 /// What to do with a request, before any GSSAPI work.
@@ -189,6 +204,21 @@ where
             }
         }
         let authorization = negotiate::parse_headers(req.headers());
+        if let Some(fallback) = self.config.password.as_ref() {
+            if earlier != Earlier::Identified {
+                let step = password::step(
+                    fallback,
+                    req.app_config().secure(),
+                    self.config.optional,
+                    earlier == Earlier::Anonymous { refused: true },
+                    &authorization,
+                    req.headers().get(AUTHORIZATION).map(HeaderValue::as_bytes),
+                );
+                if !matches!(step, Step::NotMine) {
+                    return self.password(req, step, earlier);
+                }
+            }
+        }
         // Outcomes known before GSSAPI; a nested SpnegoAuth repeats none of them. Tokens are
         // reported after GSSAPI.
         let early = match &authorization {
@@ -325,6 +355,86 @@ where
     }
 }
 
+/// Waits for a password check, then identifies the client or refuses: `401` with the
+/// challenges (the browser asks again), `503` when no KDC answered, anonymous in optional mode.
+async fn after_password<S, B>(
+    service: Rc<S>,
+    config: Arc<Config>,
+    session: Option<SessionBinding>,
+    req: ServiceRequest,
+    (pending, user): (PendingPassword, String),
+) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
+    B: MessageBody + 'static,
+{
+    let outcome = pending.await.unwrap_or_else(|| {
+        Err(PasswordFailure::Credentials(GssFailure::internal(
+            "the password check did not complete (it panicked, or the engine is gone)",
+        )))
+    });
+    let failure = match outcome {
+        Ok(accepted) => match admit(&config, &accepted) {
+            Ok(()) => {
+                config.emit(req.request(), || AuthEvent::Authenticated {
+                    principal: accepted.principal.clone(),
+                    mechanism: Mechanism::Password,
+                    delegated: accepted.delegated.is_some(),
+                    channel_bound: false,
+                });
+                req.extensions_mut()
+                    .insert(AuthenticatedBy(Arc::clone(&config)));
+                return identified(service, req, accepted, session.as_ref()).await;
+            }
+            Err((rule, why)) => {
+                // The password was right; a rule refuses the account, as it would its ticket.
+                config.emit(req.request(), || AuthEvent::Refused {
+                    rule: rule.to_owned(),
+                });
+                log::warn!("{}: password login refused: {why}", describe(&req));
+                if config.optional {
+                    mark_anonymous(&req, &config, true);
+                    return Ok(service.call(req).await?.map_into_left_body());
+                }
+                let res = config.forbidden_response(req.request());
+                return Ok(req.into_response(res).map_into_right_body());
+            }
+        },
+        Err(failure) => failure,
+    };
+    let reason = password::classify(&failure);
+    config.emit(req.request(), || AuthEvent::PasswordRefused { reason });
+    match reason {
+        // The name may be a password typed into the wrong field: never logged.
+        PasswordRefusal::UnknownUser => log::warn!(
+            "{}: password login refused: {reason} (the name is not logged: it may be a \
+             mistyped password)",
+            describe(&req)
+        ),
+        PasswordRefusal::NotVerified => log::warn!(
+            "{}: password login as {user} refused: the KDC accepted the password, but its \
+             ticket was not accepted with this service's keytab, so the KDC may not be the \
+             realm's (spoofed) or the keytab is out of date: {}",
+            describe(&req),
+            password::message(&failure)
+        ),
+        _ => log::warn!(
+            "{}: password login as {user} refused: {reason} ({})",
+            describe(&req),
+            password::message(&failure)
+        ),
+    }
+    let res = if config.optional {
+        mark_anonymous(&req, &config, true);
+        return Ok(service.call(req).await?.map_into_left_body());
+    } else if reason == PasswordRefusal::KdcUnreachable {
+        config.overloaded_response(req.request())
+    } else {
+        config.unauthorized_response(req.request())
+    };
+    Ok(req.into_response(res).map_into_right_body())
+}
+
 /// Runs the application for an accepted token, and adds the mutual authentication token and
 /// the session cookie to its response.
 async fn identified<S, B>(
@@ -341,7 +451,9 @@ where
         "{}: authenticated {}{}",
         describe(&req),
         accepted.principal,
-        if accepted.delegated.is_some() {
+        if accepted.by_password {
+            " (password)"
+        } else if accepted.delegated.is_some() {
             " (delegated credential)"
         } else {
             ""
@@ -351,6 +463,7 @@ where
         .output_token
         .as_deref()
         .and_then(|t| HeaderValue::try_from(negotiate::challenge_with_token(t)).ok());
+    let by_password = accepted.by_password;
     let identity = KerberosIdentity::new(
         accepted.principal,
         accepted.delegated.map(Credentials::new),
@@ -359,6 +472,11 @@ where
         accepted.pac,
         accepted.local_name,
     );
+    let identity = if by_password {
+        identity.by_password()
+    } else {
+        identity
+    };
     let cookie = session.and_then(|s| {
         s.cookie.issue(
             &s.audience,
@@ -462,6 +580,99 @@ where
             let res = config.unauthorized_response(&req);
             Ok(ServiceResponse::new(req, res).map_into_right_body())
         })
+    }
+
+    /// What the password fallback does with a request it took ([`password::step`]): queue the
+    /// password check, or answer without the KDC.
+    fn password(
+        &self,
+        req: ServiceRequest,
+        step: Step,
+        earlier: Earlier,
+    ) -> LocalBoxFuture<'static, Result<ServiceResponse<EitherBody<B>>, actix_web::Error>> {
+        let config = &self.config;
+        let refused = |req: ServiceRequest, reason: PasswordRefusal| {
+            config.emit(req.request(), || AuthEvent::PasswordRefused { reason });
+            if config.optional {
+                mark_anonymous(&req, config, true);
+                return self.forward(req);
+            }
+            let res = config.unauthorized_response(req.request());
+            answer(req, res)
+        };
+        match step {
+            Step::Verify(credentials) => {
+                let (Some(fallback), Some(target)) = (&config.password, &self.password_target)
+                else {
+                    // Both are set together in `new_transform`.
+                    return refused(req, PasswordRefusal::Other);
+                };
+                let user = fallback.principal(credentials.user());
+                let want_local_name = config.local_names != LocalNames::Off;
+                match self.engine.verify_password(
+                    req.peer_addr().map(|a| a.ip()),
+                    user.clone(),
+                    credentials,
+                    target.clone(),
+                    want_local_name,
+                ) {
+                    Ok(pending) => Box::pin(after_password(
+                        Rc::clone(&self.service),
+                        Arc::clone(config),
+                        self.session.clone(),
+                        req,
+                        (pending, user),
+                    )),
+                    Err(full) => self.overloaded(req, full),
+                }
+            }
+            Step::Refuse(why) => {
+                log::warn!("{}: password login refused: {why}", describe(&req));
+                refused(req, PasswordRefusal::Malformed)
+            }
+            Step::Insecure => {
+                log::warn!(
+                    "{}: a password (Authorization: Basic) on a plain HTTP connection, refused \
+                     without reading it: passwords are taken over TLS only (serve HTTPS; behind \
+                     a proxy that terminates TLS, PasswordFallback::allow_insecure_http)",
+                    describe(&req)
+                );
+                refused(req, PasswordRefusal::InsecureTransport)
+            }
+            Step::OfferAfterNtlm => {
+                if earlier == Earlier::Nothing {
+                    config.emit(req.request(), || AuthEvent::NtlmOffered);
+                }
+                log::warn!(
+                    "{}: NTLM token under Negotiate: the client got no Kerberos ticket for {}. \
+                     Likely causes: it has no ticket for the realm (not logged in to it), the \
+                     host name in its URL is not the service principal's (a wrong SPN, or a \
+                     DNS alias), or the site is not trusted for Negotiate (Firefox \
+                     network.negotiate-auth.trusted-uris, Chrome AuthServerAllowlist). \
+                     Answering 401 with a password challenge (Basic) too: the user can give a \
+                     password",
+                    describe(&req),
+                    self.password_target
+                        .as_ref()
+                        .map_or_else(|| "this service".to_owned(), ToString::to_string)
+                );
+                let res = config.unauthorized_response(req.request());
+                answer(req, res)
+            }
+            Step::AskAgain => {
+                log::debug!(
+                    "{}: an enclosing SpnegoAuth refused the password, answering 401",
+                    describe(&req)
+                );
+                let res = config.unauthorized_response(req.request());
+                answer(req, res)
+            }
+            // Never handed here (`call` goes on with Negotiate); refuse rather than let through.
+            Step::NotMine => {
+                let res = config.unauthorized_response(req.request());
+                answer(req, res)
+            }
+        }
     }
 
     /// The 503 answer to a login the queue cannot take, with a warning at most once a second.
@@ -670,6 +881,7 @@ mod tests {
             anonymous,
             pac: None,
             local_name: None,
+            by_password: false,
         }
     }
 

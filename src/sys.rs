@@ -56,3 +56,13 @@ pub(crate) fn gettext(domain: &str, msgid: &str) -> String {
         CStr::from_ptr(text).to_string_lossy().into_owned()
     }
 }
+
+/// Overwrites `bytes` with zeros in a way the compiler may not optimise away
+/// (`explicit_bzero(3)`, glibc 2.25+): for passwords about to be freed.
+pub(crate) fn wipe(bytes: &mut [u8]) {
+    extern "C" {
+        fn explicit_bzero(s: *mut std::ffi::c_void, n: usize);
+    }
+    // SAFETY: the pointer and length describe `bytes`, writable for the whole call.
+    unsafe { explicit_bzero(bytes.as_mut_ptr().cast(), bytes.len()) }
+}

@@ -495,6 +495,7 @@ async fn the_metrics_example_counts_each_outcome_exactly() {
         ("refused", 0),
         ("overloaded", 0),
         ("cors_preflight", 0),
+        ("password_refused", 0),
         ("gss_error", 0),
     ]
     .into_iter()
