@@ -395,3 +395,88 @@ pub fn env_for_localhost() -> Vec<(&'static str, std::ffi::OsString)> {
     env.push(("SPNEGO_HOSTNAME", "localhost".into()));
     env
 }
+
+/// A self-signed certificate for `localhost` (ECDSA P-256, made once per test process with
+/// `openssl` in the realm's directory): its PEM certificate and key files.
+pub fn tls_cert() -> (std::path::PathBuf, std::path::PathBuf) {
+    static PATHS: OnceLock<(std::path::PathBuf, std::path::PathBuf)> = OnceLock::new();
+    PATHS
+        .get_or_init(|| {
+            let dir = realm().dir();
+            let (cert, key) = (dir.join("tls-cert.pem"), dir.join("tls-key.pem"));
+            let out = std::process::Command::new("openssl")
+                .args(["req", "-x509", "-newkey", "ec", "-pkeyopt"])
+                .args(["ec_paramgen_curve:prime256v1", "-nodes", "-days", "2"])
+                .args([
+                    "-subj",
+                    "/CN=localhost",
+                    "-addext",
+                    "subjectAltName=DNS:localhost",
+                ])
+                .arg("-keyout")
+                .arg(&key)
+                .arg("-out")
+                .arg(&cert)
+                .stdin(std::process::Stdio::null())
+                .output()
+                .expect("openssl (Debian/Ubuntu: apt-get install openssl)");
+            assert!(
+                out.status.success(),
+                "openssl req: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            (cert, key)
+        })
+        .clone()
+}
+
+/// A rustls server configuration (ring) with [`tls_cert`].
+pub fn tls_config() -> rustls::ServerConfig {
+    use rustls::pki_types::pem::PemObject as _;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let (cert, key) = tls_cert();
+    let certs = CertificateDer::pem_file_iter(&cert)
+        .expect("certificate")
+        .collect::<Result<Vec<_>, _>>()
+        .expect("certificate");
+    let key = PrivateKeyDer::from_pem_file(&key).expect("key");
+    rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("TLS versions")
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .expect("TLS configuration")
+}
+
+/// Like [`spawn_server`], over TLS ([`tls_config`]): `req.app_config().secure()` is true.
+pub fn spawn_tls_server<F, I, S, B>(factory: F) -> std::net::SocketAddr
+where
+    F: Fn() -> I + Send + Clone + 'static,
+    I: actix_service::IntoServiceFactory<S, actix_http::Request>,
+    S: actix_service::ServiceFactory<actix_http::Request, Config = actix_web::dev::AppConfig>
+        + 'static,
+    S::Error: Into<actix_web::Error> + 'static,
+    S::InitError: std::fmt::Debug,
+    S::Response: Into<actix_http::Response<B>> + 'static,
+    <S::Service as actix_service::Service<actix_http::Request>>::Future: 'static,
+    S::Service: 'static,
+    B: actix_web::body::MessageBody + 'static,
+{
+    let config = tls_config();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        actix_rt::System::new().block_on(async move {
+            let server = actix_web::HttpServer::new(factory)
+                .workers(1)
+                .disable_signals()
+                .bind_rustls_0_23(("127.0.0.1", 0), config)
+                .expect("bind");
+            tx.send(server.addrs()[0]).expect("send addr");
+            server.run().await.expect("server");
+        })
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(10))
+        .expect("server up")
+}
