@@ -87,6 +87,23 @@ several = {
     "obs-text-and-del": b"Negotiate \x80\x81\nNegotiate YAA=\x7f",
 }
 
+# Basic credentials (the password fallback): good ones, and one of each refusal.
+basic = {
+    "alice": b"Basic " + b64(b"alice:alice-secret"),
+    "realm": b"basic\t" + b64(b"alice@EXAMPLE.TEST:p:w"),
+    "utf8": b"  BASIC " + b64("j\u00fcrgen:p\u00e4ssw\u00f6rd".encode()),
+    "no-colon": b"Basic " + b64(b"alice"),
+    "empty-user": b"Basic " + b64(b":pw"),
+    "empty-password": b"Basic " + b64(b"alice:"),
+    "nul": b"Basic " + b64(b"al\x00ice:pw"),
+    "not-utf8": b"Basic " + b64(b"\xff:pw"),
+    "unpadded": b"Basic YWxpY2U6cHc",
+    "max-len": b"Basic " + b64(b"a:" + b"x" * 1022),
+    "over-len": b"Basic " + b64(b"a:" + b"x" * 1023),
+    "negotiate": b"Negotiate YIIB",
+    "empty": b"Basic ",
+}
+
 
 def write(target: str, items: dict) -> None:
     d = ROOT / target
@@ -98,3 +115,4 @@ def write(target: str, items: dict) -> None:
 write("token_framing", tokens)
 write("authorization_header", headers)
 write("several_headers", several)
+write("basic_credentials", basic)
