@@ -935,3 +935,98 @@ fn firefox_cannot_call_the_api_when_preflights_are_authenticated() {
         "{reports:?}"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// The password fallback: requests' HTTPBasicAuth against `examples/password_fallback`.
+
+/// What `tests/clients/requests_basic_client.py` printed: status, the `WWW-Authenticate`
+/// values joined with ` | `, error, body.
+#[derive(Debug)]
+struct BasicResult {
+    status: String,
+    challenges: String,
+    error: String,
+    body: String,
+}
+
+fn requests_basic(url: &str, user: &str, password: &str, ca: Option<&Path>) -> BasicResult {
+    let script = "requests_basic_client.py";
+    let python = venv_python();
+    let dir = scratch(script);
+    let mut cmd = Command::new(&python);
+    cmd.arg(clients_dir().join(script)).arg(url).arg(user);
+    if let Some(ca) = ca {
+        cmd.arg(ca);
+    }
+    let done = run_bounded(
+        cmd.envs(realm().env())
+            // Not on the command line, where `ps` shows it.
+            .env("BASIC_PASSWORD", password)
+            .env("PYTHONDONTWRITEBYTECODE", "1"),
+        &dir,
+        script,
+        CLIENT_TIMEOUT,
+    );
+    assert!(
+        done.status.success(),
+        "{script}: {}{}",
+        done.stdout,
+        done.stderr
+    );
+    let (head, body) = done
+        .stdout
+        .split_once("\nbody=")
+        .unwrap_or_else(|| panic!("{script} printed no body line: {}", done.stdout));
+    let field = |key: &str| {
+        head.lines()
+            .find_map(|l| l.strip_prefix(key)?.strip_prefix('='))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert_eq!(field("client"), "requests-basic");
+    BasicResult {
+        status: field("status"),
+        challenges: field("challenges"),
+        error: field("error"),
+        body: body.to_owned(),
+    }
+}
+
+#[test]
+fn requests_http_basic_auth_logs_in_over_https_only() {
+    let (cert, key) = common::tls_cert();
+    let mut env = common::env_for_localhost();
+    env.push(("TLS_CERT", cert.clone().into()));
+    env.push(("TLS_KEY", key.into()));
+    let port = common::free_port();
+    let _server = common::start_example("password_fallback", port, &env);
+    let url = format!("https://localhost:{port}/");
+    let r = requests_basic(
+        &url,
+        "alice",
+        actix_gssapi::testing::ALICE_PASSWORD,
+        Some(&cert),
+    );
+    assert_eq!(
+        (r.status.as_str(), r.body.as_str(), r.error.as_str()),
+        ("200", "alice@EXAMPLE.TEST\n", ""),
+        "{r:?}"
+    );
+    let r = requests_basic(&url, "alice", "not-alices-password", Some(&cert));
+    assert_eq!((r.status.as_str(), r.error.as_str()), ("401", ""), "{r:?}");
+    assert_eq!(
+        r.challenges, r#"Negotiate | Basic realm="Kerberos", charset="UTF-8""#,
+        "{r:?}"
+    );
+
+    // The same example on plain HTTP without ALLOW_INSECURE_BASIC: refused, not offered.
+    let port = common::free_port();
+    let _plain = common::start_example("password_fallback", port, &common::env_for_localhost());
+    let url = format!("http://localhost:{port}/");
+    let r = requests_basic(&url, "alice", actix_gssapi::testing::ALICE_PASSWORD, None);
+    assert_eq!(
+        (r.status.as_str(), r.challenges.as_str()),
+        ("401", "Negotiate"),
+        "{r:?}"
+    );
+}
