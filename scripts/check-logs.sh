@@ -23,10 +23,10 @@ patterns=(
     'oX[A-Za-z0-9+/]{20}'           # base64 of a SPNEGO NegTokenResp (0xa1 ...)
     'TlRMTVNTU'                     # base64 of "NTLMSSP"
     'Negotiate [A-Za-z0-9+/=]{12}'  # any Negotiate header value
-    'Basic [A-Za-z0-9+/=]{4}'       # Basic credentials
+    'Basic [A-Za-z0-9+/]{8}'        # Basic credentials
     'YWxpY2U6'                      # base64 of "alice:"
     'gssapi_session='               # a session cookie
-    'password'
+    '[A-Za-z0-9]-password'          # the test realm's passwords (alice-password, ...)
 )
 found=0
 for pattern in "${patterns[@]}"; do

@@ -775,7 +775,7 @@ impl Acceptor {
     /// it, and that ticket accepted by this thread's acceptor credential through
     /// [`accept`](Self::accept) (replay cache, PAC, local name and all). A KDC that answers
     /// for the user but does not hold our key cannot log anyone in: its ticket does not
-    /// decrypt. Blocking: three KDC exchanges. Call it off the async executor.
+    /// decrypt. Blocking: two or three KDC exchanges. Call it off the async executor.
     pub(crate) fn accept_password(
         &mut self,
         user: &str,

@@ -101,8 +101,8 @@ impl Engine {
     }
 
     /// Queues the check of a password (the Basic fallback) for the client at `peer`, in the
-    /// same queue and turns as the Negotiate logins: each one holds a GSSAPI thread for three
-    /// KDC exchanges. `user` is the principal to log in as; the credentials are wiped when
+    /// same queue and turns as the Negotiate logins: each one holds a GSSAPI thread for two or
+    /// three KDC exchanges. `user` is the principal to log in as; the credentials are wiped when
     /// the job is done or dropped.
     pub(crate) fn verify_password(
         &self,

@@ -152,7 +152,9 @@ impl KerberosIdentity {
     /// Whether this request logged in with a user name and password (`Authorization: Basic`,
     /// the [`PasswordFallback`](crate::PasswordFallback)) rather than a Kerberos ticket. The
     /// password was checked with the KDC and the resulting ticket verified with the service's
-    /// keytab; such logins carry no delegated credential.
+    /// keytab. The client delegates nothing; with
+    /// [`constrained_delegation`](crate::SpnegoAuth::constrained_delegation) the proxy
+    /// credential is there as for any login.
     pub fn via_password(&self) -> bool {
         self.via_password
     }

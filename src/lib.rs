@@ -34,7 +34,7 @@
 //!
 //! | request | answer |
 //! | --- | --- |
-//! | no `Authorization`, or another scheme (`Basic`, `Bearer`) | `401`, `WWW-Authenticate: Negotiate`, body `Unauthorized` |
+//! | no `Authorization`, or another scheme (`Basic`, `Bearer`) | `401`, `WWW-Authenticate: Negotiate`, body `Unauthorized` (and a `Basic` challenge with the [password fallback](PasswordFallback)) |
 //! | `Negotiate` token GSSAPI accepts | your handler runs, with [`KerberosIdentity`] in the request extensions; its response gets `WWW-Authenticate: Negotiate <token>` (mutual authentication) |
 //! | `Negotiate` with a bad token: not base64, garbage, truncated, replayed, expired ticket, ticket for another service or from another realm, an NTLM token, an anonymous ticket | `403`, body `Forbidden`, and a `log` warning with the reason (never the token) |
 //! | several `Authorization` headers | `403` (which one would count is ambiguous) |
@@ -61,6 +61,13 @@
 //! logged as unsupported. Every Kerberos client (browsers, curl, requests-gssapi) finishes in
 //! one round.
 //!
+//! # Password fallback
+//! Off by default. With [`SpnegoAuth::password_fallback`], clients that cannot do Kerberos
+//! (outside the domain, scripts, browsers that fell back to NTLM) may send their Kerberos
+//! password (`Authorization: Basic`) over TLS: it is checked with the KDC, and the ticket the
+//! KDC issues for this service is accepted with the service's own keytab, so a spoofed KDC
+//! logs nobody in. See [`PasswordFallback`].
+//!
 //! # Delegation
 //! A client that delegates (`curl --negotiate --delegation always`, browsers configured for
 //! it) gives the server a forwardable TGT: [`KerberosIdentity::delegated_credentials`]
@@ -86,6 +93,8 @@
 //!   Directory group ([`KerberosIdentity::pac`], only from a PAC GSSAPI verified) or
 //!   predicate. Compare whole principals, realm included.
 //! - Keep the keytab readable by the server's user only: it is the service's password.
+//! - Passwords ([`PasswordFallback`], opt-in) are read on TLS connections only, unless
+//!   allowed for a TLS-terminating proxy; the client never learns why one was refused.
 //!
 //! # Features
 //! - `testing`: [`testing`] — a throwaway MIT realm (own `krb5kdc` on loopback, keytab, user

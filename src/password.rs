@@ -75,9 +75,9 @@ use crate::negotiate::{Authorization, Malformed};
 /// request goes on anonymously, like refused tokens.
 ///
 /// # Cost and abuse
-/// Each `Basic` request costs three KDC exchanges (initial ticket, service ticket; MIT's
-/// KDC asks for pre-authentication first) on a GSSAPI thread, where a Negotiate login costs
-/// none. Password checks wait in the same bounded [login queue](crate::SpnegoAuth::login_queue)
+/// Each `Basic` request costs two KDC exchanges (initial ticket, service ticket), three when
+/// the account needs pre-authentication (as every Active Directory account does), on a
+/// GSSAPI thread, where a Negotiate login costs none. Password checks wait in the same bounded [login queue](crate::SpnegoAuth::login_queue)
 /// as Negotiate logins, served by client address in turn: a client guessing passwords gets
 /// `503` past its [share](crate::SpnegoAuth::login_queue_per_peer) and delays others' logins
 /// by one check at most. Every guess reaches the KDC, so the realm's lockout policy applies.

@@ -649,3 +649,45 @@ fn the_example_serves_https_and_answers_503_when_the_kdc_is_down() {
     let (code, body) = common::curl(&["--cacert", cacert, "--negotiate", "-u", ":", &url], &env);
     assert_eq!((code, body.as_str()), (200, "alice@EXAMPLE.TEST\n"));
 }
+
+/// What one password login costs next to one Negotiate login, on this machine's loopback KDC
+/// (the README quotes it). Ignored: a measurement, not a check. Run with
+/// `cargo test --release --all-features --test password -- --ignored --nocapture cost`.
+#[actix_web::test]
+#[ignore]
+async fn cost_of_a_password_login_next_to_a_negotiate_login() {
+    use std::time::{Duration, Instant};
+    realm();
+    let events: Events = Arc::default();
+    let app = password_app(&events, PasswordFallback::new().allow_insecure_http()).await;
+    const N: u32 = 200;
+    let header = basic("alice", ALICE);
+    let tokens: Vec<_> = (0..N).map(|_| common::alice_token()).collect();
+    let mut negotiate = Duration::ZERO;
+    for token in &tokens {
+        let req = get(Some(token.header())).to_request();
+        let started = Instant::now();
+        let res = atest::call_service(&app, req).await;
+        negotiate += started.elapsed();
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+    let mut password = Duration::ZERO;
+    for _ in 0..N {
+        let req = get(Some(&header)).to_request();
+        let started = Instant::now();
+        let res = atest::call_service(&app, req).await;
+        password += started.elapsed();
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+    let kdc_log = std::fs::read_to_string(realm().dir().join("kdc.log")).unwrap_or_default();
+    eprintln!(
+        "per login, {N} each, one at a time: Negotiate {:?}, password {:?} ({} KDC requests \
+         logged so far)",
+        negotiate / N,
+        password / N,
+        kdc_log
+            .lines()
+            .filter(|l| l.contains("AS_REQ") || l.contains("TGS_REQ"))
+            .count()
+    );
+}
