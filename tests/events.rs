@@ -492,6 +492,7 @@ async fn the_metrics_example_counts_each_outcome_exactly() {
         ("clock_skew", 0),
         ("ticket_expired", 0),
         ("wrong_service_principal", 1),
+        ("channel_binding_mismatch", 0),
         ("refused", 0),
         ("overloaded", 0),
         ("cors_preflight", 0),
