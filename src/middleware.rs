@@ -255,7 +255,11 @@ where
         // hand-off costs a few µs. tests/blocking.rs proves an open route still answers while
         // an accept is stuck.
         let want_local_name = self.config.local_names != LocalNames::Off;
-        let mechanism = negotiate::mechanism(&token);
+        let mechanism = if negotiate::is_spnego(&token) {
+            Mechanism::Spnego
+        } else {
+            Mechanism::Kerberos
+        };
         let bindings = self
             .config
             .channel_bindings
