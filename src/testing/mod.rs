@@ -242,6 +242,22 @@ impl TestRealm {
         Ok(())
     }
 
+    /// Gets a service ticket for `principal` into `ccache` now (`kvno`), so that a client run
+    /// later (e.g. under `faketime`) builds its authenticator from the cached ticket without
+    /// asking the KDC.
+    ///
+    /// # Errors
+    /// When `kvno` fails.
+    pub fn fetch_service_ticket(&self, ccache: &Path, principal: &str) -> io::Result<()> {
+        let out = self
+            .command("kvno")
+            .arg("-c")
+            .arg(prefixed("FILE:", ccache))
+            .arg(principal)
+            .output()?;
+        check(out, "kvno").map(drop)
+    }
+
     /// Creates a user principal with a password.
     ///
     /// # Errors
