@@ -39,6 +39,8 @@ impl Certificate {
                 "2",
                 "-subj",
                 "/CN=localhost",
+                "-addext",
+                "subjectAltName=DNS:localhost",
             ])
             .args(key_options)
             .arg("-keyout")
