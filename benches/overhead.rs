@@ -109,11 +109,32 @@ fn no_gssapi(c: &mut Criterion) {
     let without = rt.block_on(test::init_service(
         App::new().route("/open", web::get().to(|| async { "open" })),
     ));
+    // The same 401 with an event hook that counts (SpnegoAuth::on_event).
+    let counted = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let counter = std::sync::Arc::clone(&counted);
+    let counting = SpnegoAuth::new()
+        .hostname("localhost")
+        .on_event(move |_, _| {
+            counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        });
+    let hooked = rt.block_on(test::init_service(
+        App::new().wrap(counting.clone().optional()).service(
+            web::resource("/")
+                .wrap(counting)
+                .route(web::get().to(|| async { "hi" })),
+        ),
+    ));
     let mut group = c.benchmark_group("no_gssapi");
     group.bench_function("challenge_401", |b| {
         b.iter(|| {
             let req = test::TestRequest::get().uri("/").to_request();
             rt.block_on(test::call_service(&with, req))
+        })
+    });
+    group.bench_function("challenge_401_with_event_hook", |b| {
+        b.iter(|| {
+            let req = test::TestRequest::get().uri("/").to_request();
+            rt.block_on(test::call_service(&hooked, req))
         })
     });
     group.bench_function("open_with_middleware", |b| {
@@ -129,6 +150,7 @@ fn no_gssapi(c: &mut Criterion) {
         })
     });
     group.finish();
+    assert!(counted.load(std::sync::atomic::Ordering::Relaxed) > 0);
 }
 
 /// Decoding a PAC's logon and UPN/DNS information, as `KerberosIdentity::pac()` does on its

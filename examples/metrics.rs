@@ -41,6 +41,7 @@ const OUTCOMES: &[&str] = &[
     "clock_skew",
     "ticket_expired",
     "wrong_service_principal",
+    "channel_binding_mismatch",
     "refused",
     "overloaded",
     "cors_preflight",

@@ -32,6 +32,7 @@ use libgssapi_sys::{
     GSS_C_ANON_FLAG, GSS_C_BOTH, GSS_C_DELEG_FLAG, GSS_C_GSS_CODE, GSS_C_MECH_CODE,
     GSS_C_NT_ANONYMOUS, GSS_C_NT_HOSTBASED_SERVICE, GSS_C_NT_USER_NAME, GSS_S_COMPLETE,
 };
+use libgssapi_sys::{gss_channel_bindings_struct, GSS_C_AF_UNSPEC, GSS_C_CHANNEL_BOUND_FLAG};
 
 /// Which key the acceptor uses: one host-based service name, or any key in the keytab.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,7 +63,7 @@ impl GssFailure {
     fn from_gss(e: &GssError) -> Self {
         let major = display_status(e.major.bits(), GSS_C_GSS_CODE);
         let minor = display_status(e.minor, GSS_C_MECH_CODE);
-        Self::from_status(&major, e.minor, &minor)
+        Self::from_status(e.major.bits(), &major, e.minor, &minor)
     }
 }
 
@@ -206,6 +207,9 @@ pub(crate) struct Accepted {
     /// The local account name krb5's `auth_to_local` rules map the client to, when asked for
     /// and there is one.
     pub(crate) local_name: Option<String>,
+    /// The client's token carried the same channel bindings as ours
+    /// (`GSS_C_CHANNEL_BOUND_FLAG`).
+    pub(crate) channel_bound: bool,
     /// The token was made by [`Acceptor::accept_password`] from a user's password.
     pub(crate) by_password: bool,
 }
@@ -311,8 +315,29 @@ impl Acceptor {
         &mut self,
         token: &[u8],
         want_local_name: bool,
+        channel_bindings: Option<&[u8]>,
     ) -> Result<Accepted, GssFailure> {
         self.refresh();
+        // RFC 5929 bindings as clients send them: no addresses, the application data only.
+        let mut bindings = channel_bindings.map(|data| gss_channel_bindings_struct {
+            initiator_addrtype: GSS_C_AF_UNSPEC,
+            initiator_address: gss_buffer_desc {
+                length: 0,
+                value: ptr::null_mut(),
+            },
+            acceptor_addrtype: GSS_C_AF_UNSPEC,
+            acceptor_address: gss_buffer_desc {
+                length: 0,
+                value: ptr::null_mut(),
+            },
+            application_data: gss_buffer_desc {
+                length: data.len(),
+                value: data.as_ptr() as *mut c_void,
+            },
+        });
+        let bindings_ptr = bindings
+            .as_mut()
+            .map_or(ptr::null_mut(), |b| b as *mut gss_channel_bindings_struct);
         // One gss_accept_sec_context that also returns the client's name, flags, lifetime and
         // delegated credential. libgssapi's `ServerCtx` asks for those afterwards through
         // gss_inquire_context, and MIT builds a fresh krb5 context (re-reading krb5.conf's
@@ -329,7 +354,8 @@ impl Acceptor {
         let mut flags: OM_uint32 = 0;
         let mut time_rec: OM_uint32 = 0;
         let mut delegated: gss_cred_id_t = ptr::null_mut();
-        // SAFETY: `input` points into `token`, alive for the call and only read; every output
+        // SAFETY: `input` points into `token`, and `bindings_ptr` (null or `bindings`) into
+        // `channel_bindings`, both alive for the call and only read; every output
         // pointer is a local that the call may fill; what it fills is owned by the RAII guards
         // (`ctx`, `client`, `output`) or, for `delegated`, handed to `Cred::from_c` below,
         // which releases it exactly once. `self.cred` is a live acceptor credential, used by
@@ -340,7 +366,7 @@ impl Acceptor {
                 &mut ctx.0,
                 self.cred.0,
                 &mut input,
-                ptr::null_mut(),
+                bindings_ptr,
                 &mut client.0,
                 ptr::null_mut(),
                 &mut output.0,
@@ -392,6 +418,7 @@ impl Acceptor {
             } else {
                 None
             },
+            channel_bound: flags & GSS_C_CHANNEL_BOUND_FLAG != 0,
             by_password: false,
         })
     }
@@ -795,7 +822,8 @@ impl Acceptor {
         // Releasing the credential destroys its memory ccache (the user's tickets).
         drop(cred);
         let mut accepted = self
-            .accept(&token, want_local_name)
+            // Our own token carries no channel bindings: a password cannot be bound to TLS.
+            .accept(&token, want_local_name, None)
             .map_err(PasswordFailure::Verification)?;
         // No mutual authentication was asked for; nothing goes back to the client.
         accepted.output_token = None;

@@ -9,6 +9,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 
 use crate::acceptor::ServiceName;
+use crate::channel_bindings::ChannelBindings;
 use crate::engine::{Engine, Settings};
 use crate::error::{Error, ErrorKind};
 use crate::events::{AuthEvent, EventHook};
@@ -123,6 +124,7 @@ pub(crate) struct Config {
     pub(crate) local_names: LocalNames,
     pub(crate) authenticate_preflights: bool,
     on_event: Option<EventHook>,
+    pub(crate) channel_bindings: Option<ChannelBindings>,
     unauthorized: Reply,
     forbidden: Reply,
     pub(crate) session: Option<SessionCookie>,
@@ -150,6 +152,7 @@ impl Default for Config {
             local_names: LocalNames::Off,
             authenticate_preflights: false,
             on_event: None,
+            channel_bindings: None,
             unauthorized: Reply::Text(Cow::Borrowed("Unauthorized")),
             forbidden: Reply::Text(Cow::Borrowed("Forbidden")),
             session: None,
@@ -368,6 +371,30 @@ impl SpnegoAuth {
     /// [`KerberosIdentity`]: crate::KerberosIdentity
     pub fn authenticate_preflights(self) -> Self {
         self.edit(|c| c.authenticate_preflights = true)
+    }
+
+    /// Bind logins over TLS to the server's certificate (RFC 5929 `tls-server-end-point`,
+    /// "Extended Protection"): a client that bound its token to another certificate is refused
+    /// (`403`), and with [`ChannelBindings::required`] so is one that did not bind.
+    ///
+    /// Defaults to off. See [`ChannelBindings`] for the modes, and for what to do behind a
+    /// TLS-terminating proxy; `examples/tls.rs` serves HTTPS with rustls and bindings.
+    ///
+    /// ```
+    /// use actix_gssapi::{ChannelBindings, SpnegoAuth};
+    ///
+    /// # let certificate_der = std::fs::read(concat!(
+    /// #     env!("CARGO_MANIFEST_DIR"),
+    /// #     "/tests/data/tls/rsa-sha256.der"
+    /// # ))
+    /// # .unwrap();
+    /// // Clients that bind must bind to this certificate; clients that do not still log in.
+    /// let auth = SpnegoAuth::new()
+    ///     .channel_bindings(ChannelBindings::tls_server_end_point(&certificate_der)?);
+    /// # Ok::<(), actix_gssapi::Error>(())
+    /// ```
+    pub fn channel_bindings(self, bindings: ChannelBindings) -> Self {
+        self.edit(|c| c.channel_bindings = Some(bindings))
     }
 
     /// Call `hook` with every authentication outcome, for metrics and audit logs.
@@ -598,6 +625,19 @@ impl SpnegoAuth {
         }
         if let Some(fallback) = &self.config.password {
             fallback.check(&self.config.service_name()?)?;
+            if self
+                .config
+                .channel_bindings
+                .as_ref()
+                .is_some_and(ChannelBindings::is_required)
+            {
+                return Err(Error::new(
+                    ErrorKind::Config,
+                    "the password fallback cannot be combined with ChannelBindings::required: \
+                     a password login cannot be bound to the TLS channel (use bindings when \
+                     sent, or no password fallback)",
+                ));
+            }
         }
         Ok(())
     }

@@ -92,11 +92,12 @@ impl Engine {
         peer: Option<IpAddr>,
         token: Vec<u8>,
         want_local_name: bool,
+        channel_bindings: Option<Arc<[u8]>>,
     ) -> Result<Pending, Full> {
         self.inner
             .pool
             .try_run(peer, move |acceptor: &mut Acceptor| {
-                acceptor.accept(&token, want_local_name)
+                acceptor.accept(&token, want_local_name, channel_bindings.as_deref())
             })
     }
 

@@ -59,8 +59,14 @@ pub enum AuthEvent {
     /// The ticket is for another service principal, or encrypted with a key this server's
     /// keytab does not have (a wrong SPN, or a key version the keytab lacks).
     WrongServicePrincipal,
+    /// The client bound its token to another TLS certificate than this server's
+    /// ([`ChannelBindings`](crate::ChannelBindings)): a relayed token, or a TLS-intercepting
+    /// proxy between them.
+    ChannelBindingMismatch,
     /// GSSAPI accepted the token, but a rule refused the client: an anonymous ticket, no
-    /// local name when one is required, or a [`Require`](crate::Require) rule.
+    /// local name when one is required, a login that is not channel-bound when
+    /// [`ChannelBindings::required`](crate::ChannelBindings::required), or a
+    /// [`Require`](crate::Require) rule.
     #[non_exhaustive]
     Refused {
         /// Which rule, in words (e.g. `anonymous ticket`); safe to log.
@@ -89,8 +95,8 @@ pub enum AuthEvent {
 impl AuthEvent {
     /// A stable `snake_case` name per variant, for metric labels: `authenticated`,
     /// `missing_credentials`, `other_scheme`, `malformed`, `ntlm_offered`, `replay`,
-    /// `clock_skew`, `ticket_expired`, `wrong_service_principal`, `refused`, `overloaded`,
-    /// `cors_preflight`, `password_refused`, `gss_error`.
+    /// `clock_skew`, `ticket_expired`, `wrong_service_principal`, `channel_binding_mismatch`,
+    /// `refused`, `overloaded`, `cors_preflight`, `password_refused`, `gss_error`.
     ///
     /// ```
     /// use actix_gssapi::AuthEvent;
@@ -108,6 +114,7 @@ impl AuthEvent {
             Self::ClockSkew => "clock_skew",
             Self::TicketExpired => "ticket_expired",
             Self::WrongServicePrincipal => "wrong_service_principal",
+            Self::ChannelBindingMismatch => "channel_binding_mismatch",
             Self::Refused { .. } => "refused",
             Self::Overloaded => "overloaded",
             Self::CorsPreflight => "cors_preflight",

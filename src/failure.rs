@@ -33,16 +33,24 @@ pub(crate) enum FailureClass {
     ClockSkew,
     TicketExpired,
     WrongServicePrincipal,
+    /// The client's channel bindings are not ours (`GSS_S_BAD_BINDINGS`).
+    BadBindings,
     Other,
 }
 
 impl GssFailure {
-    /// A failure GSSAPI reported: `major_text (minor_text)`, classified by `minor` and its
-    /// text.
-    pub(crate) fn from_status(major_text: &str, minor: u32, minor_text: &str) -> Self {
+    /// A failure GSSAPI reported: `major_text (minor_text)`, classified by `major`, `minor`
+    /// and its text.
+    pub(crate) fn from_status(major: u32, major_text: &str, minor: u32, minor_text: &str) -> Self {
+        // Routine errors are the major status' bits 16-23 (RFC 2744 §3.9.1).
+        let class = if (major >> 16) & 0xff == GSS_S_BAD_BINDINGS {
+            FailureClass::BadBindings
+        } else {
+            classify(minor, minor_text, known())
+        };
         Self {
             message: format!("{major_text} ({minor_text})"),
-            class: classify(minor, minor_text, known()),
+            class,
             minor,
             minor_text: minor_text.to_owned(),
         }
@@ -73,6 +81,9 @@ impl fmt::Display for GssFailure {
         f.write_str(&self.message)
     }
 }
+
+/// `GSS_S_BAD_BINDINGS`, as a routine error number.
+const GSS_S_BAD_BINDINGS: u32 = 4;
 
 /// MIT's krb5 error codes (com_err table `krb5`, `krb5_err.et`) that name a class.
 const BASE: i32 = -1_765_328_384;

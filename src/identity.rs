@@ -56,6 +56,7 @@ pub struct KerberosIdentity {
     anonymous: bool,
     pac: Option<Arc<PacSource>>,
     local_name: Option<String>,
+    channel_bound: bool,
 }
 
 /// The PAC's bytes, and their decoding, done once, when first asked for.
@@ -88,7 +89,14 @@ impl KerberosIdentity {
                 })
             }),
             local_name,
+            channel_bound: false,
         }
+    }
+
+    /// Marks a login whose token carried our TLS channel bindings.
+    pub(crate) fn with_channel_bound(mut self, channel_bound: bool) -> Self {
+        self.channel_bound = channel_bound;
+        self
     }
 
     /// An identity for unit tests, with PAC logon-info bytes if given.
@@ -117,6 +125,7 @@ impl KerberosIdentity {
             anonymous: false,
             pac: None,
             local_name: None,
+            channel_bound: false,
         }
     }
 
@@ -163,6 +172,14 @@ impl KerberosIdentity {
     pub(crate) fn by_password(mut self) -> Self {
         self.via_password = true;
         self
+    }
+
+    /// Whether the login was bound to this server's TLS certificate: the client's token
+    /// carried the same [`ChannelBindings`](crate::ChannelBindings) as the server's, and
+    /// GSSAPI checked them (`GSS_C_CHANNEL_BOUND_FLAG`). `false` without channel bindings,
+    /// for clients that sent none, and for requests authenticated by a session cookie.
+    pub fn is_channel_bound(&self) -> bool {
+        self.channel_bound
     }
 
     /// Whether the client used an anonymous ticket (`WELLKNOWN/ANONYMOUS`, GSSAPI's

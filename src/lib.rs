@@ -109,6 +109,7 @@
 
 mod acceptor;
 mod basic;
+mod channel_bindings;
 mod config;
 mod credentials;
 mod engine;
@@ -128,6 +129,7 @@ mod sys;
 
 /// Re-exported from actix-web's `cookie` crate, for [`SessionCookie`].
 pub use actix_web::cookie::{Key, SameSite};
+pub use channel_bindings::ChannelBindings;
 pub use config::SpnegoAuth;
 pub use credentials::{Credentials, MemoryCcache, PrivateCcache};
 pub use error::{Error, ErrorKind};

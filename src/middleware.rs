@@ -142,9 +142,32 @@ fn decide(optional: bool, earlier: Earlier, authorization: Authorization) -> Dec
     }
 }
 
-/// The policy after GSSAPI accepted a token: `Err` with the rule and the reason when the context
-/// must not become an identity.
-fn admit(config: &Config, accepted: &Accepted) -> Result<(), (&'static str, String)> {
+/// The policy after GSSAPI accepted a token (with our channel bindings when `bound`): `Err`
+/// with the rule and the reason when the context must not become an identity.
+fn admit(config: &Config, accepted: &Accepted, bound: bool) -> Result<(), (&'static str, String)> {
+    let required = config
+        .channel_bindings
+        .as_ref()
+        .is_some_and(|cb| cb.is_required());
+    if required && !accepted.channel_bound {
+        return Err((
+            "channel bindings required",
+            if bound {
+                format!(
+                    "{} sent no TLS channel bindings, and ChannelBindings::required is on \
+                     (the client may be too old to send them)",
+                    accepted.principal
+                )
+            } else {
+                format!(
+                    "{}: the request did not come over TLS, so it cannot be bound to the \
+                     certificate, and ChannelBindings::required is on (behind a TLS proxy, \
+                     see ChannelBindings::behind_tls_proxy)",
+                    accepted.principal
+                )
+            },
+        ));
+    }
     if accepted.anonymous && !config.allow_anonymous {
         return Err((
             "anonymous ticket",
@@ -262,17 +285,29 @@ where
         // hand-off costs a few µs. tests/blocking.rs proves an open route still answers while
         // an accept is stuck.
         let want_local_name = self.config.local_names != LocalNames::Off;
-        let mechanism = negotiate::mechanism(&token);
-        match self
-            .engine
-            .accept(req.peer_addr().map(|a| a.ip()), token, want_local_name)
-        {
+        let mechanism = if negotiate::is_spnego(&token) {
+            Mechanism::Spnego
+        } else {
+            Mechanism::Kerberos
+        };
+        let bindings = self
+            .config
+            .channel_bindings
+            .as_ref()
+            .and_then(|cb| cb.for_request(req.app_config().secure()));
+        let bound = bindings.is_some();
+        match self.engine.accept(
+            req.peer_addr().map(|a| a.ip()),
+            token,
+            want_local_name,
+            bindings,
+        ) {
             Ok(pending) => Box::pin(after_accept(
                 Rc::clone(&self.service),
                 Arc::clone(&self.config),
                 self.session.clone(),
                 req,
-                (pending, mechanism),
+                (pending, mechanism, bound),
             )),
             Err(full) => self.overloaded(req, full),
         }
@@ -297,7 +332,7 @@ async fn after_accept<S, B>(
     config: Arc<Config>,
     session: Option<SessionBinding>,
     req: ServiceRequest,
-    (pending, mechanism): (Pending, Mechanism),
+    (pending, mechanism, bound): (Pending, Mechanism, bool),
 ) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error>
 where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
@@ -309,13 +344,13 @@ where
         ))
     });
     let refusal = match outcome {
-        Ok(accepted) => match admit(&config, &accepted) {
+        Ok(accepted) => match admit(&config, &accepted, bound) {
             Ok(()) => {
                 config.emit(req.request(), || AuthEvent::Authenticated {
                     principal: accepted.principal.clone(),
                     mechanism,
                     delegated: accepted.delegated.is_some(),
-                    channel_bound: false,
+                    channel_bound: accepted.channel_bound,
                 });
                 req.extensions_mut()
                     .insert(AuthenticatedBy(Arc::clone(&config)));
@@ -334,6 +369,7 @@ where
                 FailureClass::ClockSkew => AuthEvent::ClockSkew,
                 FailureClass::TicketExpired => AuthEvent::TicketExpired,
                 FailureClass::WrongServicePrincipal => AuthEvent::WrongServicePrincipal,
+                FailureClass::BadBindings => AuthEvent::ChannelBindingMismatch,
                 FailureClass::Other => AuthEvent::GssError {
                     message: failure.message.clone(),
                 },
@@ -374,7 +410,7 @@ where
         )))
     });
     let failure = match outcome {
-        Ok(accepted) => match admit(&config, &accepted) {
+        Ok(accepted) => match admit(&config, &accepted, false) {
             Ok(()) => {
                 config.emit(req.request(), || AuthEvent::Authenticated {
                     principal: accepted.principal.clone(),
@@ -471,7 +507,8 @@ where
         accepted.anonymous,
         accepted.pac,
         accepted.local_name,
-    );
+    )
+    .with_channel_bound(accepted.channel_bound);
     let identity = if by_password {
         identity.by_password()
     } else {
@@ -881,6 +918,7 @@ mod tests {
             anonymous,
             pac: None,
             local_name: None,
+            channel_bound: false,
             by_password: false,
         }
     }
@@ -888,11 +926,11 @@ mod tests {
     #[test]
     fn anonymous_tickets_are_refused_unless_allowed() {
         let config = Config::default();
-        assert_eq!(admit(&config, &accepted(false)), Ok(()));
-        let (rule, why) = admit(&config, &accepted(true)).unwrap_err();
+        assert_eq!(admit(&config, &accepted(false), false), Ok(()));
+        let (rule, why) = admit(&config, &accepted(true), false).unwrap_err();
         assert_eq!(rule, "anonymous ticket");
         assert!(why.contains("anonymous ticket"), "{why}");
         let allowing = SpnegoAuth::new().allow_anonymous();
-        assert_eq!(admit(&allowing.config, &accepted(true)), Ok(()));
+        assert_eq!(admit(&allowing.config, &accepted(true), false), Ok(()));
     }
 }

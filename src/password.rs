@@ -74,6 +74,11 @@ use crate::negotiate::{Authorization, Malformed};
 /// In [`optional`](crate::SpnegoAuth::optional) mode refused passwords are logged and the
 /// request goes on anonymously, like refused tokens.
 ///
+/// A password login is never bound to the TLS channel
+/// ([`KerberosIdentity::is_channel_bound`](crate::KerberosIdentity::is_channel_bound) is
+/// false): [`ChannelBindings::required`](crate::ChannelBindings::required) and the fallback
+/// exclude each other, and [`build`](crate::SpnegoAuth::build) says so.
+///
 /// # Cost and abuse
 /// Each `Basic` request costs two KDC exchanges (initial ticket, service ticket), three when
 /// the account needs pre-authentication (as every Active Directory account does), on a
@@ -600,8 +605,10 @@ mod tests {
     #[test]
     fn kdc_errors_are_classified_by_code_and_text() {
         let fail = |minor: u32, text: &str| {
+            // GSS_S_NO_CRED, as gss_acquire_cred_with_password reports a KDC's refusal.
             PasswordFailure::Credentials(GssFailure::from_status(
-                "Unspecified GSS failure",
+                0x0007_0000,
+                "No credentials were supplied",
                 minor,
                 text,
             ))

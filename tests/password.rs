@@ -9,8 +9,8 @@ mod common;
 use std::sync::{Arc, Mutex};
 
 use actix_gssapi::{
-    AuthEvent, KerberosIdentity, Key, Mechanism, PasswordFallback, PasswordRefusal, SessionCookie,
-    SpnegoAuth,
+    AuthEvent, ChannelBindings, KerberosIdentity, Key, Mechanism, PasswordFallback,
+    PasswordRefusal, SessionCookie, SpnegoAuth,
 };
 use actix_web::http::{header, StatusCode};
 use actix_web::{test as atest, web, App, HttpResponse};
@@ -487,6 +487,33 @@ async fn any_principal_needs_a_service_to_verify_against() {
     let app = atest::init_service(App::new().wrap(auth).route("/", web::get().to(whoami))).await;
     let res = atest::call_service(&app, get(Some(&basic("alice", ALICE))).to_request()).await;
     assert_eq!(res.status(), StatusCode::OK);
+}
+
+/// A password login cannot be bound to the TLS channel: required channel bindings and the
+/// fallback exclude each other at start-up; bindings "when sent" and the fallback do not.
+#[actix_web::test]
+async fn required_channel_bindings_and_passwords_do_not_mix() {
+    realm();
+    let der = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/tls/rsa-sha256.der"
+    ))
+    .unwrap();
+    let bindings = ChannelBindings::tls_server_end_point(&der).unwrap();
+    let with = |bindings: ChannelBindings| {
+        SpnegoAuth::new()
+            .hostname("localhost")
+            .channel_bindings(bindings)
+            .password_fallback(PasswordFallback::new())
+            .build()
+    };
+    let err = with(bindings.clone().required()).unwrap_err();
+    assert_eq!(err.kind(), actix_gssapi::ErrorKind::Config);
+    assert!(
+        err.to_string().contains("ChannelBindings::required"),
+        "{err}"
+    );
+    assert!(with(bindings).is_ok());
 }
 
 /// Over TLS (rustls), with a real client: curl `--basic`, no opt-in needed.

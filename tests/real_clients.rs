@@ -1,5 +1,6 @@
 //! Real HTTP Negotiate clients against a real server on loopback: Python's `requests-gssapi`
-//! and `httpx-gssapi` (mutual authentication required), headless Firefox ESR and headless
+//! and `httpx-gssapi` (mutual authentication required), `python-gssapi` with TLS channel
+//! bindings over HTTPS, headless Firefox ESR and headless
 //! Chromium, each run as a subprocess with the shared realm's environment (alice's ticket).
 //! Firefox also runs a single-page app that calls a protected API on another origin (CORS
 //! preflight, then a credentialed call), with actix-cors on either side of `SpnegoAuth`.
@@ -299,12 +300,17 @@ struct PythonResult {
 }
 
 fn python_client(script: &str, url: &str) -> PythonResult {
+    python_client_with(script, &[url])
+}
+
+/// Runs `tests/clients/<script>` with `args`.
+fn python_client_with(script: &str, args: &[&str]) -> PythonResult {
     let python = venv_python();
     let dir = scratch(script);
     let done = run_bounded(
         Command::new(&python)
             .arg(clients_dir().join(script))
-            .arg(url)
+            .args(args)
             .envs(realm().env())
             .env("PYTHONDONTWRITEBYTECODE", "1"),
         &dir,
@@ -397,6 +403,77 @@ fn requests_gssapi_logs_in_with_mutual_auth() {
 #[test]
 fn httpx_gssapi_logs_in_with_mutual_auth() {
     python_logs_in("httpx_client.py", "httpx-gssapi");
+}
+
+/// python-gssapi with TLS channel bindings it computes from the certificate of a live TLS
+/// connection to `examples/tls` (rustls): bound → in and channel-bound, with mutual
+/// authentication; bound with the wrong hash → 403; no bindings → in unbound, or 403 when
+/// bindings are required.
+#[test]
+fn python_gssapi_binds_to_the_tls_certificate() {
+    let dir = scratch("bindings");
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let openssl = run_bounded(
+        Command::new("openssl")
+            .args([
+                "req",
+                "-x509",
+                "-nodes",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=localhost",
+                "-addext",
+                "subjectAltName=DNS:localhost",
+            ])
+            .args(["-newkey", "rsa:2048", "-sha256", "-keyout"])
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert),
+        &dir,
+        "openssl",
+        CLIENT_TIMEOUT,
+    );
+    assert!(openssl.status.success(), "{}", openssl.stderr);
+    let start = |mode: &str| {
+        let port = common::free_port();
+        let mut env = common::env_for_localhost();
+        env.push(("TLS_CERT", cert.clone().into()));
+        env.push(("TLS_KEY", key.clone().into()));
+        env.push(("CHANNEL_BINDINGS", mode.into()));
+        (common::start_example("tls", port, &env), port)
+    };
+    let cafile = cert.display().to_string();
+    let run = |port: u16, mode: &str| {
+        let url = format!("https://localhost:{port}/");
+        python_client_with("bindings_client.py", &[&url, &cafile, mode])
+    };
+
+    let (_when_sent, port) = start("when-sent");
+    let r = run(port, "bind");
+    assert_eq!(
+        (r.status.as_str(), r.body.as_str(), r.error.as_str()),
+        ("200", "alice@EXAMPLE.TEST channel-bound=true\n", ""),
+        "{r:?}"
+    );
+    assert!(r.mutual, "{r:?}");
+    let r = run(port, "bind-sha512");
+    assert_eq!(r.status, "403", "{r:?}");
+    let r = run(port, "none");
+    assert_eq!(
+        (r.status.as_str(), r.body.as_str()),
+        ("200", "alice@EXAMPLE.TEST channel-bound=false\n"),
+        "{r:?}"
+    );
+
+    let (_required, port) = start("required");
+    assert_eq!(run(port, "none").status, "403");
+    let r = run(port, "bind");
+    assert_eq!(
+        (r.status.as_str(), r.body.as_str()),
+        ("200", "alice@EXAMPLE.TEST channel-bound=true\n"),
+        "{r:?}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

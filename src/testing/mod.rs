@@ -242,6 +242,22 @@ impl TestRealm {
         Ok(())
     }
 
+    /// Gets a service ticket for `principal` into `ccache` now (`kvno`), so that a client run
+    /// later (e.g. under `faketime`) builds its authenticator from the cached ticket without
+    /// asking the KDC.
+    ///
+    /// # Errors
+    /// When `kvno` fails.
+    pub fn fetch_service_ticket(&self, ccache: &Path, principal: &str) -> io::Result<()> {
+        let out = self
+            .command("kvno")
+            .arg("-c")
+            .arg(prefixed("FILE:", ccache))
+            .arg(principal)
+            .output()?;
+        check(out, "kvno").map(drop)
+    }
+
     /// Creates a user principal with a password.
     ///
     /// # Errors
@@ -571,12 +587,15 @@ impl std::fmt::Debug for Negotiation {
 }
 
 /// Options for [`Negotiation::start_with`].
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct ClientOptions {
     /// Ask to delegate the user's TGT (`GSS_C_DELEG_FLAG`).
     pub delegate: bool,
     /// Use the raw Kerberos 5 mechanism instead of SPNEGO (what some non-browser clients send).
     pub raw_krb5: bool,
+    /// Bind the token to a TLS channel: the channel bindings' application data, e.g.
+    /// `tls-server-end-point:<certificate hash>` (RFC 5929), as a client that sends them does.
+    pub channel_bindings: Option<Vec<u8>>,
 }
 
 impl Negotiation {
@@ -627,7 +646,7 @@ impl Negotiation {
         };
         let mut ctx = ClientCtx::new(Some(cred), target, flags, Some(mech));
         let token = ctx
-            .step(None, None)
+            .step(None, options.channel_bindings.as_deref())
             .map_err(|e| gss("gss_init_sec_context", e))?
             .ok_or_else(|| io::Error::other("gss_init_sec_context produced no token"))?;
         let header = format!(
