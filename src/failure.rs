@@ -85,8 +85,10 @@ impl fmt::Display for GssFailure {
 /// `GSS_S_BAD_BINDINGS`, as a routine error number.
 const GSS_S_BAD_BINDINGS: u32 = 4;
 
-/// MIT's krb5 error codes (com_err table `krb5`, `krb5_err.et`) that name a class.
-const BASE: i32 = -1_765_328_384;
+/// The first code of MIT's com_err table `krb5` (`krb5_err.et`): its codes are BASE + n.
+pub(crate) const BASE: i32 = -1_765_328_384;
+
+/// MIT's krb5 error codes that name a class.
 const CODES: &[(i32, FailureClass)] = &[
     (BASE + 31, FailureClass::WrongServicePrincipal), // KRB5KRB_AP_ERR_BAD_INTEGRITY
     (BASE + 32, FailureClass::TicketExpired),         // KRB5KRB_AP_ERR_TKT_EXPIRED

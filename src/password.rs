@@ -16,7 +16,7 @@ use actix_web::HttpResponse;
 use crate::acceptor::{PasswordFailure, ServiceName, VerifyTarget};
 use crate::basic::{self, Basic, BasicCredentials, BasicMalformed};
 use crate::error::{Error, ErrorKind};
-use crate::failure::GssFailure;
+use crate::failure::{GssFailure, BASE};
 use crate::negotiate::{Authorization, Malformed};
 
 /// Lets clients that cannot do Kerberos log in with their Kerberos password
@@ -353,7 +353,6 @@ pub(crate) fn step(
 }
 
 /// MIT's krb5 error codes (com_err table `krb5`) that name a [`PasswordRefusal`].
-const BASE: i32 = -1_765_328_384;
 const CODES: &[(i32, PasswordRefusal)] = &[
     (BASE + 6, PasswordRefusal::UnknownUser), // KRB5KDC_ERR_C_PRINCIPAL_UNKNOWN
     (BASE + 12, PasswordRefusal::AccountDisabled), // KRB5KDC_ERR_POLICY

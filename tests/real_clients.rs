@@ -411,30 +411,7 @@ fn httpx_gssapi_logs_in_with_mutual_auth() {
 /// bindings are required.
 #[test]
 fn python_gssapi_binds_to_the_tls_certificate() {
-    let dir = scratch("bindings");
-    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
-    let openssl = run_bounded(
-        Command::new("openssl")
-            .args([
-                "req",
-                "-x509",
-                "-nodes",
-                "-days",
-                "2",
-                "-subj",
-                "/CN=localhost",
-                "-addext",
-                "subjectAltName=DNS:localhost",
-            ])
-            .args(["-newkey", "rsa:2048", "-sha256", "-keyout"])
-            .arg(&key)
-            .arg("-out")
-            .arg(&cert),
-        &dir,
-        "openssl",
-        CLIENT_TIMEOUT,
-    );
-    assert!(openssl.status.success(), "{}", openssl.stderr);
+    let (cert, key) = common::make_tls_cert("bindings", &["-newkey", "rsa:2048", "-sha256"]);
     let start = |mode: &str| {
         let port = common::free_port();
         let mut env = common::env_for_localhost();

@@ -27,33 +27,7 @@ struct Certificate {
 
 impl Certificate {
     fn make(name: &str, key_options: &[&str]) -> Self {
-        let dir = realm().dir().join(format!("tls-{name}"));
-        std::fs::create_dir_all(&dir).unwrap();
-        let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
-        let out = Command::new("openssl")
-            .args([
-                "req",
-                "-x509",
-                "-nodes",
-                "-days",
-                "2",
-                "-subj",
-                "/CN=localhost",
-                "-addext",
-                "subjectAltName=DNS:localhost",
-            ])
-            .args(key_options)
-            .arg("-keyout")
-            .arg(&key)
-            .arg("-out")
-            .arg(&cert)
-            .output()
-            .expect("openssl (Debian package openssl)");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let (cert, key) = common::make_tls_cert(&format!("tls-{name}"), key_options);
         Self { cert, key }
     }
 

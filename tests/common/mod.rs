@@ -104,14 +104,34 @@ where
     S::Service: 'static,
     B: actix_web::body::MessageBody + 'static,
 {
+    spawn(factory, None)
+}
+
+/// [`spawn_server`] and [`spawn_tls_server`]: plain HTTP, or TLS with `tls`.
+fn spawn<F, I, S, B>(factory: F, tls: Option<rustls::ServerConfig>) -> std::net::SocketAddr
+where
+    F: Fn() -> I + Send + Clone + 'static,
+    I: actix_service::IntoServiceFactory<S, actix_http::Request>,
+    S: actix_service::ServiceFactory<actix_http::Request, Config = actix_web::dev::AppConfig>
+        + 'static,
+    S::Error: Into<actix_web::Error> + 'static,
+    S::InitError: std::fmt::Debug,
+    S::Response: Into<actix_http::Response<B>> + 'static,
+    <S::Service as actix_service::Service<actix_http::Request>>::Future: 'static,
+    S::Service: 'static,
+    B: actix_web::body::MessageBody + 'static,
+{
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         actix_rt::System::new().block_on(async move {
             let server = actix_web::HttpServer::new(factory)
                 .workers(1)
-                .disable_signals()
-                .bind(("127.0.0.1", 0))
-                .expect("bind");
+                .disable_signals();
+            let server = match tls {
+                Some(config) => server.bind_rustls_0_23(("127.0.0.1", 0), config),
+                None => server.bind(("127.0.0.1", 0)),
+            }
+            .expect("bind");
             tx.send(server.addrs()[0]).expect("send addr");
             server.run().await.expect("server");
         })
@@ -402,32 +422,43 @@ pub fn tls_cert() -> (std::path::PathBuf, std::path::PathBuf) {
     static PATHS: OnceLock<(std::path::PathBuf, std::path::PathBuf)> = OnceLock::new();
     PATHS
         .get_or_init(|| {
-            let dir = realm().dir();
-            let (cert, key) = (dir.join("tls-cert.pem"), dir.join("tls-key.pem"));
-            let out = std::process::Command::new("openssl")
-                .args(["req", "-x509", "-newkey", "ec", "-pkeyopt"])
-                .args(["ec_paramgen_curve:prime256v1", "-nodes", "-days", "2"])
-                .args([
-                    "-subj",
-                    "/CN=localhost",
-                    "-addext",
-                    "subjectAltName=DNS:localhost",
-                ])
-                .arg("-keyout")
-                .arg(&key)
-                .arg("-out")
-                .arg(&cert)
-                .stdin(std::process::Stdio::null())
-                .output()
-                .expect("openssl (Debian/Ubuntu: apt-get install openssl)");
-            assert!(
-                out.status.success(),
-                "openssl req: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            (cert, key)
+            make_tls_cert(
+                "tls",
+                &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"],
+            )
         })
         .clone()
+}
+
+/// Makes a self-signed certificate for `localhost` (subjectAltName included) with openssl in
+/// `<realm dir>/<name>/`, with `key_options` (e.g. `-newkey rsa:2048 -sha256`); returns its
+/// PEM certificate and key files.
+pub fn make_tls_cert(name: &str, key_options: &[&str]) -> (std::path::PathBuf, std::path::PathBuf) {
+    let dir = realm().dir().join(name);
+    std::fs::create_dir_all(&dir).expect("certificate directory");
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let out = std::process::Command::new("openssl")
+        .args(["req", "-x509", "-nodes", "-days", "2"])
+        .args([
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost",
+        ])
+        .args(key_options)
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("openssl (Debian/Ubuntu: apt-get install openssl)");
+    assert!(
+        out.status.success(),
+        "openssl req: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (cert, key)
 }
 
 /// A rustls server configuration (ring) with [`tls_cert`].
@@ -464,19 +495,5 @@ where
     S::Service: 'static,
     B: actix_web::body::MessageBody + 'static,
 {
-    let config = tls_config();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        actix_rt::System::new().block_on(async move {
-            let server = actix_web::HttpServer::new(factory)
-                .workers(1)
-                .disable_signals()
-                .bind_rustls_0_23(("127.0.0.1", 0), config)
-                .expect("bind");
-            tx.send(server.addrs()[0]).expect("send addr");
-            server.run().await.expect("server");
-        })
-    });
-    rx.recv_timeout(std::time::Duration::from_secs(10))
-        .expect("server up")
+    spawn(factory, Some(tls_config()))
 }
