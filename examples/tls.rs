@@ -6,7 +6,7 @@
 //! # keys for HTTP/<this host> in /etc/krb5.keytab, or point KRB5_KTNAME at a keytab
 //! openssl req -x509 -newkey rsa:2048 -nodes -days 365 -subj "/CN=$(hostname)" \
 //!     -keyout key.pem -out cert.pem
-//! TLS_CERT=cert.pem TLS_KEY=key.pem cargo run --example tls -- 127.0.0.1:8443
+//! TLS_CERT=cert.pem TLS_KEY=key.pem cargo run --example tls -- 127.0.0.1:8443   # default :8080
 //! kinit alice && curl --negotiate -u : --cacert cert.pem https://$(hostname):8443/
 //! # alice@EXAMPLE.COM channel-bound=false   (Debian 12's curl sends no bindings)
 //! ```
@@ -45,7 +45,7 @@ async fn main() {
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let addr = std::env::args()
         .nth(1)
-        .unwrap_or_else(|| "127.0.0.1:8443".to_owned());
+        .unwrap_or_else(|| "127.0.0.1:8080".to_owned());
     let cert_file = std::env::var("TLS_CERT").map_err(|_| "set TLS_CERT to a PEM certificate")?;
     let key_file = std::env::var("TLS_KEY").map_err(|_| "set TLS_KEY to a PEM private key")?;
     let chain = CertificateDer::pem_file_iter(&cert_file)
