@@ -24,6 +24,8 @@ import gssapi
 import gssapi.raw
 import requests
 
+from report import print_result
+
 SPNEGO = gssapi.OID.from_int_seq("1.3.6.1.5.5.2")
 
 
@@ -72,15 +74,7 @@ def main():
             result["mutual"] = context.complete
     except Exception as e:  # report, do not crash: the test prints it
         result["error"] = f"{type(e).__name__}: {e}"
-    for key in ("client", "status", "mutual", "error"):
-        value = result[key]
-        if value is None:
-            value = ""
-        elif isinstance(value, bool):
-            value = "true" if value else "false"
-        print(f"{key}={' '.join(str(value).split())}")
-    sys.stdout.write("body=" + (result["body"] or ""))
-    sys.stdout.flush()
+    print_result(result, ("client", "status", "mutual", "error"))
 
 
 if __name__ == "__main__":

@@ -17,6 +17,8 @@ import httpx
 from httpx_gssapi import REQUIRED, HTTPSPNEGOAuth
 from httpx_gssapi.exceptions import MutualAuthenticationError
 
+from report import print_result
+
 
 class CheckedAuth(HTTPSPNEGOAuth):
     """Records whether the server's token completed the context."""
@@ -43,15 +45,7 @@ def main():
         result["error"] = f"MutualAuthenticationError: {e}"
     except Exception as e:  # report, do not crash: the test prints it
         result["error"] = f"{type(e).__name__}: {e}"
-    for key in ("client", "status", "mutual", "error"):
-        value = result[key]
-        if value is None:
-            value = ""
-        elif isinstance(value, bool):
-            value = "true" if value else "false"
-        print(f"{key}={' '.join(str(value).split())}")
-    sys.stdout.write("body=" + (result["body"] or ""))
-    sys.stdout.flush()
+    print_result(result, ("client", "status", "mutual", "error"))
 
 
 if __name__ == "__main__":

@@ -15,6 +15,8 @@ import os
 import sys
 
 import requests
+
+from report import print_result
 from requests.auth import HTTPBasicAuth
 
 
@@ -35,11 +37,8 @@ def main():
         body = response.text
     except Exception as e:  # report, do not crash: the test prints it
         result["error"] = f"{type(e).__name__}: {e}"
-    for key in ("client", "status", "challenges", "error"):
-        value = result[key]
-        print(f"{key}={'' if value is None else ' '.join(str(value).split())}")
-    sys.stdout.write("body=" + body)
-    sys.stdout.flush()
+    result["body"] = body
+    print_result(result, ("client", "status", "challenges", "error"))
 
 
 if __name__ == "__main__":
