@@ -10,9 +10,10 @@ RUNTIME_PACKAGES=(krb5-kdc krb5-admin-server krb5-user curl)
 # Only the tests: faketime skews a client's clock (tests/tickets.rs); browsers, OCR and what
 # pip needs to build python-gssapi for the real-client tests (tests/real_clients.rs); openssl
 # and MIT's PKINIT plugin for a realm that issues anonymous tickets (tests/anonymous.rs); a
-# Samba AD DC for what only Active Directory has (tests/active_directory.rs).
+# Samba AD DC for what only Active Directory has (tests/active_directory.rs); a Redis server (and
+# redis-cli) for the shared replay store (openssl makes its TLS certificates).
 TEST_PACKAGES=(faketime firefox-esr chromium tesseract-ocr python3-venv python3-dev openssl krb5-pkinit
-    samba samba-ad-provision samba-ad-dc ldb-tools)
+    samba samba-ad-provision samba-ad-dc ldb-tools redis-server redis-tools)
 # Only scripts/bench.sh: the Apache mod_auth_gssapi it compares against, and wrk.
 BENCH_PACKAGES=(apache2 libapache2-mod-auth-gssapi wrk)
 

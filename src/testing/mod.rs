@@ -41,6 +41,9 @@
 //! (`alice@EXAMPLE.TEST` is `alice`) and one of its own: any `ops/<instance>` principal is
 //! `operator`.
 //!
+//! [`TestRedis`] runs a throwaway `redis-server` (plain or TLS, with a password) for tests of
+//! the shared replay store.
+//!
 //! The KDC is stopped and the directory removed when the [`TestRealm`] is dropped, and — for
 //! the shared realm, which lives as long as the process — by a watchdog shell that notices the
 //! test process has gone. Nothing is left running.
@@ -61,8 +64,10 @@ use libgssapi::name::Name;
 use libgssapi::oid::{GSS_MECH_KRB5, GSS_MECH_SPNEGO, GSS_NT_HOSTBASED_SERVICE};
 
 mod ad;
+mod redis;
 
 pub use ad::{shared_domain, TestDomain, AD_REALM, AD_USERS, MANY_GROUPS};
+pub use redis::TestRedis;
 
 /// The realm name of every [`TestRealm`].
 pub const REALM: &str = "EXAMPLE.TEST";
