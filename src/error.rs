@@ -34,6 +34,10 @@ pub enum ErrorKind {
     Config,
     /// A delegated credential could not be written to a credential cache.
     CredentialStore,
+    /// The replay store could not be set up: e.g. a Redis URL that does not parse, TLS
+    /// certificates for a `redis://` (not `rediss://`) URL, certificates or a key that do not
+    /// parse, or a `#insecure` URL (certificate checks turned off: refused).
+    ReplayStore,
 }
 
 impl Error {

@@ -100,7 +100,9 @@
 //! - `testing`: [`testing`] — a throwaway MIT realm (own `krb5kdc` on loopback, keytab, user
 //!   with a ticket), a throwaway Active Directory domain (a Samba AD DC on loopback, users in
 //!   nested groups) and a Negotiate client, to test your own protected handlers against real
-//!   Kerberos.
+//!   Kerberos; a throwaway Redis server (`TestRedis`).
+//! - `redis`: `RedisConfig` — replay protection shared by every node behind a load
+//!   balancer, in a Redis server (over TLS if asked).
 //!
 //! [actix-web]: https://docs.rs/actix-web
 //! [RFC 4559]: https://www.rfc-editor.org/rfc/rfc4559
@@ -141,6 +143,8 @@ pub use identity::{KerberosIdentity, KerberosIdentityExt};
 pub use middleware::SpnegoAuthMiddleware;
 pub use pac::{Pac, ParseSidError, Sid};
 pub use password::PasswordFallback;
+#[cfg(feature = "redis")]
+pub use replay::redis::RedisConfig;
 pub use require::Require;
 #[doc(hidden)]
 pub use require::RequireMiddleware;

@@ -11,6 +11,8 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 
 pub(crate) mod memory;
+#[cfg(feature = "redis")]
+pub(crate) mod redis;
 
 /// What identifies one token: a SHA-256 of its authenticator's ciphertext.
 pub(crate) type Tag = [u8; 32];
