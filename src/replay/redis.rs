@@ -55,6 +55,10 @@ const RETRY_AFTER_FAILURE: Duration = Duration::from_millis(100);
 /// ```
 ///
 /// Its `Debug` shows neither the password nor the client key.
+///
+/// The Redis user needs only `SET` (and `PING`, for the start-up check) on the prefix's keys,
+/// e.g. `ACL SETUSER replay on >password resetkeys ~actix-gssapi:replay:* -@all +set +ping`
+/// (and `+select` with a database other than 0).
 #[derive(Clone)]
 pub struct RedisConfig {
     url: String,
@@ -304,9 +308,11 @@ impl RedisStore {
         let join = self.handle.spawn(task(self.inner.clone()));
         async move {
             join.await.unwrap_or_else(|e| {
-                Err(StoreError::new(format!(
-                    "Redis at {server}: the store's task did not finish: {e}"
-                )))
+                Err(StoreError::new(if e.is_cancelled() {
+                    format!("Redis at {server}: the store is shut down")
+                } else {
+                    format!("Redis at {server}: the store's task failed: {e}")
+                }))
             })
         }
         .boxed()
@@ -762,6 +768,35 @@ mod tests {
         assert!(insert(&store_of(&url), new_tag()).is_err());
     }
 
+    /// A Redis user allowed only `SET` and `PING` on the prefix's keys is enough.
+    #[test]
+    fn a_user_with_least_privileges() {
+        let redis = TestRedis::start().unwrap();
+        let acl = [
+            "ACL",
+            "SETUSER",
+            "replay",
+            "on",
+            ">replay-pw",
+            "resetkeys",
+            "~svc:*",
+            "-@all",
+            "+set",
+            "+ping",
+        ];
+        assert_eq!(redis.command(&acl).unwrap(), "+OK");
+        let url = format!("redis://replay:replay-pw@127.0.0.1:{}", redis.port());
+        let node = store(RedisConfig::new(&url).key_prefix("svc:"));
+        block_on(node.ping()).unwrap();
+        let t = new_tag();
+        assert_eq!(insert(&node, t).unwrap(), Inserted::Fresh);
+        assert_eq!(insert(&node, t).unwrap(), Inserted::Seen);
+        // Keys outside its prefix: refused, as an error.
+        let other = store(RedisConfig::new(&url).key_prefix("other:"));
+        let e = insert(&other, t).unwrap_err();
+        eprintln!("outside the ACL's keys: {e}");
+    }
+
     fn store_of(url: &str) -> RedisStore {
         store(RedisConfig::new(url))
     }
@@ -833,7 +868,7 @@ mod tests {
         });
         let timeout = Duration::from_millis(300);
         let store = store(RedisConfig::new(format!("redis://127.0.0.1:{port}")).timeout(timeout));
-        for _ in 0..5 {
+        for _ in 0..3 {
             let start = StdInstant::now();
             let e = insert(&store, new_tag()).unwrap_err().to_string();
             let took = start.elapsed();
@@ -873,6 +908,29 @@ mod tests {
             assert!(start.elapsed() < Duration::from_secs(5), "not back");
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// Dropping the store ends its thread at once (the drop joins it), even while an insert
+    /// waits on a server that does not answer; that insert resolves to an error.
+    #[test]
+    fn dropping_the_store_stops_its_thread() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let url = format!("redis://127.0.0.1:{port}");
+        let store = store(RedisConfig::new(url).timeout(Duration::from_secs(30)));
+        let pending = store.insert(new_tag(), TTL);
+        let waiting = std::thread::spawn(move || block_on(pending));
+        std::thread::sleep(Duration::from_millis(100));
+        let start = StdInstant::now();
+        drop(store);
+        assert!(
+            start.elapsed() < Duration::from_secs(1),
+            "{:?}",
+            start.elapsed()
+        );
+        let e = waiting.join().unwrap().unwrap_err().to_string();
+        assert!(e.ends_with(": the store is shut down"), "{e}");
+        drop(listener);
     }
 
     #[test]

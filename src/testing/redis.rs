@@ -218,7 +218,7 @@ impl TestRedis {
     /// when `redis-cli` (Debian/Ubuntu: `redis-tools`) is missing.
     pub fn flushall(&self) -> io::Result<()> {
         if self.tls == Tls::Off {
-            let answer = self.command_plain(&["FLUSHALL"])?;
+            let answer = self.command(&["FLUSHALL"])?;
             return if answer.starts_with("+OK") {
                 Ok(())
             } else {
@@ -254,9 +254,19 @@ impl TestRedis {
         }
     }
 
-    /// Sends one command (after `AUTH`) over a plain connection and returns the raw answer
-    /// to it (RESP).
-    fn command_plain(&self, args: &[&str]) -> io::Result<String> {
+    /// Sends one command, logged in as `default` with the password, and returns the first
+    /// line of the answer as Redis sent it (RESP: `+OK`, `-ERR ...`, `:1`...), e.g.
+    /// `command(&["ACL", "SETUSER", "replay", "on", ">pw", "~replay:*", "+set"])`. Only for
+    /// a server without TLS ([`start`](Self::start)).
+    ///
+    /// # Errors
+    /// When the server is a TLS one, stopped, or refuses the password.
+    pub fn command(&self, args: &[&str]) -> io::Result<String> {
+        if self.tls != Tls::Off {
+            return Err(io::Error::other(
+                "TestRedis::command speaks plain RESP, and this server speaks only TLS",
+            ));
+        }
         let mut stream = TcpStream::connect((Ipv4Addr::LOCALHOST, self.port))?;
         stream.set_read_timeout(Some(Duration::from_secs(5)))?;
         stream.write_all(&resp(&["AUTH", &self.password]))?;
@@ -369,7 +379,7 @@ impl TestRedis {
             // Listening is not quite ready: wait until it answers.
             let deadline = Instant::now() + Duration::from_secs(10);
             loop {
-                match self.command_plain(&["PING"]) {
+                match self.command(&["PING"]) {
                     Ok(answer) if answer.starts_with("+PONG") => break,
                     result if Instant::now() > deadline => {
                         self.stop();
