@@ -572,6 +572,32 @@ mod tests {
     }
 
     #[test]
+    fn fuzz_seeds_say_what_their_names_say() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fuzz/corpus/authenticator_tag");
+        let seed = |name: &str| std::fs::read(format!("{dir}/seed-{name}")).unwrap();
+        let want = tag(real_krb5());
+        for name in ["krb5-ms-oid", "spnego-around-krb5", "spnego-bare-ap-req"] {
+            assert_eq!(authenticator_tag(&seed(name)), Ok(want), "{name}");
+        }
+        assert_eq!(
+            tag(&seed("hand-made")),
+            <[u8; 32]>::from(Sha256::digest(b"cipher"))
+        );
+        for name in [
+            "no-mech-token",
+            "tok-id-0200",
+            "pvno-4",
+            "extra-field",
+            "trailing-in-enc",
+            "indefinite",
+            "neg-token-resp",
+            "ntlm",
+        ] {
+            assert!(authenticator_tag(&seed(name)).is_err(), "{name}");
+        }
+    }
+
+    #[test]
     fn different_authenticators_have_different_tags() {
         let a = krb5_token(KRB5, &ApReq::new(b"cipher one").encode());
         let b = krb5_token(KRB5, &ApReq::new(b"cipher two").encode());
