@@ -3,7 +3,8 @@
 
 The three real tokens (seed-real-*) came from the crate's `testing` feature: a throwaway MIT
 realm (TestRealm::start) and `Negotiation::start_with` for HTTP@localhost as alice, SPNEGO,
-SPNEGO with delegation and raw Kerberos 5. They are kept as they are and not rewritten here.
+SPNEGO with delegation and raw Kerberos 5. They are kept as they are and not rewritten here
+(authenticator_tag's copies are read from token_framing's).
 
 Run from anywhere: python3 fuzz/make_seeds.py
 """
@@ -105,6 +106,96 @@ basic = {
 }
 
 
+
+def tlv(tag: int, contents: bytes) -> bytes:
+    """One DER element, with a minimal length."""
+    n = len(contents)
+    if n < 0x80:
+        length = bytes([n])
+    else:
+        k = (n.bit_length() + 7) // 8
+        length = bytes([0x80 | k]) + n.to_bytes(k, "big")
+    return bytes([tag]) + length + contents
+
+
+def explicit(n: int, inner_tag: int, contents: bytes) -> bytes:
+    """[n] EXPLICIT around one element."""
+    return tlv(0xA0 | n, tlv(inner_tag, contents))
+
+
+# The authenticator_tag target: the real tokens, the real raw Kerberos 5 token's AP-REQ
+# re-wrapped (each must give the real token's tag), a hand-made AP-REQ, and broken ones.
+KRB5 = bytes.fromhex("2a864886f712010202")
+KRB5_MS = bytes.fromhex("2a864882f712010202")
+SPNEGO = bytes.fromhex("2b0601050502")
+NTLM_OID = bytes.fromhex("2b06010401823702020a")
+TOK_ID = b"\x01\x00"
+real = {
+    name: (ROOT / "token_framing" / f"seed-real-{name}").read_bytes()
+    for name in ("krb5", "spnego", "spnego-deleg")
+}
+krb5_header = b"\x60\x82\x02\xcd" + tlv(0x06, KRB5) + TOK_ID
+assert real["krb5"].startswith(krb5_header)
+AP_REQ = real["krb5"][len(krb5_header) :]
+
+
+def krb5_token(ap_req: bytes, oid: bytes = KRB5) -> bytes:
+    return tlv(0x60, tlv(0x06, oid) + TOK_ID + ap_req)
+
+
+def spnego_init(mech_types, mech_token, req_flags=None, mic=None) -> bytes:
+    fields = explicit(0, 0x30, b"".join(tlv(0x06, oid) for oid in mech_types))
+    if req_flags is not None:
+        fields += explicit(1, 0x03, req_flags)
+    if mech_token is not None:
+        fields += explicit(2, 0x04, mech_token)
+    if mic is not None:
+        fields += explicit(3, 0x04, mic)
+    return tlv(0x60, tlv(0x06, SPNEGO) + tlv(0xA0, tlv(0x30, fields)))
+
+
+def ap_req(pvno=5, msg_type=14, enc=None, extra=b"") -> bytes:
+    """A small hand-made AP-REQ (the ticket is not real: nothing here judges it)."""
+    if enc is None:
+        enc = (
+            explicit(0, 0x02, b"\x12")
+            + explicit(1, 0x02, b"\x02")
+            + explicit(2, 0x04, b"cipher")
+        )
+    fields = (
+        explicit(0, 0x02, bytes([pvno]))
+        + explicit(1, 0x02, bytes([msg_type]))
+        + explicit(2, 0x03, b"\x00\x20\x00\x00\x00")
+        + tlv(0xA3, tlv(0x61, tlv(0x30, b"ticket")))
+        + tlv(0xA4, tlv(0x30, enc))
+        + extra
+    )
+    return tlv(0x6E, tlv(0x30, fields))
+
+
+authenticator = {
+    "real-krb5": real["krb5"],
+    "real-spnego": real["spnego"],
+    "real-spnego-deleg": real["spnego-deleg"],
+    "krb5-ms-oid": krb5_token(AP_REQ, KRB5_MS),
+    "spnego-around-krb5": spnego_init(
+        [KRB5_MS, KRB5, NTLM_OID], real["krb5"], b"\x01\x32", b"mic"
+    ),
+    "spnego-bare-ap-req": spnego_init([KRB5], AP_REQ),
+    "hand-made": krb5_token(ap_req()),
+    "no-mech-token": spnego_init([KRB5], None, b"\x01\x32"),
+    "tok-id-0200": tlv(0x60, tlv(0x06, KRB5) + b"\x02\x00" + AP_REQ),
+    "pvno-4": krb5_token(ap_req(pvno=4)),
+    "extra-field": krb5_token(ap_req(extra=explicit(5, 0x02, b"\x00"))),
+    "trailing-in-enc": krb5_token(
+        ap_req(enc=explicit(0, 0x02, b"\x12") + explicit(2, 0x04, b"c") + b"\x00")
+    ),
+    "indefinite": b"\x60\x80" + real["krb5"][4:] + b"\x00\x00",
+    "neg-token-resp": b"\xa1\x07\x30\x05\xa0\x03\x0a\x01\x00",
+    "ntlm": NTLM_NEGOTIATE,
+}
+
+
 def write(target: str, items: dict) -> None:
     d = ROOT / target
     d.mkdir(parents=True, exist_ok=True)
@@ -116,3 +207,4 @@ write("token_framing", tokens)
 write("authorization_header", headers)
 write("several_headers", several)
 write("basic_credentials", basic)
+write("authenticator_tag", authenticator)

@@ -110,6 +110,8 @@
 #![deny(unsafe_code)]
 
 mod acceptor;
+#[allow(dead_code)] // Wired into the engine next (issue 9).
+mod apreq;
 mod basic;
 mod channel_bindings;
 mod config;
@@ -171,6 +173,18 @@ pub mod __fuzz {
     /// Checks the framing of a decoded token.
     pub fn inspect_token(token: &[u8]) -> bool {
         crate::negotiate::inspect_token(token).is_ok()
+    }
+
+    /// Locates the authenticator of a decoded token and returns its replay tag (SHA-256 of
+    /// its ciphertext), or why it cannot be located.
+    pub fn authenticator_tag(token: &[u8]) -> Result<[u8; 32], &'static str> {
+        crate::apreq::authenticator_tag(token).map_err(|why| why.0)
+    }
+
+    /// Where the authenticator's ciphertext (the bytes [`authenticator_tag`] hashes) is in
+    /// a decoded token, or why it cannot be located.
+    pub fn authenticator_cipher(token: &[u8]) -> Result<std::ops::Range<usize>, &'static str> {
+        crate::apreq::authenticator_cipher(token).map_err(|why| why.0)
     }
 
     /// Parses one raw `Authorization` value as `Basic` credentials: the user and password, or
