@@ -44,6 +44,7 @@ const OUTCOMES: &[&str] = &[
     "channel_binding_mismatch",
     "refused",
     "overloaded",
+    "replay_store_unavailable",
     "cors_preflight",
     "password_refused",
     "gss_error",

@@ -122,9 +122,29 @@ pub(crate) struct AcquireFailure {
 pub(crate) struct Acceptor {
     cred: RawCred,
     service: ServiceName,
+    rcache: Rcache,
     /// The keytab file, copied into memory and watched; `None` when the keytab is not a file
     /// (or could not be copied) and MIT reads it itself.
     copy: Option<KeytabCopy>,
+}
+
+/// Which replay cache GSSAPI keeps for an acceptor credential.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Rcache {
+    /// MIT's own, as krb5.conf and the environment name it (a file per machine by default).
+    Mit,
+    /// None (cred-store `rcache` = `none:`): the engine checks replays itself, in its store.
+    Off,
+}
+
+impl Rcache {
+    /// The cred-store entry that selects it.
+    fn store_entry(self) -> Option<(&'static str, &'static str)> {
+        match self {
+            Rcache::Mit => None,
+            Rcache::Off => Some(("rcache", "none:")),
+        }
+    }
 }
 
 /// A keytab file's copy in memory, and what the file looked like when it was copied.
@@ -226,9 +246,13 @@ impl Acceptor {
     /// Acquires the acceptor credential for `service` from `keytab` (or the environment's
     /// `KRB5_KTNAME` / the system default keytab), from a copy of the keytab in memory when
     /// it is a file. Fails when the keytab is missing or empty, or has no key for `service`.
+    ///
+    /// With [`Rcache::Off`] GSSAPI keeps no replay cache for it: the caller must refuse
+    /// replays itself.
     pub(crate) fn acquire(
         service: &ServiceName,
         keytab: Option<&str>,
+        rcache: Rcache,
     ) -> Result<Self, AcquireFailure> {
         let fail = |cause: GssFailure| AcquireFailure {
             service: service.clone(),
@@ -242,31 +266,44 @@ impl Acceptor {
         if let Some(path) = source.as_deref().and_then(keytab_file) {
             // A copy that fails (missing file, no permission) falls through to MIT reading
             // the keytab itself, whose error names the problem as users know it.
-            if let Ok((cred, copy)) = Self::acquire_copy(service, path) {
+            if let Ok((cred, copy)) = Self::acquire_copy(service, path, rcache) {
                 return Ok(Self {
                     cred,
                     service: service.clone(),
+                    rcache,
                     copy: Some(copy),
                 });
             }
         }
-        let store: Vec<(&str, &str)> = keytab.map(|k| ("keytab", k)).into_iter().collect();
+        let store: Vec<(&str, &str)> = keytab
+            .map(|k| ("keytab", k))
+            .into_iter()
+            .chain(rcache.store_entry())
+            .collect();
         let cred = acquire_for(service, &store).map_err(|e| fail(GssFailure::from_gss(&e)))?;
         Ok(Self {
             cred,
             service: service.clone(),
+            rcache,
             copy: None,
         })
     }
 
     /// Copies the keytab file at `path` into memory and acquires a credential from the copy.
-    fn acquire_copy(service: &ServiceName, path: PathBuf) -> Result<(RawCred, KeytabCopy), String> {
+    fn acquire_copy(
+        service: &ServiceName,
+        path: PathBuf,
+        rcache: Rcache,
+    ) -> Result<(RawCred, KeytabCopy), String> {
         // The stamp is taken before the copy: a change during the copy shows at the next check.
         let stamp = Stamp::of(&path);
         let source = format!("FILE:{}", path.display());
         let memory = MemoryKeytab::copy_of(&source, &memory_keytab_name())?;
-        let cred = acquire_for(service, &[("keytab", memory.name())])
-            .map_err(|e| GssFailure::from_gss(&e).to_string())?;
+        let store: Vec<(&str, &str)> = std::iter::once(("keytab", memory.name()))
+            .chain(rcache.store_entry())
+            .collect();
+        let cred =
+            acquire_for(service, &store).map_err(|e| GssFailure::from_gss(&e).to_string())?;
         Ok((
             cred,
             KeytabCopy {
@@ -287,7 +324,7 @@ impl Acceptor {
         if stamp == copy.stamp {
             return;
         }
-        match Self::acquire_copy(&self.service, copy.path.clone()) {
+        match Self::acquire_copy(&self.service, copy.path.clone(), self.rcache) {
             Ok((cred, fresh)) => {
                 log::info!(
                     "keytab {} changed: reloaded its keys for {}",
@@ -310,7 +347,8 @@ impl Acceptor {
     }
 
     /// Runs `gss_accept_sec_context` on one client token. Blocking: it checks the keytab file
-    /// and writes the replay cache on disk. Call it off the async executor.
+    /// and, with [`Rcache::Mit`], writes the replay cache on disk. Call it off the async
+    /// executor.
     pub(crate) fn accept(
         &mut self,
         token: &[u8],
@@ -800,7 +838,7 @@ impl Acceptor {
     /// `GssapiBasicAuth` does: an initial ticket with the password (into a memory ccache
     /// private to this credential, which MIT destroys with it), a ticket for `target` with
     /// it, and that ticket accepted by this thread's acceptor credential through
-    /// [`accept`](Self::accept) (replay cache, PAC, local name and all). A KDC that answers
+    /// [`accept`](Self::accept) (PAC, local name and all). A KDC that answers
     /// for the user but does not hold our key cannot log anyone in: its ticket does not
     /// decrypt. Blocking: two or three KDC exchanges. Call it off the async executor.
     pub(crate) fn accept_password(

@@ -16,6 +16,7 @@ use crate::events::{AuthEvent, EventHook};
 use crate::negotiate::SCHEME;
 use crate::password::PasswordFallback;
 use crate::pool::Limits;
+use crate::replay::ReplayProtection;
 use crate::session::SessionCookie;
 
 type ResponseFn = Arc<dyn Fn(&HttpRequest) -> HttpResponse + Send + Sync>;
@@ -133,6 +134,7 @@ pub(crate) struct Config {
     login_queue_per_peer: Option<usize>,
     overloaded: Reply,
     pub(crate) password: Option<PasswordFallback>,
+    replay: ReplayProtection,
 }
 
 /// [`SpnegoAuth::login_queue`]'s default.
@@ -161,6 +163,7 @@ impl Default for Config {
             login_queue_per_peer: Some(DEFAULT_LOGIN_QUEUE_PER_PEER),
             overloaded: Reply::Text(Cow::Borrowed("Service Unavailable")),
             password: None,
+            replay: ReplayProtection::default(),
         }
     }
 }
@@ -523,13 +526,27 @@ impl SpnegoAuth {
         self.edit(|c| c.password = Some(fallback))
     }
 
+    /// How a token used a second time is refused: by default in an in-process store; with
+    /// the `redis` feature, in a Redis server that every node shares, so a token used on one
+    /// node is refused on all; or by MIT's own replay cache. See [`ReplayProtection`] for how
+    /// it works and what each store costs.
+    ///
+    /// ```
+    /// use actix_gssapi::{ReplayProtection, SpnegoAuth};
+    ///
+    /// let auth = SpnegoAuth::new().replay_protection(ReplayProtection::in_memory().max_entries(4_000_000));
+    /// ```
+    pub fn replay_protection(self, protection: ReplayProtection) -> Self {
+        self.edit_engine(|c| c.replay = protection)
+    }
+
     /// How many Negotiate tokens are checked at once: the number of threads that run
     /// GSSAPI, shared by all workers, each with its own acceptor credential. More logins than
     /// that wait their turn in the [login queue](Self::login_queue) (other requests do not:
     /// they never wait for GSSAPI).
     ///
     /// Defaults to four per CPU. Accepting is CPU work, but MIT takes a global lock for every
-    /// krb5 context it creates (several per accept) and a file lock on the replay cache, so a
+    /// krb5 context it creates (several per accept) (and, with MIT's replay cache, a file lock), so a
     /// thread often waits; measured with `examples/benchmark.rs` on 2 CPUs: 2 threads 17.0k
     /// logins/s, 4: 18.3k, 8: 22.6k, 12: 20.9k.
     pub fn accept_threads(self, threads: usize) -> Self {
@@ -670,6 +687,7 @@ impl SpnegoAuth {
                         total: c.login_queue,
                         per_key: c.login_queue_per_peer,
                     },
+                    replay: &c.replay,
                 })
             })
             .clone()
@@ -698,6 +716,7 @@ impl fmt::Debug for SpnegoAuth {
             .field("login_queue", &c.login_queue)
             .field("login_queue_per_peer", &c.login_queue_per_peer)
             .field("password_fallback", &c.password)
+            .field("replay_protection", &c.replay)
             .finish_non_exhaustive()
     }
 }

@@ -9,15 +9,18 @@
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use futures_util::future::{BoxFuture, FutureExt};
 
 use crate::acceptor::{
-    Accepted, Acceptor, AcquireFailure, PasswordFailure, ServiceName, VerifyTarget,
+    Accepted, Acceptor, AcquireFailure, PasswordFailure, Rcache, ServiceName, VerifyTarget,
 };
 use crate::basic::BasicCredentials;
 use crate::error::{Error, ErrorKind};
 use crate::failure::GssFailure;
 use crate::pool::{Full, Limits, Outcome, Pool};
+use crate::replay::{Inserted, ReplayProtection, Store, Tag};
 
 /// What the engine is made from: the part of the configuration that names keys and threads.
 pub(crate) struct Settings<'a> {
@@ -25,6 +28,7 @@ pub(crate) struct Settings<'a> {
     pub(crate) keytab: Option<&'a str>,
     pub(crate) threads: usize,
     pub(crate) limits: Limits,
+    pub(crate) replay: &'a ReplayProtection,
 }
 
 /// The shared engine; clones share it.
@@ -37,11 +41,21 @@ struct Inner {
     pool: Pool<IpAddr, Acceptor>,
     service: ServiceName,
     overloads: RateLimitedLog,
+    /// Our replay store, or `None` when MIT's replay cache does that job.
+    replay: Option<Replay>,
+    store_errors: RateLimitedLog,
+}
+
+#[derive(Clone)]
+struct Replay {
+    store: Arc<dyn Store>,
+    /// How long a tag is kept: twice the clock skew GSSAPI allows.
+    ttl: Duration,
 }
 
 /// What an accept on the engine resolves to: `None` when the job died with its thread (a
 /// panic) or the engine is gone.
-pub(crate) type Pending = Outcome<Result<Accepted, GssFailure>>;
+pub(crate) type Pending = BoxFuture<'static, Option<Result<Accepted, GssFailure>>>;
 
 /// What a password check on the engine resolves to (see [`Pending`]).
 pub(crate) type PendingPassword = Outcome<Result<Accepted, PasswordFailure>>;
@@ -50,8 +64,17 @@ impl Engine {
     /// Acquires one acceptor credential per thread and starts the threads.
     pub(crate) fn start(settings: &Settings<'_>) -> Result<Self, Error> {
         let threads = settings.threads.max(1);
+        let replay = settings.replay.start()?.map(|store| Replay {
+            store,
+            ttl: Duration::from_secs(2 * u64::from(crate::krb5::clock_skew())),
+        });
+        let rcache = if replay.is_some() {
+            Rcache::Off
+        } else {
+            Rcache::Mit
+        };
         let acceptors = (0..threads)
-            .map(|_| Acceptor::acquire(&settings.service, settings.keytab))
+            .map(|_| Acceptor::acquire(&settings.service, settings.keytab, rcache))
             .collect::<Result<Vec<_>, _>>()
             .map_err(acquire_error)?;
         let pool = Pool::new(acceptors, settings.limits, "actix-gssapi").map_err(|e| {
@@ -71,11 +94,25 @@ impl Engine {
                 None => String::new(),
             }
         );
+        match &replay {
+            Some(r) => log::info!(
+                "replays are refused by the {} replay store; a token's tag is kept {} s \
+                 (twice krb5.conf's clockskew)",
+                r.store.describe(),
+                r.ttl.as_secs()
+            ),
+            None => log::info!(
+                "replays are refused by MIT's replay cache (krb5.conf / KRB5RCACHENAME; by \
+                 default a file per machine)"
+            ),
+        }
         Ok(Self {
             inner: Arc::new(Inner {
                 pool,
                 service: settings.service.clone(),
                 overloads: RateLimitedLog::default(),
+                replay,
+                store_errors: RateLimitedLog::default(),
             }),
         })
     }
@@ -85,8 +122,9 @@ impl Engine {
         &self.inner.service
     }
 
-    /// Queues the accept of `token` for the client at `peer`. Dropping the returned future
-    /// before a thread takes the job cancels it.
+    /// Queues the accept of `token` for the client at `peer`, then (with a replay store)
+    /// checks it is not a replay. Dropping the returned future before a thread takes the job
+    /// cancels it.
     pub(crate) fn accept(
         &self,
         peer: Option<IpAddr>,
@@ -94,11 +132,33 @@ impl Engine {
         want_local_name: bool,
         channel_bindings: Option<Arc<[u8]>>,
     ) -> Result<Pending, Full> {
-        self.inner
+        let replay = self.inner.replay.clone();
+        let locate = replay.is_some();
+        let outcome = self
+            .inner
             .pool
             .try_run(peer, move |acceptor: &mut Acceptor| {
-                acceptor.accept(&token, want_local_name, channel_bindings.as_deref())
-            })
+                let accepted =
+                    acceptor.accept(&token, want_local_name, channel_bindings.as_deref())?;
+                if !locate {
+                    return Ok((accepted, None));
+                }
+                // Only now, after GSSAPI verified the token: junk never reaches the store.
+                match crate::apreq::authenticator_tag(&token) {
+                    Ok(tag) => Ok((accepted, Some(tag))),
+                    Err(why) => Err(GssFailure::internal(format!(
+                        "GSSAPI accepted the token, but its authenticator cannot be located \
+                         unambiguously ({why}), so it cannot be checked for a replay: refused"
+                    ))),
+                }
+            })?;
+        Ok(check_replay(outcome, replay).boxed())
+    }
+
+    /// Whether to log a replay store failure now (at most one line a second), and how many
+    /// went unlogged since the last line.
+    pub(crate) fn store_error_to_log(&self) -> Option<u64> {
+        self.inner.store_errors.hit()
     }
 
     /// Queues the check of a password (the Basic fallback) for the client at `peer`, in the
@@ -125,6 +185,26 @@ impl Engine {
     pub(crate) fn overload_to_log(&self) -> Option<u64> {
         self.inner.overloads.hit()
     }
+}
+
+/// Waits for the accept, then inserts the token's tag into the replay store: a tag that was
+/// there is a replay; a store that cannot answer refuses the login.
+async fn check_replay(
+    outcome: Outcome<Result<(Accepted, Option<Tag>), GssFailure>>,
+    replay: Option<Replay>,
+) -> Option<Result<Accepted, GssFailure>> {
+    let (accepted, tag) = match outcome.await? {
+        Ok(done) => done,
+        Err(failure) => return Some(Err(failure)),
+    };
+    let (Some(tag), Some(replay)) = (tag, replay) else {
+        return Some(Ok(accepted));
+    };
+    Some(match replay.store.insert(tag, replay.ttl).await {
+        Ok(Inserted::Fresh) => Ok(accepted),
+        Ok(Inserted::Seen) => Err(GssFailure::replayed()),
+        Err(e) => Err(GssFailure::store_unavailable(&e)),
+    })
 }
 
 /// Counts events and lets one log line through per second.

@@ -50,7 +50,8 @@ pub enum AuthEvent {
     /// The client sent an NTLM token: it is not in the realm, has no ticket for this
     /// service, or does not trust this host for Negotiate.
     NtlmOffered,
-    /// The token was seen before (replay cache): a replay, or a client that resent it.
+    /// The token was seen before (the [replay store](crate::ReplayProtection)): a replay, or a
+    /// client that resent it.
     Replay,
     /// The client's clock is further from the server's than the allowed skew.
     ClockSkew,
@@ -74,6 +75,10 @@ pub enum AuthEvent {
     },
     /// The login queue was full: answered `503`.
     Overloaded,
+    /// GSSAPI accepted the token, but the [replay store](crate::ReplayProtection) could not
+    /// say whether it was used before (Redis down or slow, the in-process store full):
+    /// answered `503`, never let through unchecked.
+    ReplayStoreUnavailable,
     /// A CORS preflight passed on unauthenticated (see
     /// [`authenticate_preflights`](crate::SpnegoAuth::authenticate_preflights)).
     CorsPreflight,
@@ -96,7 +101,8 @@ impl AuthEvent {
     /// A stable `snake_case` name per variant, for metric labels: `authenticated`,
     /// `missing_credentials`, `other_scheme`, `malformed`, `ntlm_offered`, `replay`,
     /// `clock_skew`, `ticket_expired`, `wrong_service_principal`, `channel_binding_mismatch`,
-    /// `refused`, `overloaded`, `cors_preflight`, `password_refused`, `gss_error`.
+    /// `refused`, `overloaded`, `replay_store_unavailable`, `cors_preflight`,
+    /// `password_refused`, `gss_error`.
     ///
     /// ```
     /// use actix_gssapi::AuthEvent;
@@ -117,6 +123,7 @@ impl AuthEvent {
             Self::ChannelBindingMismatch => "channel_binding_mismatch",
             Self::Refused { .. } => "refused",
             Self::Overloaded => "overloaded",
+            Self::ReplayStoreUnavailable => "replay_store_unavailable",
             Self::CorsPreflight => "cors_preflight",
             Self::PasswordRefused { .. } => "password_refused",
             Self::GssError { .. } => "gss_error",

@@ -35,6 +35,8 @@ pub(crate) enum FailureClass {
     WrongServicePrincipal,
     /// The client's channel bindings are not ours (`GSS_S_BAD_BINDINGS`).
     BadBindings,
+    /// The replay store could not answer: the token was not checked (answered `503`).
+    StoreUnavailable,
     Other,
 }
 
@@ -61,6 +63,27 @@ impl GssFailure {
         Self {
             message: message.into(),
             class: FailureClass::Other,
+            minor: 0,
+            minor_text: String::new(),
+        }
+    }
+
+    /// A token our replay store had seen: its authenticator was accepted before.
+    pub(crate) fn replayed() -> Self {
+        Self {
+            message: "the token's authenticator was accepted before (replay store): a replay"
+                .to_owned(),
+            class: FailureClass::Replay,
+            minor: 0,
+            minor_text: String::new(),
+        }
+    }
+
+    /// The replay store could not say whether the token is a replay.
+    pub(crate) fn store_unavailable(cause: &crate::replay::StoreError) -> Self {
+        Self {
+            message: format!("the replay store cannot answer: {cause}"),
+            class: FailureClass::StoreUnavailable,
             minor: 0,
             minor_text: String::new(),
         }

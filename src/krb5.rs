@@ -14,6 +14,7 @@ type Krb5Context = *mut c_void;
 type Krb5Keytab = *mut c_void;
 type Krb5Ccache = *mut c_void;
 type Krb5Cursor = *mut c_void;
+type Profile = *mut c_void;
 type ErrorCode = i32;
 
 /// `krb5_keytab_entry` (48 bytes on LP64), only ever handled through pointers given to
@@ -62,6 +63,16 @@ extern "C" {
         entry: *mut KeytabEntry,
     ) -> ErrorCode;
     fn krb5_free_keytab_entry_contents(context: Krb5Context, entry: *mut KeytabEntry) -> ErrorCode;
+    fn krb5_get_profile(context: Krb5Context, profile: *mut Profile) -> ErrorCode;
+    fn profile_get_integer(
+        profile: Profile,
+        name: *const c_char,
+        subname: *const c_char,
+        subsubname: *const c_char,
+        def_val: c_int,
+        ret_int: *mut c_int,
+    ) -> ErrorCode;
+    fn profile_release(profile: Profile);
 }
 
 /// libkrb5's own text for an error code (in the process's language), without the details a
@@ -144,6 +155,42 @@ impl Drop for Keytab<'_> {
             krb5_kt_close(self.ctx.0, self.kt);
         }
     }
+}
+
+/// MIT's default allowed clock skew (`DEFAULT_CLOCKSKEW`), in seconds.
+const DEFAULT_CLOCKSKEW: c_int = 300;
+
+/// The clock skew libkrb5 allows between a client's authenticator and this machine, from
+/// krb5.conf's `[libdefaults] clockskew` (what `krb5_rd_req` checks), in seconds; MIT's
+/// default of 300 when it is not set or cannot be read.
+pub(crate) fn clock_skew() -> u32 {
+    let Ok(ctx) = Context::new() else {
+        return DEFAULT_CLOCKSKEW as u32;
+    };
+    let mut profile: Profile = ptr::null_mut();
+    // SAFETY: the context is live; `profile` is an out-pointer to a copy we release below.
+    if unsafe { krb5_get_profile(ctx.0, &mut profile) } != 0 || profile.is_null() {
+        return DEFAULT_CLOCKSKEW as u32;
+    }
+    let mut skew: c_int = DEFAULT_CLOCKSKEW;
+    // SAFETY: `profile` is live until released; the names are NUL-terminated literals and the
+    // list of names ends with a null pointer; `skew` is an out-pointer.
+    let rc = unsafe {
+        let rc = profile_get_integer(
+            profile,
+            c"libdefaults".as_ptr(),
+            c"clockskew".as_ptr(),
+            ptr::null(),
+            DEFAULT_CLOCKSKEW,
+            &mut skew,
+        );
+        profile_release(profile);
+        rc
+    };
+    if rc != 0 {
+        return DEFAULT_CLOCKSKEW as u32;
+    }
+    u32::try_from(skew).unwrap_or(DEFAULT_CLOCKSKEW as u32)
 }
 
 /// The default keytab's name as libkrb5 resolves it (`KRB5_KTNAME`, else krb5.conf's

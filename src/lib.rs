@@ -52,9 +52,11 @@
 //! ([`SpnegoAuth::accept_threads`]), shared by every worker. A missing keytab or key stops the
 //! server from starting instead of failing each request. The keytab file is copied into
 //! memory and copied again when it changes (a key rotation needs no restart). The GSSAPI call
-//! (which writes the replay cache) runs on those threads, never on the async workers, so a slow
-//! disk never stalls other requests; logins wait for them in a bounded queue, served by client
-//! address in turn ([`SpnegoAuth::login_queue`]), and past it get `503` with `Retry-After`.
+//! runs on those threads, never on the async workers, so a slow keytab or disk never stalls
+//! other requests; logins wait for them in a bounded queue, served by client address in turn
+//! ([`SpnegoAuth::login_queue`]), and past it get `503` with `Retry-After`. Each accepted
+//! token's authenticator then goes into the [replay store](ReplayProtection) (in-process by
+//! default, Redis for several nodes), which refuses it the second time.
 //!
 //! Only single-round Kerberos is supported: a SPNEGO exchange that needs another round trip
 //! (`GSS_S_CONTINUE_NEEDED`, e.g. a client offering only NTLM) is refused with `403` and
@@ -82,9 +84,10 @@
 //! second), `debug` for each 401 and each success.
 //!
 //! # Security
-//! - Replays: MIT Kerberos' replay cache refuses a token seen before, within the clock-skew
-//!   window (5 minutes by default). The cache is per machine (`KRB5RCACHEDIR`), not shared by
-//!   several servers.
+//! - Replays: a token whose authenticator was accepted before, within twice the clock skew
+//!   (10 minutes by default), is refused, also in other framing. The store is in-process by
+//!   default; [`ReplayProtection::redis`] (the `redis` feature) shares it between nodes, and a
+//!   store that cannot answer refuses logins (`503`) rather than let one through unchecked.
 //! - Anonymous tickets (anonymous PKINIT) are refused unless
 //!   [`allow_anonymous`](SpnegoAuth::allow_anonymous) is on.
 //! - Session cookies are bound to the service name and an optional context: services that
@@ -97,12 +100,12 @@
 //!   allowed for a TLS-terminating proxy; the client never learns why one was refused.
 //!
 //! # Features
+//! - `redis`: [`ReplayProtection::redis`] and [`RedisConfig`] — replay protection shared by
+//!   every node through a Redis server (TLS and passwords supported).
 //! - `testing`: [`testing`] — a throwaway MIT realm (own `krb5kdc` on loopback, keytab, user
 //!   with a ticket), a throwaway Active Directory domain (a Samba AD DC on loopback, users in
 //!   nested groups) and a Negotiate client, to test your own protected handlers against real
 //!   Kerberos; a throwaway Redis server (`TestRedis`).
-//! - `redis`: `RedisConfig` — replay protection shared by every node behind a load
-//!   balancer, in a Redis server (over TLS if asked).
 //!
 //! [actix-web]: https://docs.rs/actix-web
 //! [RFC 4559]: https://www.rfc-editor.org/rfc/rfc4559
@@ -110,7 +113,6 @@
 #![deny(unsafe_code)]
 
 mod acceptor;
-#[allow(dead_code)] // Wired into the engine next (issue 9).
 mod apreq;
 mod basic;
 mod channel_bindings;
@@ -127,7 +129,6 @@ mod negotiate;
 mod pac;
 mod password;
 mod pool;
-#[allow(dead_code)] // Wired into the engine next (issue 9).
 mod replay;
 mod require;
 mod session;
@@ -147,6 +148,7 @@ pub use pac::{Pac, ParseSidError, Sid};
 pub use password::PasswordFallback;
 #[cfg(feature = "redis")]
 pub use replay::redis::RedisConfig;
+pub use replay::ReplayProtection;
 pub use require::Require;
 #[doc(hidden)]
 pub use require::RequireMiddleware;

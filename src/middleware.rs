@@ -279,7 +279,8 @@ where
             }
             Decision::Accept(token) => token,
         };
-        // gss_accept_sec_context blocks: it writes the replay cache file on every call (~60 µs
+        // gss_accept_sec_context blocks: it reads the keytab's stamp and, with MIT's replay
+        // cache, writes that file on every call (~60 µs
         // when the disk is fast, much more when it is not). Run inline, one slow disk would
         // stall every connection of this worker, so it runs on the engine's threads; the
         // hand-off costs a few µs. tests/blocking.rs proves an open route still answers while
@@ -307,7 +308,7 @@ where
                 Arc::clone(&self.config),
                 self.session.clone(),
                 req,
-                (pending, mechanism, bound),
+                (self.engine.clone(), pending, mechanism, bound),
             )),
             Err(full) => self.overloaded(req, full),
         }
@@ -326,13 +327,13 @@ where
 }
 
 /// Waits for the accept, then applies the policy after it: identify the client, or refuse
-/// (403, or anonymously on in optional mode).
+/// (403, or anonymously on in optional mode; 503 when the replay store cannot answer).
 async fn after_accept<S, B>(
     service: Rc<S>,
     config: Arc<Config>,
     session: Option<SessionBinding>,
     req: ServiceRequest,
-    (pending, mechanism, bound): (Pending, Mechanism, bool),
+    (engine, pending, mechanism, bound): (Engine, Pending, Mechanism, bool),
 ) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error>
 where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
@@ -363,6 +364,25 @@ where
                 why
             }
         },
+        Err(failure) if failure.class() == FailureClass::StoreUnavailable => {
+            // Not the client's fault, and not known to be a replay: 503, in optional mode too
+            // (going on anonymously would log a valid user out).
+            if let Some(unlogged) = engine.store_error_to_log() {
+                log::error!(
+                    "{}: login refused with 503: {failure}; tokens are never let through \
+                     unchecked{}",
+                    describe(&req),
+                    if unlogged > 0 {
+                        format!(" ({unlogged} more since the last such line)")
+                    } else {
+                        String::new()
+                    }
+                );
+            }
+            config.emit(req.request(), || AuthEvent::ReplayStoreUnavailable);
+            let res = config.overloaded_response(req.request());
+            return Ok(req.into_response(res).map_into_right_body());
+        }
         Err(failure) => {
             config.emit(req.request(), || match failure.class() {
                 FailureClass::Replay => AuthEvent::Replay,
@@ -370,7 +390,7 @@ where
                 FailureClass::TicketExpired => AuthEvent::TicketExpired,
                 FailureClass::WrongServicePrincipal => AuthEvent::WrongServicePrincipal,
                 FailureClass::BadBindings => AuthEvent::ChannelBindingMismatch,
-                FailureClass::Other => AuthEvent::GssError {
+                FailureClass::Other | FailureClass::StoreUnavailable => AuthEvent::GssError {
                     message: failure.message.clone(),
                 },
             });

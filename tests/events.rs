@@ -477,6 +477,7 @@ async fn the_metrics_example_counts_each_outcome_exactly() {
         ("channel_binding_mismatch", 0),
         ("refused", 0),
         ("overloaded", 0),
+        ("replay_store_unavailable", 0),
         ("cors_preflight", 0),
         ("password_refused", 0),
         ("gss_error", 0),

@@ -10,9 +10,14 @@ use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 
+#[cfg(any(feature = "redis", test))]
+mod fallback;
 pub(crate) mod memory;
+mod protection;
 #[cfg(feature = "redis")]
 pub(crate) mod redis;
+
+pub use protection::ReplayProtection;
 
 /// What identifies one token: a SHA-256 of its authenticator's ciphertext.
 pub(crate) type Tag = [u8; 32];

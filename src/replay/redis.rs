@@ -278,12 +278,24 @@ impl RedisStore {
                 let _ = tokio::time::timeout(inner.timeout, inner.connection(n)).await;
             });
         }
-        Ok(Self {
+        let store = Self {
             inner,
             handle,
             shutdown: Some(shutdown),
             thread: Some(thread),
-        })
+        };
+        // Says at start-up whether Redis answers, before the first login finds out.
+        let ping = store.ping();
+        let server = store.inner.server.clone();
+        store.handle.spawn(async move {
+            match ping.await {
+                Ok(()) => log::info!("replay store: Redis at {server} answers"),
+                Err(e) => log::warn!(
+                    "replay store: {e}; logins cannot be checked against it until it answers"
+                ),
+            }
+        });
+        Ok(store)
     }
 
     /// Sends `PING`: Ok when Redis answers within the timeout (for the start-up log line).

@@ -138,6 +138,11 @@ impl TestRedis {
         self.port
     }
 
+    /// The running server's process id (`None` while stopped): e.g. to measure its CPU time.
+    pub fn pid(&self) -> Option<u32> {
+        self.server.as_ref().map(std::process::Child::id)
+    }
+
     /// The directory that holds the server's files (`redis.log`, certificates).
     pub fn dir(&self) -> &Path {
         &self.dir

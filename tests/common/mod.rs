@@ -367,6 +367,27 @@ pub fn raw_request(
     target: &str,
     headers: &[&str],
 ) -> (u16, String) {
+    let text = raw_exchange(addr, method, target, headers);
+    let status = text
+        .strip_prefix("HTTP/1.1 ")
+        .and_then(|rest| rest.get(..3))
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// Sends a request like [`raw_request`] and returns the whole response as text (status line,
+/// headers and body; empty when the server hung up without one).
+pub fn raw_exchange(
+    addr: std::net::SocketAddr,
+    method: &str,
+    target: &str,
+    headers: &[&str],
+) -> String {
     use std::io::{Read as _, Write as _};
     let mut request = format!("{method} {target} HTTP/1.1\r\nHost: localhost\r\n");
     for h in headers {
@@ -381,17 +402,7 @@ pub fn raw_request(
     let _ = stream.write_all(request.as_bytes());
     let mut response = Vec::new();
     let _ = stream.read_to_end(&mut response);
-    let text = String::from_utf8_lossy(&response).into_owned();
-    let status = text
-        .strip_prefix("HTTP/1.1 ")
-        .and_then(|rest| rest.get(..3))
-        .and_then(|code| code.parse().ok())
-        .unwrap_or(0);
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (status, body)
+    String::from_utf8_lossy(&response).into_owned()
 }
 
 /// A SPNEGO NegTokenInit offering `mech` with no optimistic mechanism token.

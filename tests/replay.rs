@@ -1,0 +1,498 @@
+//! Replay protection (`ReplayProtection`) against a real MIT KDC: our in-process store, MIT's
+//! file cache, tokens in other framing, tokens whose authenticator cannot be located, a full
+//! store; with the `redis` feature, two servers sharing one real `redis-server` on loopback.
+
+mod common;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use actix_gssapi::testing::{ClientOptions, Negotiation};
+use actix_gssapi::{AuthEvent, ReplayProtection, SpnegoAuth};
+use base64::Engine as _;
+use common::{called, logged, logs, raw_get, realm, serve};
+
+const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+
+/// The tests that look at MIT's replay cache directory do so one at a time.
+static RCACHE_DIR: Mutex<()> = Mutex::new(());
+
+fn localhost() -> SpnegoAuth {
+    SpnegoAuth::new().hostname("localhost")
+}
+
+fn spnego() -> Negotiation {
+    common::alice_token()
+}
+
+fn raw_krb5() -> Negotiation {
+    let options = ClientOptions {
+        raw_krb5: true,
+        ..ClientOptions::default()
+    };
+    Negotiation::start_with(&realm().alice_ccache(), "HTTP@localhost", options).expect("token")
+}
+
+fn header(token: &[u8]) -> String {
+    format!("Authorization: Negotiate {}", B64.encode(token))
+}
+
+fn auth_header(n: &Negotiation) -> String {
+    format!("Authorization: {}", n.header())
+}
+
+/// A DER TLV with a minimal length.
+fn tlv(tag: u8, body: &[u8]) -> Vec<u8> {
+    let mut v = vec![tag];
+    match body.len() {
+        n @ 0..=0x7f => v.push(n as u8),
+        n @ 0x80..=0xff => v.extend([0x81, n as u8]),
+        n => v.extend([0x82, (n >> 8) as u8, n as u8]),
+    }
+    v.extend_from_slice(body);
+    v
+}
+
+/// The header and body of the DER TLV at the start of `der`.
+fn split_tlv(der: &[u8]) -> (&[u8], &[u8]) {
+    let (len, at) = match der[1] {
+        n @ 0..=0x7f => (usize::from(n), 2),
+        0x81 => (usize::from(der[2]), 3),
+        0x82 => (usize::from(der[2]) << 8 | usize::from(der[3]), 4),
+        n => panic!("length octet {n:#x}"),
+    };
+    (&der[..at], &der[at..at + len])
+}
+
+const KRB5_OID: &[u8] = &[
+    0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02,
+];
+const MS_KRB5_OID: &[u8] = &[
+    0x06, 0x09, 0x2a, 0x86, 0x48, 0x82, 0xf7, 0x12, 0x01, 0x02, 0x02,
+];
+const SPNEGO_OID: &[u8] = &[0x06, 0x06, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x02];
+
+/// A SPNEGO NegTokenInit offering `mechs` with `mech_token` (a raw krb5 GSS token), and
+/// optionally reqFlags and a (made-up) mechListMIC: the same AP-REQ in other framing.
+fn spnego_wrap(mechs: &[&[u8]], mech_token: &[u8], req_flags: bool, mic: bool) -> Vec<u8> {
+    let mut fields = tlv(0xa0, &tlv(0x30, &mechs.concat()));
+    if req_flags {
+        // As MIT reads it: a two-octet BIT STRING with one unused bit.
+        fields.extend(tlv(0xa1, &[0x03, 0x02, 0x01, 0x40]));
+    }
+    fields.extend(tlv(0xa2, &tlv(0x04, mech_token)));
+    if mic {
+        fields.extend(tlv(0xa3, &tlv(0x04, &[0u8; 16])));
+    }
+    let mut inner = SPNEGO_OID.to_vec();
+    inner.extend(tlv(0xa0, &tlv(0x30, &fields)));
+    tlv(0x60, &inner)
+}
+
+/// The mechToken (a raw krb5 GSS token) inside a SPNEGO NegTokenInit as MIT makes it
+/// (mechTypes, then mechToken).
+fn mech_token_of(spnego: &[u8]) -> Vec<u8> {
+    let (_, inner) = split_tlv(spnego);
+    let (_, init) = split_tlv(&inner[SPNEGO_OID.len()..]); // [0]
+    let (_, fields) = split_tlv(init); // SEQUENCE
+    let (mech_types_header, mech_types) = split_tlv(fields); // [0]
+    let rest = &fields[mech_types_header.len() + mech_types.len()..];
+    assert_eq!(rest[0], 0xa2, "mechToken follows mechTypes");
+    let (_, octets) = split_tlv(rest);
+    let (_, token) = split_tlv(octets);
+    token.to_vec()
+}
+
+#[test]
+fn the_default_store_refuses_a_replay_without_mit_s_file_cache() {
+    let _dir = RCACHE_DIR.lock().unwrap_or_else(|e| e.into_inner());
+    let addr = serve(localhost());
+    let rcache_files = || {
+        let dir = realm()
+            .env()
+            .into_iter()
+            .find(|(k, _)| *k == "KRB5RCACHEDIR")
+            .map(|(_, v)| v)
+            .expect("the test realm sets KRB5RCACHEDIR");
+        std::fs::read_dir(dir)
+            .map(|d| {
+                d.filter_map(|e| {
+                    let e = e.ok()?;
+                    Some((e.file_name(), e.metadata().ok()?.modified().ok()?))
+                })
+                .collect::<Vec<_>>()
+            })
+            .unwrap_or_default()
+    };
+    let before = rcache_files();
+    let token = spnego();
+    let first = raw_get(addr, "/default-first", &[&auth_header(&token)]);
+    assert_eq!(first, (200, "Hello, alice@EXAMPLE.TEST".to_owned()));
+    let second = raw_get(addr, "/default-replay", &[&auth_header(&token)]);
+    assert_eq!(second.0, 403, "{second:?}");
+    assert!(!called("/default-replay"));
+    assert!(
+        logged(&[
+            "GET /default-replay",
+            "accepted before (replay store): a replay"
+        ]),
+        "{:#?}",
+        logs()
+    );
+    // The test realm's krb5.conf allows a clock skew of 5 s: tags are kept twice that.
+    assert!(logged(&["in-process", "kept 10 s"]), "{:#?}", logs());
+    assert_eq!(
+        rcache_files(),
+        before,
+        "MIT's replay cache was written with our store on"
+    );
+}
+
+#[test]
+fn mit_s_file_cache_can_still_be_chosen() {
+    let _dir = RCACHE_DIR.lock().unwrap_or_else(|e| e.into_inner());
+    let addr = serve(localhost().replay_protection(ReplayProtection::mit_file_cache()));
+    let token = spnego();
+    assert_eq!(raw_get(addr, "/mit-first", &[&auth_header(&token)]).0, 200);
+    assert_eq!(raw_get(addr, "/mit-replay", &[&auth_header(&token)]).0, 403);
+    assert!(!called("/mit-replay"));
+    assert!(
+        logged(&["GET /mit-replay", "Request is a replay"]),
+        "{:#?}",
+        logs()
+    );
+    assert!(logged(&["MIT's replay cache"]), "{:#?}", logs());
+}
+
+#[test]
+fn the_same_authenticator_in_other_framing_is_still_a_replay() {
+    let addr = serve(localhost());
+    // Raw Kerberos first, then the same AP-REQ wrapped in SPNEGO, in three ways.
+    let raw = raw_krb5().token();
+    assert_eq!(raw_get(addr, "/rewrap-raw", &[&header(&raw)]).0, 200);
+    for (case, wrapped) in [
+        ("plain", spnego_wrap(&[KRB5_OID], &raw, false, false)),
+        // (A mechListMIC cannot be made up: GSSAPI refuses a wrong one itself.)
+        ("flags", spnego_wrap(&[KRB5_OID], &raw, true, false)),
+        (
+            "two-mechs",
+            spnego_wrap(&[MS_KRB5_OID, KRB5_OID], &raw, false, false),
+        ),
+    ] {
+        let path = format!("/rewrap-{case}");
+        let (status, body) = raw_get(addr, &path, &[&header(&wrapped)]);
+        assert_eq!(status, 403, "{case}: {body}");
+        assert!(!called(&path), "{case}");
+        assert!(
+            logged(&[&format!("GET {path}"), "a replay"]),
+            "{case}: {:#?}",
+            logs()
+        );
+    }
+
+    // A fresh raw token wrapped by us is accepted (the framing is valid), and the raw token
+    // itself is then a replay: the other way round.
+    let raw = raw_krb5().token();
+    let wrapped = spnego_wrap(&[KRB5_OID], &raw, true, false);
+    assert_eq!(
+        raw_get(addr, "/rewrap-fresh", &[&header(&wrapped)]).0,
+        200,
+        "a hand-made NegTokenInit around a fresh AP-REQ"
+    );
+    assert_eq!(raw_get(addr, "/rewrap-unwrapped", &[&header(&raw)]).0, 403);
+    assert!(!called("/rewrap-unwrapped"));
+
+    // A made-up mechListMIC around a fresh AP-REQ: GSSAPI refuses it (403) before any store.
+    let forged = spnego_wrap(&[KRB5_OID], &raw_krb5().token(), true, true);
+    assert_eq!(
+        raw_get(addr, "/rewrap-forged-mic", &[&header(&forged)]).0,
+        403
+    );
+    assert!(!called("/rewrap-forged-mic"));
+
+    // A SPNEGO token from GSSAPI, then its krb5 token alone.
+    let spnego = spnego().token();
+    assert_eq!(raw_get(addr, "/rewrap-spnego", &[&header(&spnego)]).0, 200);
+    let inner = mech_token_of(&spnego);
+    assert_eq!(raw_get(addr, "/rewrap-inner", &[&header(&inner)]).0, 403);
+    assert!(!called("/rewrap-inner"));
+}
+
+#[test]
+fn a_token_whose_authenticator_cannot_be_located_is_refused() {
+    let addr = serve(localhost());
+    // A fresh raw token with its outer length in a longer form than DER allows: GSSAPI's
+    // token reader takes it, our locator does not, and the login is refused, not let through.
+    let raw = raw_krb5().token();
+    let (outer, body) = split_tlv(&raw);
+    assert!(outer.len() <= 4 && body.len() <= 0xffff);
+    let mut odd = vec![0x60, 0x83, 0x00, (body.len() >> 8) as u8, body.len() as u8];
+    odd.extend_from_slice(body);
+    let (status, _) = raw_get(addr, "/unlocatable", &[&header(&odd)]);
+    assert_eq!(status, 403);
+    assert!(!called("/unlocatable"));
+    assert!(logged(&["GET /unlocatable", "refused"]), "{:#?}", logs());
+}
+
+#[test]
+fn sixteen_concurrent_copies_on_one_node_let_exactly_one_through() {
+    let addr = serve(localhost());
+    let token = auth_header(&spnego());
+    let barrier = Arc::new(std::sync::Barrier::new(16));
+    let statuses: Vec<u16> = (0..16)
+        .map(|i| {
+            let (token, barrier) = (token.clone(), Arc::clone(&barrier));
+            std::thread::spawn(move || {
+                barrier.wait();
+                raw_get(addr, &format!("/copies-{i}"), &[&token]).0
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|h| h.join().unwrap())
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|&&s| s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|&&s| s == 403).count(),
+        15,
+        "{statuses:?}"
+    );
+}
+
+#[test]
+fn a_full_in_process_store_refuses_logins_with_503() {
+    let unavailable = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::clone(&unavailable);
+    let auth = localhost()
+        .replay_protection(ReplayProtection::in_memory().max_entries(0))
+        .on_event(move |_, event| {
+            if *event == AuthEvent::ReplayStoreUnavailable {
+                seen.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+    let addr = serve(auth);
+    // At least 1024 entries (64 in each of 16 shards): the store is full once a shard is.
+    for n in 0..4000 {
+        let path = format!("/full-{n}");
+        let token = auth_header(&spnego());
+        let response = common::raw_exchange(addr, "GET", &path, &[&token]);
+        if response.starts_with("HTTP/1.1 503") {
+            assert!(
+                response
+                    .to_ascii_lowercase()
+                    .contains("\r\nretry-after: 1\r\n"),
+                "{response}"
+            );
+            assert!(n >= 64, "refused after {n} logins");
+            assert!(!called(&path));
+            assert_eq!(unavailable.load(Ordering::Relaxed), 1);
+            assert!(
+                logged(&[
+                    &format!("GET {path}"),
+                    "login refused with 503",
+                    "max_entries"
+                ]),
+                "{:#?}",
+                logs()
+            );
+            return;
+        }
+        assert!(
+            response.starts_with("HTTP/1.1 200"),
+            "login {n}: {response}"
+        );
+    }
+    panic!("the store never filled up");
+}
+
+/// Two servers sharing one real `redis-server` on loopback: what a cluster behind a load
+/// balancer gets.
+#[cfg(feature = "redis")]
+mod redis {
+    use std::time::{Duration, Instant};
+
+    use actix_gssapi::testing::TestRedis;
+    use actix_gssapi::{RedisConfig, ReplayProtection};
+
+    use super::*;
+
+    fn node(config: RedisConfig) -> std::net::SocketAddr {
+        serve(localhost().replay_protection(ReplayProtection::redis(config)))
+    }
+
+    #[test]
+    fn a_token_used_on_one_node_is_refused_on_the_other() {
+        let redis = TestRedis::start().expect("redis-server");
+        let a = node(RedisConfig::new(redis.url()));
+        let b = node(RedisConfig::new(redis.url()));
+        let token = auth_header(&spnego());
+        assert_eq!(raw_get(a, "/nodes-a", &[&token]).0, 200);
+        assert_eq!(raw_get(b, "/nodes-b", &[&token]).0, 403);
+        assert_eq!(raw_get(a, "/nodes-a-again", &[&token]).0, 403);
+        assert!(!called("/nodes-b") && !called("/nodes-a-again"));
+        assert!(
+            logged(&["GET /nodes-b", "accepted before (replay store): a replay"]),
+            "{:#?}",
+            logs()
+        );
+        // The other way round, and re-wrapped on the way.
+        let raw = raw_krb5().token();
+        assert_eq!(raw_get(b, "/nodes-raw-b", &[&header(&raw)]).0, 200);
+        let wrapped = spnego_wrap(&[KRB5_OID], &raw, false, false);
+        assert_eq!(raw_get(a, "/nodes-wrapped-a", &[&header(&wrapped)]).0, 403);
+        assert!(logged(&["Redis", "replay store"]), "{:#?}", logs());
+    }
+
+    #[test]
+    fn sixteen_copies_over_two_nodes_let_exactly_one_through() {
+        let redis = TestRedis::start().expect("redis-server");
+        let nodes = [
+            node(RedisConfig::new(redis.url())),
+            node(RedisConfig::new(redis.url())),
+        ];
+        for round in 0..3 {
+            let token = auth_header(&spnego());
+            let barrier = Arc::new(std::sync::Barrier::new(16));
+            let statuses: Vec<u16> = (0..16)
+                .map(|i| {
+                    let (token, barrier) = (token.clone(), Arc::clone(&barrier));
+                    let addr = nodes[i % 2];
+                    std::thread::spawn(move || {
+                        barrier.wait();
+                        raw_get(addr, &format!("/spread-{round}-{i}"), &[&token]).0
+                    })
+                })
+                .collect::<Vec<_>>()
+                .into_iter()
+                .map(|h| h.join().unwrap())
+                .collect();
+            assert_eq!(
+                statuses.iter().filter(|&&s| s == 200).count(),
+                1,
+                "round {round}: {statuses:?}"
+            );
+            assert_eq!(
+                statuses.iter().filter(|&&s| s == 403).count(),
+                15,
+                "round {round}: {statuses:?}"
+            );
+        }
+    }
+
+    /// Sends fresh tokens to `addr` until one gets `want`, for at most `within`.
+    fn until(addr: std::net::SocketAddr, path: &str, want: u16, within: Duration) -> String {
+        let deadline = Instant::now() + within;
+        loop {
+            let token = auth_header(&spnego());
+            let response = common::raw_exchange(addr, "GET", path, &[&token]);
+            if response.starts_with(&format!("HTTP/1.1 {want}")) {
+                return response;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{path}: no {want} within {within:?}; last: {response}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    #[test]
+    fn redis_down_fails_closed_or_falls_back_and_both_recover() {
+        let mut redis = TestRedis::start().expect("redis-server");
+        let config = || RedisConfig::new(redis.url()).timeout(Duration::from_millis(500));
+        let closed = node(config());
+        let fallback = serve(
+            localhost().replay_protection(ReplayProtection::redis(config()).fall_back_to_memory()),
+        );
+        assert_eq!(
+            raw_get(closed, "/down-warmup-closed", &[&auth_header(&spnego())]).0,
+            200
+        );
+        assert_eq!(
+            raw_get(
+                fallback,
+                "/down-warmup-fallback",
+                &[&auth_header(&spnego())]
+            )
+            .0,
+            200
+        );
+
+        redis.stop();
+        // Fail closed: 503 with Retry-After, the handler never runs, an error is logged.
+        let started = Instant::now();
+        let response =
+            common::raw_exchange(closed, "GET", "/down-closed", &[&auth_header(&spnego())]);
+        assert!(response.starts_with("HTTP/1.1 503"), "{response}");
+        assert!(
+            response
+                .to_ascii_lowercase()
+                .contains("\r\nretry-after: 1\r\n"),
+            "{response}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+        assert!(!called("/down-closed"));
+        assert!(
+            logged(&[
+                "ERROR",
+                "GET /down-closed",
+                "login refused with 503",
+                "replay store"
+            ]),
+            "{:#?}",
+            logs()
+        );
+        // Fall back: served, replays still refused on this node, and the switch is logged.
+        let token = auth_header(&spnego());
+        assert_eq!(raw_get(fallback, "/down-fallback", &[&token]).0, 200);
+        assert_eq!(raw_get(fallback, "/down-fallback-replay", &[&token]).0, 403);
+        assert!(!called("/down-fallback-replay"));
+        assert!(
+            logged(&["WARN", "falling back to the in-process store"]),
+            "{:#?}",
+            logs()
+        );
+
+        redis.restart().expect("redis-server again");
+        // Both recover by themselves.
+        until(closed, "/up-closed", 200, Duration::from_secs(15));
+        until(fallback, "/up-fallback", 200, Duration::from_secs(15));
+        assert!(logged(&["INFO", "answers again"]), "{:#?}", logs());
+        // What the fallback node saw while Redis was down is still a replay there.
+        assert_eq!(raw_get(fallback, "/up-fallback-replay", &[&token]).0, 403);
+        // And a token used after recovery is refused on the other node.
+        let token = auth_header(&spnego());
+        assert_eq!(raw_get(fallback, "/up-shared", &[&token]).0, 200);
+        assert_eq!(raw_get(closed, "/up-shared-replay", &[&token]).0, 403);
+    }
+
+    #[test]
+    fn two_nodes_over_tls_with_a_password() {
+        let redis = TestRedis::start_mutual_tls().expect("redis-server with TLS");
+        let config = || {
+            let (cert, key) = redis.client_certificate();
+            RedisConfig::new(redis.url())
+                .tls_root_certificates(redis.ca_pem())
+                .tls_client_certificate(cert, key)
+        };
+        let a = node(config());
+        let b = node(config());
+        let token = auth_header(&spnego());
+        assert_eq!(raw_get(a, "/tls-a", &[&token]).0, 200);
+        assert_eq!(raw_get(b, "/tls-b", &[&token]).0, 403);
+        assert!(logged(&["GET /tls-b", "a replay"]), "{:#?}", logs());
+        assert!(logged(&["TLS"]), "{:#?}", logs());
+        assert!(
+            !logs().iter().any(|l| l.contains(redis.password())),
+            "the Redis password was logged"
+        );
+    }
+}
