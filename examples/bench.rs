@@ -9,9 +9,13 @@
 //! `BENCH_MAX_CONNECTIONS=N` actix-web's `HttpServer::max_connections` (per worker; default
 //! actix-web's 25,000). With `BENCH_SESSIONS=1` it
 //! also issues session cookies (a key generated at start-up, and no `Secure` flag, since the
-//! load generator speaks plain HTTP: for measuring only). Used by `tests/soak.rs` and `examples/benchmark.rs`.
+//! load generator speaks plain HTTP: for measuring only). `REPLAY_STORE` picks the
+//! [`ReplayProtection`]: `memory` (the in-process store), `redis://HOST:PORT/` or
+//! `rediss://...` (needs the `redis` feature), unset for MIT's file cache (what Apache's
+//! mod_auth_gssapi uses, so the side-by-side rows compare like with like). Used by
+//! `tests/soak.rs` and `examples/benchmark.rs`.
 
-use actix_gssapi::{KerberosIdentity, Key, SessionCookie, SpnegoAuth};
+use actix_gssapi::{KerberosIdentity, Key, ReplayProtection, SessionCookie, SpnegoAuth};
 use actix_web::{web, App, HttpServer};
 
 async fn hello(id: KerberosIdentity) -> String {
@@ -39,6 +43,7 @@ async fn main() -> std::io::Result<()> {
     if std::env::var_os("BENCH_SESSIONS").is_some_and(|v| v == "1") {
         auth = auth.session_cookie(SessionCookie::new(Key::generate()).secure(false));
     }
+    auth = auth.replay_protection(replay_store()?);
     let auth = auth.build().map_err(std::io::Error::other)?;
     let max_connections = std::env::var("BENCH_MAX_CONNECTIONS")
         .ok()
@@ -57,4 +62,21 @@ async fn main() -> std::io::Result<()> {
     .bind(&addr)?;
     println!("listening on http://{}", server.addrs()[0]);
     server.run().await
+}
+
+/// The replay store `REPLAY_STORE` names.
+fn replay_store() -> std::io::Result<ReplayProtection> {
+    let store = std::env::var("REPLAY_STORE").unwrap_or_default();
+    match store.as_str() {
+        "" => Ok(ReplayProtection::mit_file_cache()),
+        "memory" => Ok(ReplayProtection::in_memory()),
+        #[cfg(feature = "redis")]
+        url if url.starts_with("redis://") || url.starts_with("rediss://") => {
+            Ok(ReplayProtection::redis(actix_gssapi::RedisConfig::new(url)))
+        }
+        other => Err(std::io::Error::other(format!(
+            "REPLAY_STORE={other:?}: expected memory, a redis:// or rediss:// URL (with the \
+             redis feature), or nothing for MIT's file cache"
+        ))),
+    }
 }

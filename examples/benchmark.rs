@@ -13,6 +13,13 @@
 //! `--wrk SECONDS` also measures both authenticated paths with `wrk -t2 -c32` (Debian package
 //! `wrk`), fed one fresh token per request by a Lua script, so that the comparison does not
 //! rest on our own load generator alone.
+//!
+//! The headline rows run our server with MIT's file replay cache, as Apache's mod_auth_gssapi
+//! uses. `--store-rounds N` (default 3; 0 skips) then compares the replay stores: the
+//! authenticated path with MIT's file cache, the in-process store and (built with the `redis`
+//! feature) a Redis store on a local `redis-server`, N interleaved rounds of each, each
+//! round a fresh server; it prints the median logins/s and CPU per login (for Redis, the
+//! server's plus redis-server's) and their ratios to the file cache.
 
 #[path = "../tests/common/load.rs"]
 mod load;
@@ -40,6 +47,8 @@ struct Options {
     apache: bool,
     /// Also measure the authenticated path with wrk for this many seconds.
     wrk: Option<u64>,
+    /// Interleaved rounds of the replay store comparison.
+    store_rounds: usize,
 }
 
 fn options() -> Result<Options> {
@@ -48,6 +57,7 @@ fn options() -> Result<Options> {
         connections: 64,
         apache: true,
         wrk: None,
+        store_rounds: 3,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -56,6 +66,9 @@ fn options() -> Result<Options> {
             "--connections" => o.connections = args.next().ok_or("--connections N")?.parse()?,
             "--no-apache" => o.apache = false,
             "--wrk" => o.wrk = Some(args.next().ok_or("--wrk SECONDS")?.parse()?),
+            "--store-rounds" => {
+                o.store_rounds = args.next().ok_or("--store-rounds N")?.parse()?;
+            }
             other => return Err(format!("unknown argument {other}").into()),
         }
     }
@@ -95,6 +108,11 @@ fn wait_for_port(addr: SocketAddr) -> Result<()> {
 }
 
 fn start_ours(realm: &TestRealm, sessions: bool) -> Result<Server> {
+    start_ours_with(realm, sessions, "")
+}
+
+/// Our server with `REPLAY_STORE=replay_store` (empty: MIT's file cache).
+fn start_ours_with(realm: &TestRealm, sessions: bool, replay_store: &str) -> Result<Server> {
     let exe = std::env::current_exe()?
         .parent()
         .ok_or("exe dir")?
@@ -111,6 +129,7 @@ fn start_ours(realm: &TestRealm, sessions: bool) -> Result<Server> {
         )
         .env("KRB5RCACHEDIR", &rcache)
         .env("BENCH_SESSIONS", if sessions { "1" } else { "0" })
+        .env("REPLAY_STORE", replay_store)
         .stdout(Stdio::piped())
         .spawn()
         .map_err(|e| {
@@ -448,6 +467,12 @@ fn main() -> Result<()> {
         }
     }
 
+    let stores = if o.store_rounds > 0 {
+        compare_stores(&realm, &users, &o)?
+    } else {
+        Vec::new()
+    };
+
     println!();
     println!("| path | req/s | p50 ms | p99 ms | server CPU µs/req | connection errors |");
     println!("| --- | ---: | ---: | ---: | ---: | ---: |");
@@ -488,7 +513,117 @@ fn main() -> Result<()> {
     println!(
         "our server RSS after the authenticated run {rss_after_auth} KiB, peak {peak_rss} KiB"
     );
+    print_stores(&stores);
     Ok(())
+}
+
+/// One replay store's rounds: logins/s and CPU µs per login.
+struct StoreRuns {
+    name: &'static str,
+    per_second: Vec<f64>,
+    cpu_us: Vec<f64>,
+}
+
+fn median(v: &[f64]) -> f64 {
+    let mut v = v.to_vec();
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
+/// The authenticated path with each replay store, in interleaved rounds (file cache, memory,
+/// Redis, file cache, ...) so that drift in the machine's speed spreads over all of them.
+fn compare_stores(realm: &TestRealm, users: &[load::User], o: &Options) -> Result<Vec<StoreRuns>> {
+    let n = o.requests / 2;
+    #[cfg(feature = "redis")]
+    let redis = actix_gssapi::testing::TestRedis::start()?;
+    let mut stores: Vec<(StoreRuns, String, Option<u32>)> = vec![
+        (
+            StoreRuns {
+                name: "MIT file cache",
+                per_second: vec![],
+                cpu_us: vec![],
+            },
+            String::new(),
+            None,
+        ),
+        (
+            StoreRuns {
+                name: "in-process store",
+                per_second: vec![],
+                cpu_us: vec![],
+            },
+            "memory".to_owned(),
+            None,
+        ),
+    ];
+    #[cfg(feature = "redis")]
+    stores.push((
+        StoreRuns {
+            name: "Redis store",
+            per_second: vec![],
+            cpu_us: vec![],
+        },
+        redis.url(),
+        redis.pid(),
+    ));
+    for round in 1..=o.store_rounds {
+        for (runs, store, extra_pid) in &mut stores {
+            #[cfg(feature = "redis")]
+            redis.flushall()?;
+            let server = start_ours_with(realm, false, store)?;
+            load::run_with(
+                server.addr,
+                "/",
+                o.connections,
+                2_000,
+                Credentials::Tokens(tokens(users, 2_000)?),
+                Duration::from_secs(60),
+            );
+            let extra_before = extra_pid.map_or(0, cpu_ticks);
+            let row = measure(
+                &format!("store round {round}: {}", runs.name),
+                &server,
+                "/",
+                o.connections,
+                n,
+                Credentials::Tokens(tokens(users, n)?),
+            );
+            check(&row, 200)?;
+            let extra = extra_pid.map_or(0, cpu_ticks).saturating_sub(extra_before);
+            runs.per_second.push(row.report.per_second());
+            runs.cpu_us.push(
+                row.cpu_us_per_req + extra as f64 * 10_000.0 / row.report.requests.max(1) as f64,
+            );
+        }
+    }
+    Ok(stores.into_iter().map(|(runs, _, _)| runs).collect())
+}
+
+fn print_stores(stores: &[StoreRuns]) {
+    let Some(file) = stores.first() else {
+        return;
+    };
+    let (base_rps, base_cpu) = (median(&file.per_second), median(&file.cpu_us));
+    println!();
+    println!(
+        "replay stores, authenticated path, median of {} interleaved rounds:",
+        file.per_second.len()
+    );
+    println!("| store | logins/s | CPU µs/login | logins/s vs file cache | CPU vs file cache |");
+    println!("| --- | ---: | ---: | ---: | ---: |");
+    for s in stores {
+        let (rps, cpu) = (median(&s.per_second), median(&s.cpu_us));
+        println!(
+            "| {} | {rps:.0} | {cpu:.0} | {:.2}x | {:.2}x |",
+            s.name,
+            rps / base_rps,
+            cpu / base_cpu
+        );
+    }
 }
 
 /// Feeds wrk one token per request, each thread its own share of the file.

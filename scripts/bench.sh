@@ -5,10 +5,12 @@
 # examples/benchmark.rs, e.g.
 #
 #   scripts/bench.sh --requests 200000 --connections 64
+#   scripts/bench.sh --no-apache --store-rounds 5     # the replay stores only, more rounds
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/lib.sh
 
 ensure_packages "${BUILD_PACKAGES[@]}" "${RUNTIME_PACKAGES[@]}" "${BENCH_PACKAGES[@]}"
-cargo build --release --features testing --example bench --example benchmark
+# `redis`: the replay store rows compare MIT's file cache, the in-process store and Redis.
+cargo build --release --features testing,redis --example bench --example benchmark
 exec target/release/examples/benchmark "$@"

@@ -48,10 +48,16 @@ const RETRY_AFTER_FAILURE: Duration = Duration::from_millis(100);
 /// use actix_gssapi::RedisConfig;
 /// use std::time::Duration;
 ///
-/// let redis = RedisConfig::new("rediss://:s3cret@redis.example.com:6380/2")
+/// # fn main() -> std::io::Result<()> {
+/// // rediss://:PASSWORD@redis.example.com:6380/2: TLS, a password, database 2. The URL
+/// // holds the password, so it comes from your secret store, not from the code.
+/// let url = std::env::var("REPLAY_REDIS_URL").map_err(std::io::Error::other)?;
+/// let redis = RedisConfig::new(url)
 ///     .key_prefix("intranet:replay:")
 ///     .timeout(Duration::from_millis(500))
-///     .tls_root_certificates(std::fs::read("/etc/ssl/redis-ca.pem").unwrap());
+///     .tls_root_certificates(std::fs::read("/etc/ssl/redis-ca.pem")?);
+/// # Ok(())
+/// # }
 /// ```
 ///
 /// Its `Debug` shows neither the password nor the client key.
