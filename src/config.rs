@@ -616,6 +616,10 @@ impl SpnegoAuth {
     ///   that browsers would refuse (see [`SessionCookie::name`]), or a
     ///   [`PasswordFallback`] with an invalid realm or no service to verify passwords
     ///   against.
+    /// - [`ErrorKind::ReplayStore`]: a [`ReplayProtection::redis`] configuration that cannot
+    ///   work (a URL that is not a Redis URL, certificates that do not parse or that come with
+    ///   a plain `redis://` URL). Redis itself need not be up: logins are refused with `503`
+    ///   until it answers.
     pub fn build(self) -> Result<Self, Error> {
         self.check()?;
         self.engine()?;

@@ -96,7 +96,7 @@ impl Engine {
         );
         match &replay {
             Some(r) => log::info!(
-                "replays are refused by the {} replay store; a token's tag is kept {} s \
+                "replays are refused by the replay store: {}; a token's tag is kept {} s \
                  (twice krb5.conf's clockskew)",
                 r.store.describe(),
                 r.ttl.as_secs()

@@ -475,6 +475,57 @@ mod redis {
     }
 
     #[test]
+    fn optional_mode_also_answers_503_when_redis_cannot_answer() {
+        let mut redis = TestRedis::start().expect("redis-server");
+        redis.stop();
+        let addr = serve(
+            localhost()
+                .optional()
+                .replay_protection(ReplayProtection::redis(
+                    RedisConfig::new(redis.url()).timeout(Duration::from_millis(300)),
+                )),
+        );
+        // Going on anonymously would log a valid user out: the client is asked to come back.
+        let response =
+            common::raw_exchange(addr, "GET", "/optional-down", &[&auth_header(&spnego())]);
+        assert!(response.starts_with("HTTP/1.1 503"), "{response}");
+        assert!(!called("/optional-down"));
+        // Without a token the request goes on anonymously as ever: no store is asked.
+        assert_eq!(
+            raw_get(addr, "/optional-anonymous", &[]),
+            (200, "Hello, anonymous".to_owned())
+        );
+    }
+
+    #[test]
+    fn a_redis_configuration_that_cannot_work_fails_the_build() {
+        use actix_gssapi::ErrorKind;
+        realm();
+        for (url, why) in [
+            ("http://127.0.0.1:6379/", "another scheme"),
+            (
+                "rediss://:hunter2-secret@127.0.0.1:6379/#insecure",
+                "no certificate check",
+            ),
+            ("not a url at all", "not a URL"),
+        ] {
+            let err = localhost()
+                .replay_protection(ReplayProtection::redis(RedisConfig::new(url)))
+                .build()
+                .expect_err(why);
+            assert_eq!(err.kind(), ErrorKind::ReplayStore, "{why}: {err}");
+            assert!(!err.to_string().contains("hunter2"), "{why}: {err}");
+        }
+        let err = localhost()
+            .replay_protection(ReplayProtection::redis(
+                RedisConfig::new("redis://127.0.0.1:6379/").tls_root_certificates(b"x".to_vec()),
+            ))
+            .build()
+            .expect_err("certificates on redis://");
+        assert_eq!(err.kind(), ErrorKind::ReplayStore, "{err}");
+    }
+
+    #[test]
     fn two_nodes_over_tls_with_a_password() {
         let redis = TestRedis::start_mutual_tls().expect("redis-server with TLS");
         let config = || {

@@ -206,6 +206,37 @@ mod tests {
     }
 
     #[test]
+    fn a_full_default_store_takes_about_120_bytes_an_entry() {
+        // What `ReplayProtection` documents: a million entries, ~120 bytes each.
+        let store = MemoryStore::new(1_000_000);
+        let t0 = Instant::now();
+        // Enough for every shard to fill up; the rest is refused.
+        for n in 0..1_100_000 {
+            let _ = store.insert_at(tag(n), TTL, t0);
+        }
+        assert_eq!(store.len(), 1_000_000);
+        let per_entry = store.heap_bytes() as f64 / store.len() as f64;
+        assert!(
+            (100.0..=130.0).contains(&per_entry),
+            "{per_entry:.0} bytes an entry"
+        );
+    }
+
+    /// `cargo test --release --lib replay::memory::tests::cost -- --ignored --nocapture`
+    #[test]
+    #[ignore = "a measurement, not a check"]
+    fn cost() {
+        let store = MemoryStore::new(1_000_000);
+        let tags: Vec<Tag> = (0..500_000).map(tag).collect();
+        let started = Instant::now();
+        for t in &tags {
+            let _ = std::hint::black_box(store.insert_at(*t, TTL, started));
+        }
+        let per = started.elapsed() / tags.len() as u32;
+        println!("{per:?} per insert into a store of up to 500,000 entries");
+    }
+
+    #[test]
     fn concurrent_inserts_of_one_tag_let_exactly_one_through() {
         let store = std::sync::Arc::new(MemoryStore::new(1024));
         let barrier = std::sync::Arc::new(std::sync::Barrier::new(16));

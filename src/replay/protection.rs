@@ -110,9 +110,9 @@ impl ReplayProtection {
     ///
     /// **Every node of one service must use the same Redis** (or Redis Cluster) and the same
     /// [key prefix](RedisConfig::key_prefix); a node with another store accepts what the
-    /// others refuse. Size it for logins per second × the window (600 s) keys of ~120 bytes,
+    /// others refuse. Size it for logins per second × the window (600 s) keys of ~180 bytes,
     /// and run it with `maxmemory-policy noeviction`: a store that evicts forgets tags before
-    /// they expire.
+    /// they expire (as does one that restarts without persistence, `appendonly yes`).
     ///
     /// When Redis cannot answer, logins are refused with `503` (see the type's documentation)
     /// unless [`fall_back_to_memory`](Self::fall_back_to_memory) is set; either way the store
