@@ -475,6 +475,76 @@ mod redis {
     }
 
     #[test]
+    fn redis_killed_under_load_never_lets_a_replay_through() {
+        use std::sync::atomic::AtomicBool;
+
+        let mut redis = TestRedis::start().expect("redis-server");
+        let config = || RedisConfig::new(redis.url()).timeout(Duration::from_millis(300));
+        let closed = node(config());
+        let fallback = serve(
+            localhost().replay_protection(ReplayProtection::redis(config()).fall_back_to_memory()),
+        );
+        let stop = Arc::new(AtomicBool::new(false));
+        // Each client sends fresh tokens, each one twice: never may both get in.
+        let clients: Vec<_> = [closed, closed, fallback, fallback]
+            .into_iter()
+            .enumerate()
+            .map(|(i, addr)| {
+                let stop = Arc::clone(&stop);
+                std::thread::spawn(move || {
+                    let mut answers = Vec::new();
+                    let mut n = 0;
+                    while !stop.load(Ordering::Relaxed) {
+                        let token = auth_header(&spnego());
+                        let first = raw_get(addr, &format!("/load-{i}-{n}"), &[&token]).0;
+                        let again = raw_get(addr, &format!("/load-{i}-{n}-again"), &[&token]).0;
+                        answers.push((first, again));
+                        n += 1;
+                    }
+                    (addr, answers)
+                })
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(700));
+        redis.stop();
+        std::thread::sleep(Duration::from_millis(1500));
+        redis.restart().expect("redis-server again");
+        std::thread::sleep(Duration::from_millis(1500));
+        stop.store(true, Ordering::Relaxed);
+
+        for client in clients {
+            let (addr, answers) = client.join().expect("client");
+            let mut pairs = std::collections::BTreeMap::<(u16, u16), usize>::new();
+            for &pair in &answers {
+                *pairs.entry(pair).or_default() += 1;
+            }
+            assert!(answers.len() >= 10, "{addr}: {pairs:?}");
+            // A token gets in at most once. (A first use refused with 503 was never let in:
+            // its copy may then be the one use that gets in.)
+            assert!(
+                !pairs.contains_key(&(200, 200)),
+                "{addr}: a copy got in: {pairs:?}"
+            );
+            if addr == closed {
+                assert!(
+                    pairs.keys().all(|&(first, again)| matches!(
+                        (first, again),
+                        (200, 403 | 503) | (503, 200 | 403 | 503)
+                    )),
+                    "{addr}: {pairs:?}"
+                );
+                assert!(
+                    pairs.keys().any(|&(first, _)| first == 503),
+                    "{addr}: {pairs:?}"
+                );
+                assert_eq!(answers.last(), Some(&(200, 403)), "{addr}: recovered");
+            } else {
+                assert_eq!(pairs.keys().collect::<Vec<_>>(), [&(200, 403)], "{addr}");
+            }
+        }
+    }
+
+    #[test]
     fn optional_mode_also_answers_503_when_redis_cannot_answer() {
         let mut redis = TestRedis::start().expect("redis-server");
         redis.stop();
