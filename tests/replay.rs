@@ -237,29 +237,34 @@ fn a_token_whose_authenticator_cannot_be_located_is_refused() {
 #[test]
 fn sixteen_concurrent_copies_on_one_node_let_exactly_one_through() {
     let addr = serve(localhost());
-    let token = auth_header(&spnego());
+    let statuses = send_copies(&auth_header(&spnego()), |i| (addr, format!("/copies-{i}")));
+    assert_exactly_one_in(&statuses, "");
+}
+
+/// Sends 16 copies of one `Authorization` header at once, copy `i` to `target(i)`, and
+/// returns the statuses.
+fn send_copies(token: &str, target: impl Fn(usize) -> (std::net::SocketAddr, String)) -> Vec<u16> {
     let barrier = Arc::new(std::sync::Barrier::new(16));
-    let statuses: Vec<u16> = (0..16)
+    let sent: Vec<_> = (0..16)
         .map(|i| {
-            let (token, barrier) = (token.clone(), Arc::clone(&barrier));
+            let (token, barrier) = (token.to_owned(), Arc::clone(&barrier));
+            let (addr, path) = target(i);
             std::thread::spawn(move || {
                 barrier.wait();
-                raw_get(addr, &format!("/copies-{i}"), &[&token]).0
+                raw_get(addr, &path, &[&token]).0
             })
         })
-        .collect::<Vec<_>>()
-        .into_iter()
-        .map(|h| h.join().unwrap())
         .collect();
+    sent.into_iter().map(|h| h.join().unwrap()).collect()
+}
+
+/// Exactly one of `statuses` is 200 and the others 403.
+fn assert_exactly_one_in(statuses: &[u16], case: &str) {
+    let count = |want: u16| statuses.iter().filter(|&&s| s == want).count();
     assert_eq!(
-        statuses.iter().filter(|&&s| s == 200).count(),
-        1,
-        "{statuses:?}"
-    );
-    assert_eq!(
-        statuses.iter().filter(|&&s| s == 403).count(),
-        15,
-        "{statuses:?}"
+        (count(200), count(403)),
+        (1, statuses.len() - 1),
+        "{case}{statuses:?}"
     );
 }
 
@@ -355,31 +360,10 @@ mod redis {
             node(RedisConfig::new(redis.url())),
         ];
         for round in 0..3 {
-            let token = auth_header(&spnego());
-            let barrier = Arc::new(std::sync::Barrier::new(16));
-            let statuses: Vec<u16> = (0..16)
-                .map(|i| {
-                    let (token, barrier) = (token.clone(), Arc::clone(&barrier));
-                    let addr = nodes[i % 2];
-                    std::thread::spawn(move || {
-                        barrier.wait();
-                        raw_get(addr, &format!("/spread-{round}-{i}"), &[&token]).0
-                    })
-                })
-                .collect::<Vec<_>>()
-                .into_iter()
-                .map(|h| h.join().unwrap())
-                .collect();
-            assert_eq!(
-                statuses.iter().filter(|&&s| s == 200).count(),
-                1,
-                "round {round}: {statuses:?}"
-            );
-            assert_eq!(
-                statuses.iter().filter(|&&s| s == 403).count(),
-                15,
-                "round {round}: {statuses:?}"
-            );
+            let statuses = send_copies(&auth_header(&spnego()), |i| {
+                (nodes[i % 2], format!("/spread-{round}-{i}"))
+            });
+            assert_exactly_one_in(&statuses, &format!("round {round}: "));
         }
     }
 

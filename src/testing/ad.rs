@@ -12,8 +12,8 @@ use std::time::Duration;
 use base64::Engine as _;
 
 use super::{
-    check, export, free_port, kerberos_env, kinit_with_password, make_private_dir, stop_and_clean,
-    wait_for_kdc, which,
+    check, export, free_port, kerberos_env, kinit_with_password, make_private_dir, require_tools,
+    stop_and_clean, wait_for_kdc,
 };
 
 /// The realm of every [`TestDomain`].
@@ -63,17 +63,10 @@ impl TestDomain {
     /// When Samba's tools are missing (the message says which packages to install), a step
     /// fails (its output is in the error), or the KDC does not listen within 20 seconds.
     pub fn start() -> io::Result<Self> {
-        for tool in ["samba-tool", "samba", "ldbadd", "ldbsearch", "kinit"] {
-            if which(tool).is_none() {
-                return Err(io::Error::new(
-                    io::ErrorKind::NotFound,
-                    format!(
-                        "{tool} not found: install Samba's AD DC (Debian/Ubuntu: apt-get \
-                         install samba samba-ad-provision samba-ad-dc ldb-tools krb5-user)"
-                    ),
-                ));
-            }
-        }
+        const SAMBA: &str = "samba samba-ad-provision samba-ad-dc ldb-tools krb5-user";
+        require_tools(
+            &["samba-tool", "samba", "ldbadd", "ldbsearch", "kinit"].map(|t| (t, SAMBA)),
+        )?;
         let dir = make_private_dir()?;
         let kdc_port = free_port()?;
         let mut domain = Self {

@@ -126,21 +126,17 @@ impl TestRealm {
     }
 
     fn start_inner(realm: &str, anonymous: bool) -> io::Result<Self> {
-        let mut tools = vec!["kdb5_util", "kadmin.local", "krb5kdc", "kinit"];
+        const MIT: &str = "krb5-kdc krb5-admin-server krb5-user";
+        let mut tools = vec![
+            ("kdb5_util", MIT),
+            ("kadmin.local", MIT),
+            ("krb5kdc", MIT),
+            ("kinit", MIT),
+        ];
         if anonymous {
-            tools.push("openssl");
+            tools.push(("openssl", "openssl"));
         }
-        for tool in tools {
-            if which(tool).is_none() {
-                return Err(io::Error::new(
-                    io::ErrorKind::NotFound,
-                    format!(
-                        "{tool} not found: install MIT Kerberos (Debian/Ubuntu: apt-get install \
-                         krb5-kdc krb5-admin-server krb5-user)"
-                    ),
-                ));
-            }
-        }
+        require_tools(&tools)?;
         let dir = make_private_dir()?;
         let kdc_port = free_port()?;
         let mut realm = Self {
@@ -771,6 +767,18 @@ fn check(out: std::process::Output, program: &str) -> io::Result<String> {
             "{program} failed ({}): {text}",
             out.status
         )))
+    }
+}
+
+/// Fails with what to install when one of `tools` (a program and the Debian/Ubuntu packages
+/// that have it) is missing.
+fn require_tools(tools: &[(&str, &str)]) -> io::Result<()> {
+    match tools.iter().find(|(tool, _)| which(tool).is_none()) {
+        Some((tool, packages)) => Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("{tool} not found: install it (Debian/Ubuntu: apt-get install {packages})"),
+        )),
+        None => Ok(()),
     }
 }
 

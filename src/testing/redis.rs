@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::{check, free_port, make_private_dir, wait_for_kdc, which};
+use super::{check, free_port, make_private_dir, require_tools, wait_for_kdc};
 
 /// How the server asks for client certificates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,25 +78,11 @@ impl TestRedis {
     }
 
     fn start_inner(tls: Tls) -> io::Result<Self> {
-        let mut tools = vec!["redis-server"];
+        let mut tools = vec![("redis-server", "redis-server")];
         if tls != Tls::Off {
-            tools.push("openssl");
+            tools.push(("openssl", "openssl"));
         }
-        for tool in tools {
-            if which(tool).is_none() {
-                return Err(io::Error::new(
-                    io::ErrorKind::NotFound,
-                    format!(
-                        "{tool} not found: install it (Debian/Ubuntu: apt-get install {})",
-                        if tool == "openssl" {
-                            "openssl"
-                        } else {
-                            "redis-server"
-                        }
-                    ),
-                ));
-            }
-        }
+        require_tools(&tools)?;
         let dir = make_private_dir()?;
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -230,12 +216,7 @@ impl TestRedis {
                 Err(io::Error::other(format!("FLUSHALL: {answer}")))
             };
         }
-        if which("redis-cli").is_none() {
-            return Err(io::Error::new(
-                io::ErrorKind::NotFound,
-                "redis-cli not found (Debian/Ubuntu: apt-get install redis-tools)",
-            ));
-        }
+        require_tools(&[("redis-cli", "redis-tools")])?;
         let d = &self.dir;
         let out = Command::new("redis-cli")
             .args(["-h", "127.0.0.1", "-p", &self.port.to_string()])
