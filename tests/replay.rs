@@ -149,6 +149,22 @@ fn the_default_store_refuses_a_replay_without_mit_s_file_cache() {
 }
 
 #[test]
+fn separately_built_spnego_auths_in_one_process_share_the_in_process_store() {
+    // Two servers of one process, each with its own `SpnegoAuth` (and engine), as two scopes
+    // protected by separately built ones would be.
+    let (a, b) = (serve(localhost()), serve(localhost()));
+    let token = auth_header(&spnego());
+    assert_eq!(raw_get(a, "/process-a", &[&token]).0, 200);
+    assert_eq!(raw_get(b, "/process-b", &[&token]).0, 403);
+    assert!(!called("/process-b"));
+    assert!(
+        logged(&["GET /process-b", "accepted before (replay store): a replay"]),
+        "{:#?}",
+        logs()
+    );
+}
+
+#[test]
 fn mit_s_file_cache_can_still_be_chosen() {
     let _dir = RCACHE_DIR.lock().unwrap_or_else(|e| e.into_inner());
     let addr = serve(localhost().replay_protection(ReplayProtection::mit_file_cache()));

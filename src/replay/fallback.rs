@@ -20,13 +20,13 @@ pub(crate) struct FallbackStore<S> {
 
 struct Inner<S> {
     shared: S,
-    memory: MemoryStore,
+    memory: Arc<MemoryStore>,
     /// Whether the last answer came from the fallback: switches are logged once each way.
     falling_back: AtomicBool,
 }
 
 impl<S: Store> FallbackStore<S> {
-    pub(crate) fn new(shared: S, memory: MemoryStore) -> Self {
+    pub(crate) fn new(shared: S, memory: Arc<MemoryStore>) -> Self {
         Self {
             inner: Arc::new(Inner {
                 shared,
@@ -125,7 +125,7 @@ mod tests {
     #[test]
     fn answers_from_memory_while_the_shared_store_is_down_and_remembers_after() {
         let shared = Arc::new(Switchable::default());
-        let store = FallbackStore::new(Arc::clone(&shared), MemoryStore::new(1024));
+        let store = FallbackStore::new(Arc::clone(&shared), Arc::new(MemoryStore::new(1024)));
         assert!(matches!(insert(&store, 1), Ok(Inserted::Fresh)));
         assert!(matches!(insert(&store, 1), Ok(Inserted::Seen)));
 
@@ -153,7 +153,7 @@ mod tests {
     #[test]
     fn a_full_memory_store_does_not_refuse_while_the_shared_store_answers() {
         let shared = Arc::new(Switchable::default());
-        let store = FallbackStore::new(Arc::clone(&shared), MemoryStore::new(16));
+        let store = FallbackStore::new(Arc::clone(&shared), Arc::new(MemoryStore::new(16)));
         for n in 0..=255 {
             assert!(matches!(insert(&store, n), Ok(Inserted::Fresh)), "{n}");
         }

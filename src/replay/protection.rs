@@ -1,7 +1,7 @@
 //! [`ReplayProtection`]: which store refuses a token that is used twice.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 #[cfg(feature = "redis")]
 use super::redis::{RedisConfig, RedisStore};
@@ -82,6 +82,10 @@ impl ReplayProtection {
     /// 120 bytes each): enough for that many logins per window (twice the clock skew: 600 s
     /// with MIT's default). When it is full, logins are refused with `503` until entries
     /// expire: it never forgets a tag early.
+    ///
+    /// Every `SpnegoAuth` of the process whose store has the same `max_entries` shares one
+    /// store, so a token accepted by one (on one scope, or one server of several in the
+    /// process) is refused by the others, as MIT's file cache did for the whole machine.
     pub fn in_memory() -> Self {
         Self {
             kind: Kind::Memory,
@@ -160,10 +164,10 @@ impl ReplayProtection {
 
     /// Makes the store, or `None` for MIT's file cache. Connects to nothing yet.
     pub(crate) fn start(&self) -> Result<Option<Arc<dyn Store>>, Error> {
-        let memory = || MemoryStore::new(self.max_entries);
+        let memory = || shared_memory_store(self.max_entries);
         Ok(match &self.kind {
             Kind::MitFileCache => None,
-            Kind::Memory => Some(Arc::new(memory())),
+            Kind::Memory => Some(memory()),
             #[cfg(feature = "redis")]
             Kind::Redis(config) => {
                 let redis = RedisStore::new(config)?;
@@ -178,6 +182,24 @@ impl ReplayProtection {
             }
         })
     }
+}
+
+/// The process's in-process store of `max_entries` entries: one for every engine that asks
+/// for that size while any of them lives.
+fn shared_memory_store(max_entries: usize) -> Arc<MemoryStore> {
+    static STORES: Mutex<Vec<(usize, Weak<MemoryStore>)>> = Mutex::new(Vec::new());
+    let mut stores = STORES.lock().unwrap_or_else(PoisonError::into_inner);
+    stores.retain(|(_, store)| store.strong_count() > 0);
+    if let Some(store) = stores
+        .iter()
+        .find(|(size, _)| *size == max_entries)
+        .and_then(|(_, store)| store.upgrade())
+    {
+        return store;
+    }
+    let store = Arc::new(MemoryStore::new(max_entries));
+    stores.push((max_entries, Arc::downgrade(&store)));
+    store
 }
 
 impl fmt::Debug for ReplayProtection {
