@@ -7,7 +7,7 @@
 //! whole accept, so threads sharing one credential accept one at a time, whatever their number.
 
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -20,7 +20,7 @@ use crate::basic::BasicCredentials;
 use crate::error::{Error, ErrorKind};
 use crate::failure::GssFailure;
 use crate::pool::{Full, Limits, Outcome, Pool};
-use crate::replay::{Inserted, ReplayProtection, Store, Tag};
+use crate::replay::{Inserted, ReplayProtection, Store, StoreError, Tag};
 
 /// What the engine is made from: the part of the configuration that names keys and threads.
 pub(crate) struct Settings<'a> {
@@ -51,6 +51,10 @@ struct Replay {
     store: Arc<dyn Store>,
     /// How long a tag is kept: twice the clock skew GSSAPI allows.
     ttl: Duration,
+    /// Logins waiting for the store now, and at most how many may (the login queue's size):
+    /// a slow Redis must not make logins pile up without bound.
+    waiting: Arc<AtomicUsize>,
+    max_waiting: usize,
 }
 
 /// What an accept on the engine resolves to: `None` when the job died with its thread (a
@@ -67,6 +71,8 @@ impl Engine {
         let replay = settings.replay.start()?.map(|store| Replay {
             store,
             ttl: Duration::from_secs(2 * u64::from(crate::krb5::clock_skew())),
+            waiting: Arc::new(AtomicUsize::new(0)),
+            max_waiting: settings.limits.total.max(1),
         });
         let rcache = if replay.is_some() {
             Rcache::Off
@@ -200,11 +206,44 @@ async fn check_replay(
     let (Some(tag), Some(replay)) = (tag, replay) else {
         return Some(Ok(accepted));
     };
+    let _waiting = match Waiting::enter(&replay) {
+        Some(waiting) => waiting,
+        None => {
+            return Some(Err(GssFailure::store_unavailable(&StoreError::new(
+                format!(
+                    "{} logins are already waiting for it (the login queue's size)",
+                    replay.max_waiting
+                ),
+            ))))
+        }
+    };
     Some(match replay.store.insert(tag, replay.ttl).await {
         Ok(Inserted::Fresh) => Ok(accepted),
         Ok(Inserted::Seen) => Err(GssFailure::replayed()),
         Err(e) => Err(GssFailure::store_unavailable(&e)),
     })
+}
+
+/// One login waiting for the replay store, counted until dropped.
+struct Waiting(Arc<AtomicUsize>);
+
+impl Waiting {
+    /// Counts one more waiting login, unless the limit is reached.
+    fn enter(replay: &Replay) -> Option<Self> {
+        replay
+            .waiting
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < replay.max_waiting).then_some(n + 1)
+            })
+            .ok()?;
+        Some(Self(Arc::clone(&replay.waiting)))
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 /// Counts events and lets one log line through per second.

@@ -545,6 +545,56 @@ mod redis {
     }
 
     #[test]
+    fn logins_waiting_for_a_stalled_redis_are_bounded() {
+        let redis = TestRedis::start().expect("redis-server");
+        let addr = serve(
+            localhost()
+                .login_queue(4)
+                .replay_protection(ReplayProtection::redis(
+                    RedisConfig::new(redis.url()).timeout(Duration::from_secs(3)),
+                )),
+        );
+        assert_eq!(
+            raw_get(addr, "/stall-warmup", &[&auth_header(&spnego())]).0,
+            200
+        );
+        redis.pause().expect("SIGSTOP");
+        // Four logins wait for Redis (up to its 3 s timeout)...
+        let waiting: Vec<_> = (0..4)
+            .map(|i| {
+                let token = auth_header(&spnego());
+                std::thread::spawn(move || raw_get(addr, &format!("/stall-{i}"), &[&token]).0)
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(500));
+        // ...and the next ones are turned away at once instead of piling up.
+        for i in 0..4 {
+            let started = Instant::now();
+            let path = format!("/stall-more-{i}");
+            let response = common::raw_exchange(addr, "GET", &path, &[&auth_header(&spnego())]);
+            assert!(response.starts_with("HTTP/1.1 503"), "{response}");
+            assert!(
+                started.elapsed() < Duration::from_secs(1),
+                "{:?}",
+                started.elapsed()
+            );
+        }
+        assert!(
+            logged(&["4 logins are already waiting for it"]),
+            "{:#?}",
+            logs()
+        );
+        redis.resume().expect("SIGCONT");
+        // The four that waited get their answer from Redis once it is back (or 503 if its
+        // answer came too late): never in without it.
+        for h in waiting {
+            let status = h.join().unwrap();
+            assert!(matches!(status, 200 | 503), "{status}");
+        }
+        until(addr, "/stall-after", 200, Duration::from_secs(10));
+    }
+
+    #[test]
     fn optional_mode_also_answers_503_when_redis_cannot_answer() {
         let mut redis = TestRedis::start().expect("redis-server");
         redis.stop();

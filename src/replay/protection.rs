@@ -34,7 +34,9 @@ use crate::error::Error;
 ///    `Retry-After`, also in [optional](crate::SpnegoAuth::optional) mode, and logs an error
 ///    (at most a line a second) and the event
 ///    [`ReplayStoreUnavailable`](crate::AuthEvent::ReplayStoreUnavailable); unless the Redis
-///    store [falls back to memory](Self::fall_back_to_memory).
+///    store [falls back to memory](Self::fall_back_to_memory). At most
+///    [`login_queue`](crate::SpnegoAuth::login_queue) logins wait for the store at once; the
+///    next ones get that answer at once.
 ///
 /// [`mit_file_cache`](Self::mit_file_cache) keeps MIT's own cache instead (per machine, a
 /// file lock and a write per login).
