@@ -41,6 +41,21 @@ fn auth_header(n: &Negotiation) -> String {
     format!("Authorization: {}", n.header())
 }
 
+/// Sends `authorization` to `path` on `addr` and checks it is refused as a replay: 403, the
+/// handler not run, and the replay store's reason logged.
+fn assert_replay(addr: std::net::SocketAddr, path: &str, authorization: &str) {
+    assert_eq!(raw_get(addr, path, &[authorization]).0, 403, "{path}");
+    assert!(!called(path), "{path}");
+    assert!(
+        logged(&[
+            &format!("GET {path}:"),
+            "accepted before (replay store): a replay"
+        ]),
+        "{path}: {:#?}",
+        logs()
+    );
+}
+
 /// A DER TLV with a minimal length.
 fn tlv(tag: u8, body: &[u8]) -> Vec<u8> {
     let mut v = vec![tag];
@@ -215,8 +230,7 @@ fn the_same_authenticator_in_other_framing_is_still_a_replay() {
         200,
         "a hand-made NegTokenInit around a fresh AP-REQ"
     );
-    assert_eq!(raw_get(addr, "/rewrap-unwrapped", &[&header(&raw)]).0, 403);
-    assert!(!called("/rewrap-unwrapped"));
+    assert_replay(addr, "/rewrap-unwrapped", &header(&raw));
 
     // A made-up mechListMIC around a fresh AP-REQ: GSSAPI refuses it (403) before any store.
     let forged = spnego_wrap(&[KRB5_OID], &raw_krb5().token(), true, true);
@@ -230,8 +244,7 @@ fn the_same_authenticator_in_other_framing_is_still_a_replay() {
     let spnego = spnego().token();
     assert_eq!(raw_get(addr, "/rewrap-spnego", &[&header(&spnego)]).0, 200);
     let inner = mech_token_of(&spnego);
-    assert_eq!(raw_get(addr, "/rewrap-inner", &[&header(&inner)]).0, 403);
-    assert!(!called("/rewrap-inner"));
+    assert_replay(addr, "/rewrap-inner", &header(&inner));
 }
 
 #[test]
@@ -353,8 +366,8 @@ mod redis {
         let token = auth_header(&spnego());
         assert_eq!(raw_get(a, "/nodes-a", &[&token]).0, 200);
         assert_eq!(raw_get(b, "/nodes-b", &[&token]).0, 403);
-        assert_eq!(raw_get(a, "/nodes-a-again", &[&token]).0, 403);
-        assert!(!called("/nodes-b") && !called("/nodes-a-again"));
+        assert_replay(a, "/nodes-a-again", &token);
+        assert!(!called("/nodes-b"));
         assert!(
             logged(&["GET /nodes-b", "accepted before (replay store): a replay"]),
             "{:#?}",
@@ -364,8 +377,58 @@ mod redis {
         let raw = raw_krb5().token();
         assert_eq!(raw_get(b, "/nodes-raw-b", &[&header(&raw)]).0, 200);
         let wrapped = spnego_wrap(&[KRB5_OID], &raw, false, false);
-        assert_eq!(raw_get(a, "/nodes-wrapped-a", &[&header(&wrapped)]).0, 403);
+        assert_replay(a, "/nodes-wrapped-a", &header(&wrapped));
         assert!(logged(&["Redis", "replay store"]), "{:#?}", logs());
+    }
+
+    #[test]
+    fn curl_logs_in_on_both_nodes_and_its_captured_header_is_refused_on_the_other() {
+        let redis = TestRedis::start().expect("redis-server");
+        let a = node(RedisConfig::new(redis.url()));
+        let b = node(RedisConfig::new(redis.url()));
+        // A real client makes a fresh token per request: both nodes let it in, again and again.
+        let mut last_header = None;
+        for (addr, round) in [(a, 1), (b, 1), (a, 2), (b, 2)] {
+            let url = format!(
+                "http://localhost:{}/curl-{}-{round}",
+                addr.port(),
+                addr.port()
+            );
+            let out = std::process::Command::new("curl")
+                .args([
+                    "-sS",
+                    "-v",
+                    "--max-time",
+                    "20",
+                    "--negotiate",
+                    "-u",
+                    ":",
+                    &url,
+                ])
+                .envs(realm().env())
+                .output()
+                .expect("curl");
+            let body = String::from_utf8_lossy(&out.stdout);
+            assert_eq!(body, "Hello, alice@EXAMPLE.TEST", "{url}");
+            // `-v` shows each request header curl sent on one line: the token it made.
+            last_header = String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .find_map(|l| l.strip_prefix("> Authorization: Negotiate "))
+                .map(|token| format!("Authorization: Negotiate {}", token.trim()));
+            assert!(last_header.is_some(), "{url}: curl sent no token");
+        }
+        // The header curl sent to b last, captured and sent to a.
+        let header = last_header.expect("a captured header");
+        assert_eq!(raw_get(a, "/curl-captured", &[&header]).0, 403);
+        assert!(!called("/curl-captured"));
+        assert!(
+            logged(&[
+                "GET /curl-captured",
+                "accepted before (replay store): a replay"
+            ]),
+            "{:#?}",
+            logs()
+        );
     }
 
     #[test]
@@ -453,8 +516,7 @@ mod redis {
         // Fall back: served, replays still refused on this node, and the switch is logged.
         let token = auth_header(&spnego());
         assert_eq!(raw_get(fallback, "/down-fallback", &[&token]).0, 200);
-        assert_eq!(raw_get(fallback, "/down-fallback-replay", &[&token]).0, 403);
-        assert!(!called("/down-fallback-replay"));
+        assert_replay(fallback, "/down-fallback-replay", &token);
         assert!(
             logged(&["WARN", "falling back to the in-process store"]),
             "{:#?}",
@@ -467,11 +529,11 @@ mod redis {
         until(fallback, "/up-fallback", 200, Duration::from_secs(15));
         assert!(logged(&["INFO", "answers again"]), "{:#?}", logs());
         // What the fallback node saw while Redis was down is still a replay there.
-        assert_eq!(raw_get(fallback, "/up-fallback-replay", &[&token]).0, 403);
+        assert_replay(fallback, "/up-fallback-replay", &token);
         // And a token used after recovery is refused on the other node.
         let token = auth_header(&spnego());
         assert_eq!(raw_get(fallback, "/up-shared", &[&token]).0, 200);
-        assert_eq!(raw_get(closed, "/up-shared-replay", &[&token]).0, 403);
+        assert_replay(closed, "/up-shared-replay", &token);
     }
 
     #[test]
