@@ -4,19 +4,25 @@
 //!
 //! CI runs a short form (`SOAK_REQUESTS`, default 20,000). The full soak,
 //! `SOAK_REQUESTS=1000000 cargo test --release --all-features --test soak -- --nocapture`,
-//! compares RSS after 100k and after 1M requests.
+//! compares RSS after 100k and after 1M requests. It keeps MIT's file replay cache, so that
+//! its RSS check is a leak check: the in-process replay store grows with the logins of its
+//! window, which the second test measures.
 
 mod common;
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::load::{self, Token};
 use common::{realm, rss_kib, start_bench};
 
+/// The two soaks load the machine: one at a time.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
 #[test]
 fn interleaved_users_at_64_connections_never_cross_talk() {
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let realm = realm();
     let requests: usize = std::env::var("SOAK_REQUESTS")
         .ok()
@@ -114,5 +120,77 @@ fn interleaved_users_at_64_connections_never_cross_talk() {
     assert!(
         rss_after_second * 100 <= rss_after_first * (100 + allowed_percent),
         "RSS grew from {rss_after_first} to {rss_after_second} KiB (more than {allowed_percent} %)"
+    );
+}
+
+/// The in-process replay store (`REPLAY_STORE=memory`) under real logins: with krb5.conf's
+/// `clockskew = 2`, tags expire after 4 s, so the server's memory follows the logins of the
+/// last 4 s, not all the logins so far. Tokens are made in small batches just before they
+/// are sent (the skew refuses older ones). RSS is compared between the first sample after
+/// two TTLs (the store near its working size) and the end: the growth must stay well under
+/// what keeping every tag since would cost (~120 bytes each). Some growth remains: a shard's
+/// table doubles when the logins of one window outgrow it, and keeps that size.
+///
+/// CI: at least 60,000 logins and 32 s. The long form:
+/// `REPLAY_SOAK_LOGINS=1000000 cargo test --release --all-features --test soak in_process -- --nocapture`.
+#[test]
+fn the_in_process_replay_store_stays_flat_under_real_logins() {
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let realm = realm();
+    let logins: usize = std::env::var("REPLAY_SOAK_LOGINS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(60_000);
+    let ttl = Duration::from_secs(4);
+    let conf = realm.krb5_config_with_clock_skew(2).unwrap();
+    let (server, addr) = start_bench(&[
+        ("REPLAY_STORE", "memory".into()),
+        ("KRB5_CONFIG", conf.into()),
+    ]);
+    let pid = server.0.id();
+    let users = vec![("alice@EXAMPLE.TEST".to_owned(), realm.alice_ccache())];
+    let started = Instant::now();
+    let (mut done, mut samples) = (0, Vec::new());
+    while done < logins || started.elapsed() < ttl * 8 {
+        let n = 2_000;
+        let tokens = load::make_tokens(&users, "HTTP@localhost", n, 2).unwrap();
+        let report = load::run(
+            addr,
+            "/",
+            32,
+            n,
+            Some(Arc::new(tokens)),
+            Duration::from_secs(60),
+        );
+        assert_eq!(report.errors, 0, "connection errors: {report:?}");
+        assert_eq!(report.mismatched, 0, "identity cross-talk");
+        assert_eq!(
+            report.statuses.keys().copied().collect::<Vec<_>>(),
+            vec![200],
+            "after {done} logins: {:?}",
+            report.statuses
+        );
+        done += n;
+        samples.push((started.elapsed(), done, rss_kib(pid)));
+    }
+    let took = started.elapsed();
+    let &(at, after, working) = samples
+        .iter()
+        .find(|(elapsed, _, _)| *elapsed >= ttl * 2)
+        .expect("a sample after two TTLs");
+    let &(_, _, end) = samples.last().expect("samples");
+    println!(
+        "in-process replay store: {done} logins in {took:.1?} ({:.0}/s); RSS {working} KiB \
+         after {after} logins ({at:.1?}), {end} KiB at the end; samples {:?}",
+        done as f64 / took.as_secs_f64(),
+        samples.iter().map(|s| s.2).collect::<Vec<_>>()
+    );
+    assert!(working > 0 && end > 0);
+    // Kept forever, the tags of the logins since would take this much (KiB).
+    let kept_all = (done - after) as u64 * 120 / 1024;
+    assert!(
+        end.saturating_sub(working) * 4 <= kept_all,
+        "RSS grew from {working} to {end} KiB over {} logins: tags do not seem to expire",
+        done - after
     );
 }
