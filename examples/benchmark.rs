@@ -524,6 +524,16 @@ struct StoreRuns {
     cpu_us: Vec<f64>,
 }
 
+impl StoreRuns {
+    fn new(name: &'static str) -> Self {
+        Self {
+            name,
+            per_second: Vec::new(),
+            cpu_us: Vec::new(),
+        }
+    }
+}
+
 fn median(v: &[f64]) -> f64 {
     let mut v = v.to_vec();
     v.sort_by(f64::total_cmp);
@@ -541,35 +551,15 @@ fn compare_stores(realm: &TestRealm, users: &[load::User], o: &Options) -> Resul
     #[cfg(feature = "redis")]
     let redis = actix_gssapi::testing::TestRedis::start()?;
     let mut stores: Vec<(StoreRuns, String, Option<u32>)> = vec![
+        (StoreRuns::new("MIT file cache"), String::new(), None),
         (
-            StoreRuns {
-                name: "MIT file cache",
-                per_second: vec![],
-                cpu_us: vec![],
-            },
-            String::new(),
-            None,
-        ),
-        (
-            StoreRuns {
-                name: "in-process store",
-                per_second: vec![],
-                cpu_us: vec![],
-            },
+            StoreRuns::new("in-process store"),
             "memory".to_owned(),
             None,
         ),
     ];
     #[cfg(feature = "redis")]
-    stores.push((
-        StoreRuns {
-            name: "Redis store",
-            per_second: vec![],
-            cpu_us: vec![],
-        },
-        redis.url(),
-        redis.pid(),
-    ));
+    stores.push((StoreRuns::new("Redis store"), redis.url(), redis.pid()));
     for round in 1..=o.store_rounds {
         for (runs, store, extra_pid) in &mut stores {
             #[cfg(feature = "redis")]

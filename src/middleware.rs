@@ -372,11 +372,7 @@ where
                     "{}: login refused with 503: {failure}; tokens are never let through \
                      unchecked{}",
                     describe(&req),
-                    if unlogged > 0 {
-                        format!(" ({unlogged} more since the last such line)")
-                    } else {
-                        String::new()
-                    }
+                    unlogged_since(unlogged)
                 );
             }
             config.emit(req.request(), || AuthEvent::ReplayStoreUnavailable);
@@ -746,11 +742,7 @@ where
                     Full::Queue => "the login queue is full",
                     Full::Key => "this client has too many logins waiting",
                 },
-                if unlogged > 0 {
-                    format!(" ({unlogged} more since the last such line)")
-                } else {
-                    String::new()
-                }
+                unlogged_since(unlogged)
             );
         }
         self.config.emit(req.request(), || AuthEvent::Overloaded);
@@ -787,6 +779,15 @@ where
 /// request and adds `Access-Control-Allow-Origin` to the answer, so a handler's answer (an
 /// every-method handler without `KerberosIdentity`) would pass the check in `preflight` and
 /// leave unauthenticated.
+/// The end of a rate-limited log line: how many like it went unlogged since the last one.
+fn unlogged_since(unlogged: u64) -> String {
+    if unlogged > 0 {
+        format!(" ({unlogged} more since the last such line)")
+    } else {
+        String::new()
+    }
+}
+
 fn is_cors_preflight(req: &ServiceRequest) -> bool {
     let headers = req.headers();
     req.method() == Method::OPTIONS

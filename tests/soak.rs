@@ -17,6 +17,14 @@ use std::time::{Duration, Instant};
 use common::load::{self, Token};
 use common::{realm, rss_kib, start_bench};
 
+/// The number in the environment variable `name`, else `default`: the long forms' sizes.
+fn count_from_env(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 /// The two soaks load the machine: one at a time.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
@@ -24,10 +32,7 @@ static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 fn interleaved_users_at_64_connections_never_cross_talk() {
     let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let realm = realm();
-    let requests: usize = std::env::var("SOAK_REQUESTS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(20_000);
+    let requests = count_from_env("SOAK_REQUESTS", 20_000);
     realm.add_user("bob", "bob-password").ok();
     let bob_cc = realm.kinit("bob", "bob-password", &[]).unwrap();
     let users = vec![
@@ -137,10 +142,7 @@ fn interleaved_users_at_64_connections_never_cross_talk() {
 fn the_in_process_replay_store_stays_flat_under_real_logins() {
     let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let realm = realm();
-    let logins: usize = std::env::var("REPLAY_SOAK_LOGINS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(60_000);
+    let logins = count_from_env("REPLAY_SOAK_LOGINS", 60_000);
     let ttl = Duration::from_secs(4);
     let conf = realm.krb5_config_with_clock_skew(2).unwrap();
     let (server, addr) = start_bench(&[

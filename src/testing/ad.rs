@@ -13,7 +13,7 @@ use base64::Engine as _;
 
 use super::{
     check, export, free_port, kerberos_env, kinit_with_password, make_private_dir, require_tools,
-    stop_and_clean, wait_for_kdc,
+    stop_and_clean, wait_for_port,
 };
 
 /// The realm of every [`TestDomain`].
@@ -146,7 +146,7 @@ impl TestDomain {
         self._stdin = child.stdin.take();
         self.samba = Some(child);
         let samba = self.samba.as_mut().expect("just set");
-        wait_for_kdc(
+        wait_for_port(
             self.kdc_port,
             samba,
             &self.dir.join("samba.log"),

@@ -494,7 +494,7 @@ princ2 = GeneralString:{realm}
             .spawn()?;
         self.watchdog = Some(child);
         let watchdog = self.watchdog.as_mut().expect("just set");
-        wait_for_kdc(
+        wait_for_port(
             self.kdc_port,
             watchdog,
             &self.dir.join("kdc.log"),
@@ -506,7 +506,7 @@ princ2 = GeneralString:{realm}
 
 /// Waits until something listens on 127.0.0.1:`port`; fails with `log`'s contents when
 /// `child` exits first or `within` passes.
-pub(crate) fn wait_for_kdc(
+pub(crate) fn wait_for_port(
     port: u16,
     child: &mut Child,
     log: &Path,

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::{check, free_port, make_private_dir, require_tools, wait_for_kdc};
+use super::{check, free_port, make_private_dir, require_tools, wait_for_port};
 
 /// How the server asks for client certificates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -349,7 +349,7 @@ impl TestRedis {
                 return Err(e);
             }
         }
-        let started = wait_for_kdc(
+        let started = wait_for_port(
             self.port,
             &mut server,
             &self.dir.join("redis.log"),
