@@ -89,3 +89,63 @@ async fn a_stuck_accept_does_not_stall_other_requests_on_the_worker() {
     let body = test::call_and_read_body(&*app, req).await;
     assert_eq!(body, "alice@EXAMPLE.TEST");
 }
+
+/// A replay of a token the replay store holds is answered on the worker, before GSSAPI: with
+/// the only GSSAPI thread stuck on the keytab, it still gets its `403` at once. (So a flood of
+/// one captured token costs no accepts: `tests/flood.rs`.)
+#[actix_web::test]
+async fn a_replay_is_refused_without_waiting_for_a_gssapi_thread() {
+    let realm = realm();
+    let keytab = realm.dir().join("replay-early.keytab");
+    std::fs::copy(realm.keytab(), &keytab).unwrap();
+    let auth = SpnegoAuth::new()
+        .hostname("localhost")
+        .keytab(keytab.display().to_string())
+        .accept_threads(1)
+        .build()
+        .unwrap();
+    let app = Rc::new(
+        test::init_service(App::new().service(web::resource("/").wrap(auth).route(
+            web::get().to(|id: KerberosIdentity| async move { id.principal().to_owned() }),
+        )))
+        .await,
+    );
+    let get = |header: &str| {
+        test::TestRequest::get()
+            .uri("/")
+            .insert_header((header::AUTHORIZATION, header.to_owned()))
+            .to_request()
+    };
+    let used = alice_token();
+    let res = test::call_service(&*app, get(used.header())).await;
+    assert_eq!(res.status(), StatusCode::OK);
+
+    let feeder = common::stall_keytab(&keytab, Duration::from_secs(3));
+    let stuck = {
+        let app = Rc::clone(&app);
+        let req = get(alice_token().header());
+        actix_rt::spawn(async move { test::call_service(&*app, req).await.status() })
+    };
+    actix_rt::time::sleep(Duration::from_millis(300)).await;
+    assert!(!stuck.is_finished(), "the fresh login should be stuck");
+
+    let started = Instant::now();
+    let replay = test::call_service(&*app, get(used.header())).await;
+    let took = started.elapsed();
+    assert_eq!(replay.status(), StatusCode::FORBIDDEN);
+    assert!(
+        took < Duration::from_millis(500),
+        "the replay waited {took:?} for the stuck GSSAPI thread"
+    );
+    assert!(!stuck.is_finished(), "the replay was answered first");
+    assert!(
+        common::logged(&["accepted before (replay store): a replay"]),
+        "{:?}",
+        common::logs()
+    );
+    actix_rt::time::timeout(Duration::from_secs(15), stuck)
+        .await
+        .expect("the stuck login completes once the keytab is readable")
+        .unwrap();
+    assert!(feeder.join().unwrap());
+}

@@ -74,6 +74,11 @@ impl<S: Store> Store for FallbackStore<S> {
         .boxed()
     }
 
+    fn seen(&self, tag: &Tag) -> bool {
+        // Every tag goes into memory too, and one memory has seen is a replay either way.
+        self.inner.memory.seen(tag)
+    }
+
     fn describe(&self) -> String {
         format!(
             "{}, falling back to {} while it cannot answer",

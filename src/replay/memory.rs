@@ -26,6 +26,19 @@ struct Shard {
     expiries: VecDeque<(Instant, Tag)>,
 }
 
+impl Shard {
+    /// Drops the entries that expired by `now` (the oldest are at the front).
+    fn expire(&mut self, now: Instant) {
+        while let Some(&(expiry, old)) = self.expiries.front() {
+            if expiry > now {
+                break;
+            }
+            self.expiries.pop_front();
+            self.tags.remove(&old);
+        }
+    }
+}
+
 impl MemoryStore {
     /// A store of at most about `max_entries` unexpired tags (spread over the shards).
     pub(crate) fn new(max_entries: usize) -> Self {
@@ -51,14 +64,8 @@ impl MemoryStore {
         now: Instant,
     ) -> Result<Inserted, StoreError> {
         let mut shard = self.shard(&tag);
+        shard.expire(now);
         let Shard { tags, expiries } = &mut *shard;
-        while let Some(&(expiry, old)) = expiries.front() {
-            if expiry > now {
-                break;
-            }
-            expiries.pop_front();
-            tags.remove(&old);
-        }
         if tags.contains(&tag) {
             return Ok(Inserted::Seen);
         }
@@ -80,6 +87,13 @@ impl MemoryStore {
             tags.shrink_to(tags.len() * 2);
         }
         Ok(Inserted::Fresh)
+    }
+
+    /// Whether `tag` is there and unexpired at `now` (see [`Store::seen`]).
+    pub(crate) fn seen_at(&self, tag: &Tag, now: Instant) -> bool {
+        let mut shard = self.shard(tag);
+        shard.expire(now);
+        shard.tags.contains(tag)
     }
 
     /// Unexpired and expired-but-not-yet-dropped entries.
@@ -108,6 +122,10 @@ impl MemoryStore {
 impl Store for MemoryStore {
     fn insert(&self, tag: Tag, ttl: Duration) -> BoxFuture<'static, Result<Inserted, StoreError>> {
         future::ready(self.insert_at(tag, ttl, Instant::now())).boxed()
+    }
+
+    fn seen(&self, tag: &Tag) -> bool {
+        self.seen_at(tag, Instant::now())
     }
 
     fn describe(&self) -> String {
@@ -150,6 +168,23 @@ mod tests {
             store.insert_at(tag(1), TTL, t0 + TTL).unwrap(),
             Inserted::Fresh,
             "gone at the TTL"
+        );
+    }
+
+    #[test]
+    fn seen_answers_for_unexpired_tags_only() {
+        let store = MemoryStore::new(1024);
+        let t0 = Instant::now();
+        let ttl = Duration::from_secs(10);
+        assert!(!store.seen_at(&[1; 32], t0), "never inserted");
+        assert_eq!(store.insert_at([1; 32], ttl, t0).unwrap(), Inserted::Fresh);
+        assert!(store.seen_at(&[1; 32], t0 + Duration::from_secs(9)));
+        assert!(!store.seen_at(&[2; 32], t0), "another tag");
+        assert!(!store.seen_at(&[1; 32], t0 + ttl), "expired");
+        // Looking dropped the expired entry: the tag is fresh again, as an insert would say.
+        assert_eq!(
+            store.insert_at([1; 32], ttl, t0 + ttl).unwrap(),
+            Inserted::Fresh
         );
     }
 

@@ -61,6 +61,14 @@ pub(crate) trait Store: Send + Sync + 'static {
     /// resolves to an error.
     fn insert(&self, tag: Tag, ttl: Duration) -> BoxFuture<'static, Result<Inserted, StoreError>>;
 
+    /// Whether `tag` is known, here and now, to be in the store and unexpired: a quick,
+    /// local look before GSSAPI runs, so that a flood of one replayed token costs no accept.
+    /// `false` means "not known here", never "fresh": the insert after the accept decides.
+    /// Only accepted tokens' tags are ever inserted, so a tag found here is a replay.
+    fn seen(&self, _tag: &Tag) -> bool {
+        false
+    }
+
     /// What the store is, for the start-up log line (never a password).
     fn describe(&self) -> String;
 }
