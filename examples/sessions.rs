@@ -29,22 +29,23 @@ async fn main() -> std::io::Result<()> {
     let addr = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "127.0.0.1:8080".to_owned());
-    let key_bytes: Vec<u8> = match std::env::var_os("SESSION_KEY_FILE") {
-        Some(path) => std::fs::read(path)?,
+    let key = match std::env::var_os("SESSION_KEY_FILE") {
+        Some(path) => {
+            let bytes = std::fs::read(&path)?;
+            // Key::from panics on fewer than 64 bytes; try_from says so.
+            Key::try_from(&bytes[..]).map_err(|e| {
+                std::io::Error::other(format!("session key {}: {e}", path.to_string_lossy()))
+            })?
+        }
         None => {
             eprintln!("SESSION_KEY_FILE not set: using a random key, valid until restart");
-            Key::generate().master().to_vec()
+            Key::generate()
         }
     };
-    if key_bytes.len() < 64 {
-        return Err(std::io::Error::other(
-            "the session key needs at least 64 bytes",
-        ));
-    }
     let auth = SpnegoAuth::new()
         .hostname("www.example.com")
         .session_cookie(
-            SessionCookie::new(Key::from(&key_bytes)) // 64 bytes from your secret store
+            SessionCookie::new(key) // 64 bytes or more from your secret store
                 .max_age(Duration::from_secs(15 * 60)),
         );
     let auth = match std::env::var("SPNEGO_HOSTNAME") {

@@ -9,8 +9,10 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use futures_util::future::{ready, Ready};
 
 use crate::acceptor::PacBytes;
+use crate::claims::Claims;
 use crate::config::Config;
 use crate::credentials::Credentials;
+use crate::events::Mechanism;
 use crate::pac::Pac;
 
 /// The Kerberos identity of an authenticated request.
@@ -52,17 +54,18 @@ pub struct KerberosIdentity {
     delegated: Option<Credentials>,
     expires_at: Option<SystemTime>,
     via_session: bool,
-    via_password: bool,
+    mechanism: Mechanism,
     anonymous: bool,
     pac: Option<Arc<PacSource>>,
     local_name: Option<String>,
     channel_bound: bool,
 }
 
-/// The PAC's bytes, and their decoding, done once, when first asked for.
+/// The PAC's bytes, and their decoding, done once, when first asked for; for a session
+/// cookie, no bytes and what the cookie carried, decoded already.
 #[derive(Debug)]
 struct PacSource {
-    bytes: PacBytes,
+    bytes: Option<PacBytes>,
     decoded: OnceLock<Option<Pac>>,
 }
 
@@ -80,17 +83,23 @@ impl KerberosIdentity {
             delegated,
             expires_at: lifetime.and_then(|l| SystemTime::now().checked_add(l)),
             via_session: false,
-            via_password: false,
+            mechanism: Mechanism::Spnego,
             anonymous,
             pac: pac.map(|bytes| {
                 Arc::new(PacSource {
-                    bytes,
+                    bytes: Some(bytes),
                     decoded: OnceLock::new(),
                 })
             }),
             local_name,
             channel_bound: false,
         }
+    }
+
+    /// Sets how the client proved itself (SPNEGO unless said otherwise).
+    pub(crate) fn with_mechanism(mut self, mechanism: Mechanism) -> Self {
+        self.mechanism = mechanism;
+        self
     }
 
     /// Marks a login whose token carried our TLS channel bindings.
@@ -115,18 +124,46 @@ impl KerberosIdentity {
         )
     }
 
-    pub(crate) fn from_session(principal: String, expires_at: SystemTime) -> Self {
+    /// The identity a session cookie carried, as the login that issued it established it.
+    pub(crate) fn from_session(claims: Claims, expires_at: SystemTime) -> Self {
         Self {
-            principal,
+            principal: claims.principal,
             delegated: None,
             expires_at: Some(expires_at),
             via_session: true,
-            via_password: false,
-            anonymous: false,
-            pac: None,
-            local_name: None,
-            channel_bound: false,
+            mechanism: claims.mechanism,
+            anonymous: claims.anonymous,
+            pac: claims.pac.map(|pac| {
+                Arc::new(PacSource {
+                    bytes: None,
+                    decoded: OnceLock::from(Some(pac)),
+                })
+            }),
+            local_name: claims.local_name.flatten(),
+            channel_bound: claims.channel_bound,
         }
+    }
+
+    /// What a session cookie for this login carries (its end is set when it is issued);
+    /// `names_mapped`: whether this `SpnegoAuth` maps local names. Decodes the PAC now.
+    pub(crate) fn session_claims(&self, audience: &str, names_mapped: bool) -> Claims {
+        Claims {
+            end_secs: 0,
+            audience: audience.to_owned(),
+            principal: self.principal.clone(),
+            mechanism: self.mechanism,
+            anonymous: self.anonymous,
+            channel_bound: self.channel_bound,
+            local_name: names_mapped.then(|| self.local_name.clone()),
+            pac: self.pac().cloned(),
+        }
+    }
+
+    /// Forgets the local name (for a `SpnegoAuth` that does not map names, reading a cookie
+    /// from one that did).
+    pub(crate) fn without_local_name(mut self) -> Self {
+        self.local_name = None;
+        self
     }
 
     /// The client's Kerberos principal, as GSSAPI displays it: `alice@EXAMPLE.TEST`, or
@@ -153,9 +190,20 @@ impl KerberosIdentity {
     }
 
     /// Whether this request was authenticated by a [`SessionCookie`](crate::SessionCookie)
-    /// rather than a Negotiate token (such requests have no delegated credentials).
+    /// rather than by credentials of its own. Such requests have no delegated credentials;
+    /// everything else (principal, [`mechanism`](Self::mechanism), groups, flags, local name)
+    /// is what the login that issued the cookie established. A [`Require`](crate::Require)
+    /// rule that refuses a cookie's identity answers `401 Negotiate`, so that the client's
+    /// ticket decides.
     pub fn via_session_cookie(&self) -> bool {
         self.via_session
+    }
+
+    /// How the client proved who it is: [`Mechanism::Spnego`], [`Mechanism::Kerberos`] (a
+    /// raw Kerberos 5 token) or [`Mechanism::Password`]. For a request authenticated by its
+    /// session cookie, the mechanism of the login that issued the cookie.
+    pub fn mechanism(&self) -> Mechanism {
+        self.mechanism
     }
 
     /// Whether this request logged in with a user name and password (`Authorization: Basic`,
@@ -164,20 +212,17 @@ impl KerberosIdentity {
     /// keytab. The client delegates nothing; with
     /// [`constrained_delegation`](crate::SpnegoAuth::constrained_delegation) the proxy
     /// credential is there as for any login.
+    /// For a request authenticated by its session cookie, whether the login that issued
+    /// the cookie was a password login.
     pub fn via_password(&self) -> bool {
-        self.via_password
-    }
-
-    /// Marks an identity made from a password login.
-    pub(crate) fn by_password(mut self) -> Self {
-        self.via_password = true;
-        self
+        self.mechanism == Mechanism::Password
     }
 
     /// Whether the login was bound to this server's TLS certificate: the client's token
     /// carried the same [`ChannelBindings`](crate::ChannelBindings) as the server's, and
     /// GSSAPI checked them (`GSS_C_CHANNEL_BOUND_FLAG`). `false` without channel bindings,
-    /// for clients that sent none, and for requests authenticated by a session cookie.
+    /// and for clients that sent none. For a request authenticated by its session cookie,
+    /// whether the login that issued the cookie was bound.
     pub fn is_channel_bound(&self) -> bool {
         self.channel_bound
     }
@@ -193,7 +238,7 @@ impl KerberosIdentity {
     /// The local account name krb5's `auth_to_local` rules map the client to (`alice` for
     /// `alice@EXAMPLE.COM` by default), when
     /// [`SpnegoAuth::map_local_names`](crate::SpnegoAuth::map_local_names) is on and a rule
-    /// maps it; `None` otherwise (and for requests authenticated by a session cookie).
+    /// maps it; `None` otherwise. A session cookie carries the name its login was mapped to.
     pub fn local_name(&self) -> Option<&str> {
         self.local_name.as_deref()
     }
@@ -201,9 +246,10 @@ impl KerberosIdentity {
     /// What the ticket's PAC says about the user (Active Directory): SIDs of the user and of
     /// every group they are in, logon name and domain, UPN.
     ///
-    /// `None` when the ticket has no verified logon information (MIT Kerberos tickets, a
-    /// request authenticated by a [`SessionCookie`](crate::SessionCookie)), or when it does not
-    /// decode (logged once as a warning; the login itself stands). Only PAC data whose
+    /// `None` when the ticket has no verified logon information (MIT Kerberos tickets), or
+    /// when it does not decode (logged once as a warning; the login itself stands). A request
+    /// authenticated by its [`SessionCookie`](crate::SessionCookie) has what the login's PAC
+    /// said: the cookie carries it. Only PAC data whose
     /// server checksum GSSAPI verified with the service key is used. Decoded on first call,
     /// then kept: a login whose handler never asks costs only the copy of the bytes.
     ///
@@ -221,7 +267,7 @@ impl KerberosIdentity {
         source
             .decoded
             .get_or_init(|| {
-                let bytes = &source.bytes;
+                let bytes = source.bytes.as_ref()?;
                 match crate::pac::decode(&bytes.logon_info, bytes.upn_dns_info.as_deref()) {
                     Ok(pac) => Some(pac),
                     Err(why) => {

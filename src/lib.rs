@@ -116,6 +116,7 @@ mod acceptor;
 mod apreq;
 mod basic;
 mod channel_bindings;
+mod claims;
 mod config;
 mod credentials;
 mod engine;

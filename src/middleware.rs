@@ -10,6 +10,7 @@ use actix_web::{HttpMessage, HttpRequest, HttpResponse};
 use futures_util::future::{err, ok, ready, LocalBoxFuture, Ready};
 
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -23,7 +24,7 @@ use crate::identity::{AuthenticatedBy, KerberosIdentity, Negotiated};
 use crate::negotiate::{self, Authorization, Malformed};
 use crate::password::{self, PasswordRefusal, Step};
 use crate::pool::Full;
-use crate::session::{Session, SessionCookie};
+use crate::session::{NotIssued, Session, SessionCookie, MAX_COOKIE_BYTES};
 
 impl<S, B> Transform<S, ServiceRequest> for SpnegoAuth
 where
@@ -142,50 +143,97 @@ fn decide(optional: bool, earlier: Earlier, authorization: Authorization) -> Dec
     }
 }
 
-/// The policy after GSSAPI accepted a token (with our channel bindings when `bound`): `Err`
-/// with the rule and the reason when the context must not become an identity.
-fn admit(config: &Config, accepted: &Accepted, bound: bool) -> Result<(), (&'static str, String)> {
+/// What the policy after a login looks at: the same for a token GSSAPI accepted, a password
+/// login, and the login a session cookie carries.
+struct Facts<'a> {
+    principal: &'a str,
+    anonymous: bool,
+    channel_bound: bool,
+    has_local_name: bool,
+}
+
+impl<'a> From<&'a Accepted> for Facts<'a> {
+    fn from(accepted: &'a Accepted) -> Self {
+        Self {
+            principal: &accepted.principal,
+            anonymous: accepted.anonymous,
+            channel_bound: accepted.channel_bound,
+            has_local_name: accepted.local_name.is_some(),
+        }
+    }
+}
+
+/// The policy after a login (with our channel bindings applied to the request when `bound`):
+/// `Err` with the rule and the reason when it must not become an identity.
+fn admit(config: &Config, facts: Facts<'_>, bound: bool) -> Result<(), (&'static str, String)> {
+    let principal = facts.principal;
     let required = config
         .channel_bindings
         .as_ref()
         .is_some_and(|cb| cb.is_required());
-    if required && !accepted.channel_bound {
+    if required && !(bound && facts.channel_bound) {
         return Err((
             "channel bindings required",
             if bound {
                 format!(
-                    "{} sent no TLS channel bindings, and ChannelBindings::required is on \
-                     (the client may be too old to send them)",
-                    accepted.principal
+                    "{principal} sent no TLS channel bindings, and ChannelBindings::required is \
+                     on (the client may be too old to send them)"
                 )
             } else {
                 format!(
-                    "{}: the request did not come over TLS, so it cannot be bound to the \
-                     certificate, and ChannelBindings::required is on (behind a TLS proxy, \
-                     see ChannelBindings::behind_tls_proxy)",
-                    accepted.principal
+                    "{principal}: the request did not come over TLS, so it cannot be bound to \
+                     the certificate, and ChannelBindings::required is on (behind a TLS proxy, \
+                     see ChannelBindings::behind_tls_proxy)"
                 )
             },
         ));
     }
-    if accepted.anonymous && !config.allow_anonymous {
+    if facts.anonymous && !config.allow_anonymous {
         return Err((
             "anonymous ticket",
             format!(
-                "anonymous ticket ({}) refused: anyone can get one from a realm with anonymous \
-             PKINIT (SpnegoAuth::allow_anonymous accepts them)",
-                accepted.principal
+                "anonymous ticket ({principal}) refused: anyone can get one from a realm with \
+                 anonymous PKINIT (SpnegoAuth::allow_anonymous accepts them)"
             ),
         ));
     }
-    if config.local_names == LocalNames::Require && accepted.local_name.is_none() {
+    if config.local_names == LocalNames::Require && !facts.has_local_name {
         return Err((
             "no local name",
             format!(
-                "{} has no local account name (no auth_to_local rule in krb5.conf maps it), and \
-             SpnegoAuth::require_local_names is on",
-                accepted.principal
+                "{principal} has no local account name (no auth_to_local rule in krb5.conf maps \
+                 it), and SpnegoAuth::require_local_names is on"
             ),
+        ));
+    }
+    Ok(())
+}
+
+/// Whether this `SpnegoAuth` may take the login a session cookie carries as its own: the same
+/// policy as for a ticket, and what this configuration would have asked of the login (a local
+/// name mapping, a password check) must have been asked. `Err` says why not, for the log.
+fn admit_session(
+    config: &Config,
+    claims: &crate::claims::Claims,
+    bound: bool,
+) -> Result<(), String> {
+    let facts = Facts {
+        principal: &claims.principal,
+        anonymous: claims.anonymous,
+        channel_bound: claims.channel_bound,
+        has_local_name: matches!(claims.local_name, Some(Some(_))),
+    };
+    admit(config, facts, bound).map_err(|(_, why)| why)?;
+    if config.local_names != LocalNames::Off && claims.local_name.is_none() {
+        return Err(format!(
+            "{} logged in where local names were not mapped, and this SpnegoAuth maps them",
+            claims.principal
+        ));
+    }
+    if claims.mechanism == Mechanism::Password && config.password.is_none() {
+        return Err(format!(
+            "{} logged in with a password, and this SpnegoAuth takes no passwords",
+            claims.principal
         ));
     }
     Ok(())
@@ -210,14 +258,17 @@ where
         {
             return self.preflight(req, earlier);
         }
-        if earlier == Earlier::Nothing {
+        // Like mod_auth_gssapi, a session counts only for a request without credentials: a
+        // ticket or a password beside a cookie is checked, and decides (a success replaces the
+        // cookie, a failure is answered as without one).
+        if earlier == Earlier::Nothing && !req.headers().contains_key(AUTHORIZATION) {
             if let Some(identity) = self.session_identity(&req) {
                 self.config
                     .emit(req.request(), || AuthEvent::Authenticated {
                         principal: identity.principal().to_owned(),
                         mechanism: Mechanism::SessionCookie,
                         delegated: false,
-                        channel_bound: false,
+                        channel_bound: identity.is_channel_bound(),
                     });
                 let mut ext = req.extensions_mut();
                 ext.insert(identity);
@@ -345,7 +396,7 @@ where
         ))
     });
     let refusal = match outcome {
-        Ok(accepted) => match admit(&config, &accepted, bound) {
+        Ok(accepted) => match admit(&config, Facts::from(&accepted), bound) {
             Ok(()) => {
                 config.emit(req.request(), || AuthEvent::Authenticated {
                     principal: accepted.principal.clone(),
@@ -355,7 +406,14 @@ where
                 });
                 req.extensions_mut()
                     .insert(AuthenticatedBy(Arc::clone(&config)));
-                return identified(service, req, accepted, session.as_ref()).await;
+                return identified(
+                    service,
+                    &config,
+                    req,
+                    (accepted, mechanism),
+                    session.as_ref(),
+                )
+                .await;
             }
             Err((rule, why)) => {
                 config.emit(req.request(), || AuthEvent::Refused {
@@ -426,7 +484,7 @@ where
         )))
     });
     let failure = match outcome {
-        Ok(accepted) => match admit(&config, &accepted, false) {
+        Ok(accepted) => match admit(&config, Facts::from(&accepted), false) {
             Ok(()) => {
                 config.emit(req.request(), || AuthEvent::Authenticated {
                     principal: accepted.principal.clone(),
@@ -436,7 +494,14 @@ where
                 });
                 req.extensions_mut()
                     .insert(AuthenticatedBy(Arc::clone(&config)));
-                return identified(service, req, accepted, session.as_ref()).await;
+                return identified(
+                    service,
+                    &config,
+                    req,
+                    (accepted, Mechanism::Password),
+                    session.as_ref(),
+                )
+                .await;
             }
             Err((rule, why)) => {
                 // The password was right; a rule refuses the account, as it would its ticket.
@@ -491,8 +556,9 @@ where
 /// the session cookie to its response.
 async fn identified<S, B>(
     service: Rc<S>,
+    config: &Config,
     req: ServiceRequest,
-    accepted: Accepted,
+    (accepted, mechanism): (Accepted, Mechanism),
     session: Option<&SessionBinding>,
 ) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error>
 where
@@ -515,7 +581,6 @@ where
         .output_token
         .as_deref()
         .and_then(|t| HeaderValue::try_from(negotiate::challenge_with_token(t)).ok());
-    let by_password = accepted.by_password;
     let identity = KerberosIdentity::new(
         accepted.principal,
         accepted.delegated.map(Credentials::new),
@@ -524,20 +589,9 @@ where
         accepted.pac,
         accepted.local_name,
     )
-    .with_channel_bound(accepted.channel_bound);
-    let identity = if by_password {
-        identity.by_password()
-    } else {
-        identity
-    };
-    let cookie = session.and_then(|s| {
-        s.cookie.issue(
-            &s.audience,
-            identity.principal(),
-            identity.expires_at(),
-            SystemTime::now(),
-        )
-    });
+    .with_channel_bound(accepted.channel_bound)
+    .with_mechanism(mechanism);
+    let cookie = session.and_then(|s| s.issue(config, &req, &identity));
     req.extensions_mut().insert(identity);
     let mut res = service.call(req).await?;
     if let Some(challenge) = challenge {
@@ -557,6 +611,63 @@ where
 pub(crate) struct SessionBinding {
     cookie: SessionCookie,
     audience: String,
+}
+
+/// Whether a cookie too big for browsers was logged (once per process: it is the user's
+/// group count, not a configuration, that makes one).
+static WARNED_TOO_BIG: AtomicBool = AtomicBool::new(false);
+
+impl SessionBinding {
+    /// The cookie for a fresh login, if one can be issued.
+    fn issue(
+        &self,
+        config: &Config,
+        req: &ServiceRequest,
+        identity: &KerberosIdentity,
+    ) -> Option<actix_web::cookie::Cookie<'static>> {
+        let claims = identity.session_claims(&self.audience, config.local_names != LocalNames::Off);
+        match self
+            .cookie
+            .issue(&claims, identity.expires_at(), SystemTime::now())
+        {
+            Ok(cookie) => {
+                if self.cookie.is_secure()
+                    && req.connection_info().scheme() == "http"
+                    && self.cookie.first_plain_http_answer()
+                {
+                    log::warn!(
+                        "{}: session cookie {} is Secure, but this request came over plain \
+                         HTTP: browsers drop a Secure cookie set over HTTP (curl keeps it for \
+                         localhost), so every request will negotiate again. Serve HTTPS (or \
+                         set X-Forwarded-Proto behind a TLS proxy); on an HTTP-only intranet \
+                         host, SessionCookie::secure(false) sends the cookie in clear text \
+                         (logged once)",
+                        describe(req),
+                        self.cookie.cookie_name()
+                    );
+                }
+                Some(cookie)
+            }
+            Err(NotIssued::TooShort) => None,
+            Err(NotIssued::TooBig(len)) => {
+                let once = !WARNED_TOO_BIG.swap(true, Ordering::Relaxed);
+                let line = format!(
+                    "{}: no session cookie for {}: it would be {len} bytes, more than browsers \
+                     keep ({MAX_COOKIE_BYTES}; the PAC has {} groups): the client goes on \
+                     sending tickets",
+                    describe(req),
+                    identity.principal(),
+                    identity.pac().map_or(0, |p| p.group_sids().len())
+                );
+                if once {
+                    log::warn!("{line} (logged once; later ones at debug level)");
+                } else {
+                    log::debug!("{line}");
+                }
+                None
+            }
+        }
+    }
 }
 
 /// What an enclosing `SpnegoAuth` left in the request's extensions.
@@ -750,17 +861,35 @@ where
         answer(req, res)
     }
 
-    /// The identity from a valid session cookie, if sessions are on and the request has one.
+    /// The identity from a valid session cookie, if sessions are on, the request has one, and
+    /// this configuration would have admitted the login it carries.
     fn session_identity(&self, req: &ServiceRequest) -> Option<KerberosIdentity> {
         let binding = self.session.as_ref()?;
         match binding
             .cookie
             .read(&binding.audience, req.headers(), SystemTime::now())
         {
-            Session::Valid {
-                principal,
-                expires_at,
-            } => Some(KerberosIdentity::from_session(principal, expires_at)),
+            Session::Valid { claims, expires_at } => {
+                let bound = self
+                    .config
+                    .channel_bindings
+                    .as_ref()
+                    .and_then(|cb| cb.for_request(req.app_config().secure()))
+                    .is_some();
+                if let Err(why) = admit_session(&self.config, &claims, bound) {
+                    log::info!(
+                        "{}: session cookie not used: {why}; falling back to Negotiate",
+                        describe(req)
+                    );
+                    return None;
+                }
+                let identity = KerberosIdentity::from_session(*claims, expires_at);
+                Some(if self.config.local_names == LocalNames::Off {
+                    identity.without_local_name()
+                } else {
+                    identity
+                })
+            }
             Session::Invalid(why) => {
                 log::info!("{}: {why}; falling back to Negotiate", describe(req));
                 None
@@ -947,11 +1076,14 @@ mod tests {
     #[test]
     fn anonymous_tickets_are_refused_unless_allowed() {
         let config = Config::default();
-        assert_eq!(admit(&config, &accepted(false), false), Ok(()));
-        let (rule, why) = admit(&config, &accepted(true), false).unwrap_err();
+        assert_eq!(admit(&config, Facts::from(&accepted(false)), false), Ok(()));
+        let (rule, why) = admit(&config, Facts::from(&accepted(true)), false).unwrap_err();
         assert_eq!(rule, "anonymous ticket");
         assert!(why.contains("anonymous ticket"), "{why}");
         let allowing = SpnegoAuth::new().allow_anonymous();
-        assert_eq!(admit(&allowing.config, &accepted(true), false), Ok(()));
+        assert_eq!(
+            admit(&allowing.config, Facts::from(&accepted(true)), false),
+            Ok(())
+        );
     }
 }

@@ -46,8 +46,17 @@ impl Sid {
         &self.sub[..usize::from(self.len)]
     }
 
+    /// The revision (1) and the 48-bit identifier authority (5 for `S-1-5-...`).
+    pub(crate) fn revision_and_authority(&self) -> (u8, u64) {
+        (self.revision, self.authority)
+    }
+
     /// A SID from its parts; `None` with more than 15 sub-authorities.
-    fn from_parts(revision: u8, authority: u64, sub_authorities: &[u32]) -> Option<Self> {
+    pub(crate) fn from_parts(
+        revision: u8,
+        authority: u64,
+        sub_authorities: &[u32],
+    ) -> Option<Self> {
         if sub_authorities.len() > MAX_SUB_AUTHORITIES {
             return None;
         }
@@ -159,6 +168,30 @@ pub struct Pac {
 }
 
 impl Pac {
+    /// A `Pac` from what a session cookie carried of one (see `session.rs`): the groups are
+    /// sorted and deduplicated here, whatever order they came in.
+    pub(crate) fn from_session(
+        user_sid: Sid,
+        primary_group_sid: Sid,
+        mut group_sids: Vec<Sid>,
+        names: [String; 2],
+        upn: Option<String>,
+        dns_domain: Option<String>,
+    ) -> Self {
+        group_sids.sort();
+        group_sids.dedup();
+        let [logon_name, logon_domain] = names;
+        Self {
+            user_sid,
+            primary_group_sid,
+            group_sids,
+            logon_name,
+            logon_domain,
+            upn,
+            dns_domain,
+        }
+    }
+
     /// The user's SID (domain SID + the user's RID).
     pub fn user_sid(&self) -> &Sid {
         &self.user_sid

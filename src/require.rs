@@ -25,6 +25,12 @@ type Predicate = Arc<dyn Fn(&KerberosIdentity) -> bool + Send + Sync>;
 ///   `SpnegoAuth`'s unauthorized response.
 /// - An identity the rule refuses: `403`, the enclosing `SpnegoAuth`'s forbidden response, and
 ///   a `warn` line naming the principal and the rule (never a token).
+/// - An identity from a [`SessionCookie`](crate::SessionCookie) that the rule refuses: `401`
+///   with the challenge, logged at `info`. The cookie carries what its login established
+///   (groups, flags, local name), but not everything a fresh ticket can bring (delegated
+///   credentials, a newer group list): the client's ticket decides, and if the rule refuses
+///   that too, the answer is `403`. So a cookie never turns into a `403` what a ticket
+///   would have let in.
 /// - Otherwise the request goes on; the handler runs only then.
 ///
 /// Wrap it *inside* `SpnegoAuth`: on a scope of an app that `SpnegoAuth` wraps, or on the same
@@ -71,6 +77,7 @@ enum Rule {
     AnyGroup(Vec<Sid>),
     AllGroups(Vec<Sid>),
     Predicate(&'static str, Predicate),
+    Delegated,
     Either(Vec<Rule>),
 }
 
@@ -86,6 +93,7 @@ impl Rule {
                 .pac()
                 .is_some_and(|pac| sids.iter().all(|s| pac.is_member_of(s))),
             Self::Predicate(_, f) => f(id),
+            Self::Delegated => id.delegated_credentials().is_some(),
             Self::Either(rules) => rules.iter().any(|r| r.allows(id)),
         }
     }
@@ -116,6 +124,7 @@ impl fmt::Display for Rule {
                 list(f, s.iter().map(Sid::to_string).collect())
             }
             Self::Predicate(name, _) => write!(f, "{name}"),
+            Self::Delegated => f.write_str("delegated credentials"),
             Self::Either(rules) => {
                 for (i, r) in rules.iter().enumerate() {
                     if i > 0 {
@@ -190,6 +199,34 @@ impl Require {
         Self::new(Rule::Predicate(name, Arc::new(predicate)))
     }
 
+    /// Allows requests that carry delegated credentials
+    /// ([`KerberosIdentity::delegated_credentials`]): for routes whose handler calls another
+    /// service as the user. A request authenticated by its session cookie has none, so it
+    /// gets `401 Negotiate` and the browser sends a ticket (a delegated one where the client
+    /// delegates: Firefox `network.negotiate-auth.delegation-uris`, Chrome
+    /// `AuthNegotiateDelegateAllowlist`, `curl --delegation always`); a ticket without
+    /// delegation gets `403`.
+    ///
+    /// ```
+    /// use actix_gssapi::{KerberosIdentity, Require};
+    /// use actix_web::{web, HttpResponse};
+    ///
+    /// async fn export(id: KerberosIdentity) -> HttpResponse {
+    ///     // Inside Require::delegated_credentials(), always Some.
+    ///     match id.delegated_credentials() {
+    ///         Some(_creds) => HttpResponse::Ok().body("calling the back end as the user"),
+    ///         None => HttpResponse::Forbidden().finish(),
+    ///     }
+    /// }
+    ///
+    /// let scope = web::scope("/export")
+    ///     .wrap(Require::delegated_credentials())
+    ///     .route("", web::get().to(export));
+    /// ```
+    pub fn delegated_credentials() -> Self {
+        Self::new(Rule::Delegated)
+    }
+
     /// Allows whom this rule or `other` allows.
     ///
     /// ```
@@ -218,6 +255,8 @@ enum Verdict {
     Allow,
     /// No identity: 401.
     Challenge,
+    /// A session cookie's identity the rule refuses: 401, so the ticket decides.
+    AskForTicket,
     /// An identity the rule refuses: 403.
     Refuse,
 }
@@ -226,6 +265,7 @@ fn verdict(rule: &Rule, identity: Option<&KerberosIdentity>) -> Verdict {
     match identity {
         None => Verdict::Challenge,
         Some(id) if rule.allows(id) => Verdict::Allow,
+        Some(id) if id.via_session_cookie() => Verdict::AskForTicket,
         Some(_) => Verdict::Refuse,
     }
 }
@@ -292,6 +332,19 @@ where
                     Arc::new(Config::default())
                 });
                 config.unauthorized_response(req.request())
+            }
+            Verdict::AskForTicket => {
+                let principal = identity.as_ref().map_or("", |i| i.principal());
+                log::info!(
+                    "{} {}: the session cookie of {principal} does not meet the authorization \
+                     rule ({}): answering 401 so that a ticket decides",
+                    req.method(),
+                    req.path(),
+                    self.rule
+                );
+                by.or(anonymous)
+                    .unwrap_or_else(|| Arc::new(Config::default()))
+                    .unauthorized_response(req.request())
             }
             Verdict::Refuse => {
                 let principal = identity.as_ref().map_or("", |i| i.principal());

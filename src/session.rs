@@ -2,12 +2,18 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use actix_web::cookie::{Cookie, CookieJar, Key, SameSite};
 use actix_web::http::header::{HeaderMap, COOKIE};
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+
 use crate::acceptor::ServiceName;
+use crate::claims::{self, Claims};
 
 /// Session cookies for [`SpnegoAuth`](crate::SpnegoAuth), like mod_auth_gssapi's
 /// `GssapiUseSessions`: after a successful Negotiate exchange the response sets an encrypted
@@ -39,7 +45,10 @@ use crate::acceptor::ServiceName;
 /// # fn main() -> std::io::Result<()> {
 /// // Every node behind the load balancer uses the same key: at least 64 random bytes from
 /// // your secret store (`head -c 64 /dev/urandom`), never a constant in the code.
-/// let key = Key::from(&std::fs::read("/run/secrets/session.key")?);
+/// // (`Key::from` panics on a shorter one; `try_from` says so.)
+/// let bytes = std::fs::read("/run/secrets/session.key")?;
+/// let key = Key::try_from(&bytes[..])
+///     .map_err(|e| std::io::Error::other(format!("/run/secrets/session.key: {e}")))?;
 /// let auth = SpnegoAuth::new().session_cookie(
 ///     SessionCookie::new(key)
 ///         .context("payroll")
@@ -70,6 +79,9 @@ pub struct SessionCookie {
     http_only: bool,
     same_site: SameSite,
     max_age: Duration,
+    /// Whether a `Secure` cookie was issued over plain HTTP yet (warned once): shared by the
+    /// clones every worker uses.
+    issued_over_http: Arc<AtomicBool>,
 }
 
 impl fmt::Debug for SessionCookie {
@@ -92,17 +104,35 @@ impl fmt::Debug for SessionCookie {
 pub(crate) enum Session {
     /// No session cookie.
     Absent,
-    /// A valid session for this principal, until this time.
+    /// A valid session: what the login that issued it established, until `expires_at`.
     Valid {
-        principal: String,
+        claims: Box<Claims>,
         expires_at: SystemTime,
     },
     /// A cookie that does not authenticate; the reason is safe to log.
     Invalid(&'static str),
 }
 
-/// `v1` cookies (`v1|end|principal`) had no audience: they are refused as of unknown format.
-const FORMAT_VERSION: &str = "v2";
+/// What a cookie's plaintext starts with; then the [`claims`](crate::claims) in base64url.
+/// `v1` (`v1|end|principal`) and `v2` (`v2|end|len|audience principal`) cookies carried no
+/// more than the principal: they are refused as of unknown format, and the client logs in
+/// again.
+const FORMAT_PREFIX: &str = "v3.";
+
+/// The longest `Set-Cookie` value browsers keep: RFC 6265 §6.1 asks them to take at least
+/// 4096 bytes a cookie (name, value and attributes), and Chromium refuses one whose name and
+/// value are longer.
+pub(crate) const MAX_COOKIE_BYTES: usize = 4096;
+
+/// Why no cookie was issued for a login.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NotIssued {
+    /// The ticket ends in less than a second.
+    TooShort,
+    /// The cookie would be longer than browsers keep (this many bytes): the client goes on
+    /// sending tickets, which is always correct.
+    TooBig(usize),
+}
 
 /// The cookie name unless [`SessionCookie::name`] sets one (mod_auth_gssapi's default).
 const DEFAULT_NAME: &str = "gssapi_session";
@@ -113,8 +143,8 @@ impl SessionCookie {
     /// Session cookies encrypted with `key`, with the defaults below.
     ///
     /// `key` must be the same on every server that should accept the cookie. Make one with
-    /// `Key::generate()` and keep it in your secret store, or derive one from at least 64 bytes
-    /// of secret with `Key::from`.
+    /// `Key::generate()` and keep it in your secret store, or make one from at least 64 bytes
+    /// of secret with `Key::try_from(&bytes[..])` (`Key::from` panics on fewer).
     pub fn new(key: Key) -> Self {
         Self {
             keys: vec![key],
@@ -126,6 +156,7 @@ impl SessionCookie {
             http_only: true,
             same_site: SameSite::Lax,
             max_age: Duration::from_secs(60 * 60),
+            issued_over_http: Arc::default(),
         }
     }
 
@@ -204,6 +235,16 @@ impl SessionCookie {
         self
     }
 
+    /// Whether cookies are `Secure`.
+    pub(crate) fn is_secure(&self) -> bool {
+        self.secure
+    }
+
+    /// `true` the first time it is called (for a warning logged once).
+    pub(crate) fn first_plain_http_answer(&self) -> bool {
+        !self.issued_over_http.swap(true, Ordering::Relaxed)
+    }
+
     /// The name cookies are set and read under.
     pub(crate) fn cookie_name(&self) -> &str {
         match &self.name {
@@ -257,34 +298,36 @@ impl SessionCookie {
         format!("{service}\0{}", self.context)
     }
 
-    /// The `Set-Cookie` for a fresh Negotiate login, or `None` when the ticket ends too soon
-    /// for a session to be worth it.
+    /// The `Set-Cookie` for a fresh login (`claims.end_secs` is ignored: the session ends
+    /// after [`max_age`](Self::max_age), or when the ticket does if that is earlier).
     pub(crate) fn issue(
         &self,
-        audience: &str,
-        principal: &str,
+        claims: &Claims,
         ticket_end: Option<SystemTime>,
         now: SystemTime,
-    ) -> Option<Cookie<'static>> {
-        let mut end = now.checked_add(self.max_age)?;
+    ) -> Result<Cookie<'static>, NotIssued> {
+        let mut end = now.checked_add(self.max_age).ok_or(NotIssued::TooShort)?;
         if let Some(ticket_end) = ticket_end {
             end = end.min(ticket_end);
         }
-        let lifetime = end.duration_since(now).ok()?;
+        let lifetime = end.duration_since(now).map_err(|_| NotIssued::TooShort)?;
         if lifetime < Duration::from_secs(1) {
-            return None;
+            return Err(NotIssued::TooShort);
         }
-        let end_secs = end.duration_since(UNIX_EPOCH).ok()?.as_secs();
-        // The audience is length-prefixed: a principal can contain any character.
-        let value = format!(
-            "{FORMAT_VERSION}|{end_secs}|{}|{audience}{principal}",
-            audience.len()
-        );
+        let end_secs = end
+            .duration_since(UNIX_EPOCH)
+            .map_err(|_| NotIssued::TooShort)?
+            .as_secs();
+        let bytes = claims::encode(&Claims {
+            end_secs,
+            ..claims.clone()
+        });
+        let value = format!("{FORMAT_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes));
         let name = self.cookie_name().to_owned();
         let mut jar = CookieJar::new();
         jar.private_mut(&self.keys[0])
             .add(Cookie::new(name.clone(), value));
-        let mut cookie = jar.get(&name)?.clone();
+        let mut cookie = jar.get(&name).ok_or(NotIssued::TooShort)?.clone();
         cookie.set_path(self.path.to_string());
         if let Some(domain) = &self.domain {
             cookie.set_domain(domain.to_string());
@@ -294,7 +337,11 @@ impl SessionCookie {
         cookie.set_same_site(self.same_site);
         let secs = i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX);
         cookie.set_max_age(actix_web::cookie::time::Duration::seconds(secs));
-        Some(cookie)
+        let len = cookie.to_string().len();
+        if len > MAX_COOKIE_BYTES {
+            return Err(NotIssued::TooBig(len));
+        }
+        Ok(cookie)
     }
 
     /// Reads and checks the request's session cookie.
@@ -339,26 +386,17 @@ impl SessionCookie {
             jar.private(key).get(name).map(|c| c.value().to_owned())
         })?;
         let unknown = Some(Session::Invalid("session cookie has an unknown format"));
-        let mut parts = plain.splitn(4, '|');
-        let (Some(FORMAT_VERSION), Some(end), Some(len), Some(rest)) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
+        let Some(claims) = plain
+            .strip_prefix(FORMAT_PREFIX)
+            .and_then(|b64| URL_SAFE_NO_PAD.decode(b64).ok())
+            .and_then(|bytes| claims::decode(&bytes))
         else {
             return unknown;
         };
-        let Some(len) = len.parse::<usize>().ok() else {
+        let Some(expires_at) = UNIX_EPOCH.checked_add(Duration::from_secs(claims.end_secs)) else {
             return unknown;
         };
-        let (Some(cookie_audience), Some(principal)) = (rest.get(..len), rest.get(len..)) else {
-            return unknown;
-        };
-        let Some(expires_at) = end
-            .parse::<u64>()
-            .ok()
-            .and_then(|s| UNIX_EPOCH.checked_add(Duration::from_secs(s)))
-        else {
-            return unknown;
-        };
-        if cookie_audience != audience {
+        if claims.audience != audience {
             return Some(Session::Invalid(
                 "session cookie was issued for another service name or context",
             ));
@@ -367,7 +405,7 @@ impl SessionCookie {
             return Some(Session::Invalid("session cookie has expired"));
         }
         Some(Session::Valid {
-            principal: principal.to_owned(),
+            claims: Box::new(claims),
             expires_at,
         })
     }
@@ -390,9 +428,23 @@ mod tests {
         Key::from(&[b; 64])
     }
 
+    /// What a plain SPNEGO login of `principal` would put in a cookie for `audience`.
+    fn login(audience: &str, principal: &str) -> Claims {
+        Claims {
+            end_secs: 0,
+            audience: audience.to_owned(),
+            principal: principal.to_owned(),
+            mechanism: crate::events::Mechanism::Spnego,
+            anonymous: false,
+            channel_bound: false,
+            local_name: None,
+            pac: None,
+        }
+    }
+
     fn valid(session: Session) -> String {
         match session {
-            Session::Valid { principal, .. } => principal,
+            Session::Valid { claims, .. } => claims.principal,
             Session::Invalid(why) => panic!("invalid: {why}"),
             Session::Absent => panic!("absent"),
         }
@@ -401,7 +453,7 @@ mod tests {
     fn invalid(session: Session) -> &'static str {
         match session {
             Session::Invalid(why) => why,
-            Session::Valid { principal, .. } => panic!("valid for {principal}"),
+            Session::Valid { claims, .. } => panic!("valid for {}", claims.principal),
             Session::Absent => panic!("absent"),
         }
     }
@@ -457,7 +509,7 @@ mod tests {
     fn round_trip_and_attributes() {
         let now = SystemTime::now();
         let c = SessionCookie::new(key(1));
-        let cookie = c.issue(AUD, "alice@R", None, now).unwrap();
+        let cookie = c.issue(&login(AUD, "alice@R"), None, now).unwrap();
         assert_eq!(cookie.name(), "__Host-gssapi_session");
         assert!(
             !cookie.value().contains("alice"),
@@ -482,7 +534,7 @@ mod tests {
         let aud = c.audience(&ServiceName::HostBased("HTTP@h".into()));
         for principal in ["a|b@R", "|@R", "x\0y@R", ""] {
             let value = c
-                .issue(&aud, principal, None, now)
+                .issue(&login(&aud, principal), None, now)
                 .unwrap()
                 .value()
                 .to_owned();
@@ -497,7 +549,7 @@ mod tests {
         let a = SessionCookie::new(key(1));
         let a_aud = a.audience(&ServiceName::HostBased("HTTP@localhost".into()));
         let value = a
-            .issue(&a_aud, "alice@R", None, now)
+            .issue(&login(&a_aud, "alice@R"), None, now)
             .unwrap()
             .value()
             .to_owned();
@@ -521,12 +573,12 @@ mod tests {
         let now = SystemTime::now();
         let c = SessionCookie::new(key(1));
         let alice = c
-            .issue(AUD, "alice@R", None, now)
+            .issue(&login(AUD, "alice@R"), None, now)
             .unwrap()
             .value()
             .to_owned();
         let mallory = c
-            .issue(AUD, "mallory@R", None, now)
+            .issue(&login(AUD, "mallory@R"), None, now)
             .unwrap()
             .value()
             .to_owned();
@@ -555,14 +607,19 @@ mod tests {
         let now = SystemTime::now();
         let c = SessionCookie::new(key(1));
         let ticket_end = now + Duration::from_secs(90);
-        let cookie = c.issue(AUD, "alice@R", Some(ticket_end), now).unwrap();
+        let cookie = c
+            .issue(&login(AUD, "alice@R"), Some(ticket_end), now)
+            .unwrap();
         assert_eq!(cookie.max_age().unwrap().whole_seconds(), 90);
         let h = headers(&format!("__Host-gssapi_session={}", cookie.value()));
         assert_eq!(
             invalid(c.read(AUD, &h, now + Duration::from_secs(91))),
             "session cookie has expired"
         );
-        assert!(c.issue(AUD, "alice@R", Some(now), now).is_none());
+        assert!(matches!(
+            c.issue(&login(AUD, "alice@R"), Some(now), now),
+            Err(NotIssued::TooShort)
+        ));
     }
 
     #[test]
@@ -570,7 +627,7 @@ mod tests {
         let now = SystemTime::now();
         let c = SessionCookie::new(key(1)).name("gssapi_session");
         let value = c
-            .issue(AUD, "alice@R", None, now)
+            .issue(&login(AUD, "alice@R"), None, now)
             .unwrap()
             .value()
             .to_owned();
@@ -598,14 +655,65 @@ mod tests {
             .duration_since(UNIX_EPOCH)
             .unwrap()
             .as_secs();
-        let mut jar = CookieJar::new();
-        jar.private_mut(&key(1))
-            .add(Cookie::new("s", format!("v1|{end}|alice@R")));
-        let value = jar.get("s").unwrap().value().to_owned();
+        // v1 and v2 carried only the principal: a rule could not ask them what it asks a
+        // ticket.
+        for old in [
+            format!("v1|{end}|alice@R"),
+            format!("v2|{end}|{}|{AUD}alice@R", AUD.len()),
+            "v3.!!!".to_owned(),
+            format!("v3.{}", URL_SAFE_NO_PAD.encode([3, 0, 0])),
+        ] {
+            let mut jar = CookieJar::new();
+            jar.private_mut(&key(1)).add(Cookie::new("s", old));
+            let value = jar.get("s").unwrap().value().to_owned();
+            assert_eq!(
+                invalid(c.read(AUD, &headers(&format!("s={value}")), now)),
+                "session cookie has an unknown format"
+            );
+        }
+    }
+
+    #[test]
+    fn what_the_login_established_comes_back_whole() {
+        let now = SystemTime::now();
+        let c = SessionCookie::new(key(1));
+        let login = Claims {
+            mechanism: crate::events::Mechanism::Password,
+            anonymous: true,
+            channel_bound: true,
+            local_name: Some(Some("alice".to_owned())),
+            pac: Some(crate::claims::tests::pac_with(400)),
+            ..login(AUD, "alice@AD.TEST")
+        };
+        let cookie = c.issue(&login, None, now).unwrap();
+        // A 400-group user fits in what browsers keep, with room to spare.
+        let len = cookie.to_string().len();
+        assert!(len < 3000, "{len} bytes");
+        let h = headers(&format!("__Host-gssapi_session={}", cookie.value()));
+        let Session::Valid { claims, .. } = c.read(AUD, &h, now) else {
+            panic!("not valid");
+        };
         assert_eq!(
-            invalid(c.read(AUD, &headers(&format!("s={value}")), now)),
-            "session cookie has an unknown format"
+            Claims {
+                end_secs: 0,
+                ..*claims
+            },
+            login
         );
+    }
+
+    #[test]
+    fn a_cookie_browsers_would_drop_is_not_issued() {
+        let now = SystemTime::now();
+        let c = SessionCookie::new(key(1));
+        let login = Claims {
+            pac: Some(crate::claims::tests::pac_with(2000)),
+            ..login(AUD, "alice@AD.TEST")
+        };
+        match c.issue(&login, None, now) {
+            Err(NotIssued::TooBig(len)) => assert!(len > MAX_COOKIE_BYTES, "{len}"),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
@@ -613,7 +721,7 @@ mod tests {
         let now = SystemTime::now();
         let old = SessionCookie::new(key(1));
         let value = old
-            .issue(AUD, "alice@R", None, now)
+            .issue(&login(AUD, "alice@R"), None, now)
             .unwrap()
             .value()
             .to_owned();
@@ -621,7 +729,7 @@ mod tests {
         let h = headers(&format!("__Host-gssapi_session={value}"));
         assert_eq!(valid(rotated.read(AUD, &h, now)), "alice@R");
         let new_value = rotated
-            .issue(AUD, "bob@R", None, now)
+            .issue(&login(AUD, "bob@R"), None, now)
             .unwrap()
             .value()
             .to_owned();

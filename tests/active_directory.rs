@@ -274,3 +274,89 @@ async fn constrained_delegation_reaches_only_the_allowed_back_end() {
     let body = test::call_and_read_body(&without, get()).await;
     assert_eq!(body, "alice@AD.TEST no credential");
 }
+
+/// Session cookies on AD: the cookie carries the verified PAC's groups (a 400-group user's
+/// fits in a browser's 4 KB), so a group rule gives the cookie the ticket's answer; a cookie
+/// whose groups do not meet the rule asks for a ticket (401), and the ticket decides; a ticket
+/// beside another user's cookie brings its own groups.
+#[actix_web::test]
+async fn session_cookies_carry_the_groups_a_rule_asks_for() {
+    use actix_gssapi::{Key, Require, SessionCookie};
+    domain();
+    let g1: Sid = sid("g1").parse().unwrap();
+    let app = test::init_service(
+        App::new()
+            .wrap(
+                SpnegoAuth::new()
+                    .hostname("localhost")
+                    .session_cookie(SessionCookie::new(Key::from(&[42; 64])).secure(false)),
+            )
+            .route("/", web::get().to(groups))
+            .service(
+                web::scope("/g1")
+                    .wrap(Require::any_group([g1]))
+                    .route("", web::get().to(groups)),
+            ),
+    )
+    .await;
+    let login_at = |path: &str, user: &str, cookie: Option<&str>| {
+        let mut req = test::TestRequest::get()
+            .uri(path)
+            .insert_header((header::AUTHORIZATION, token(user).header().to_owned()));
+        if let Some(cookie) = cookie {
+            req = req.insert_header((header::COOKIE, cookie.to_owned()));
+        }
+        req.to_request()
+    };
+    let login = |user: &str, cookie: Option<&str>| login_at("/", user, cookie);
+    fn cookie_of<B>(res: &actix_web::dev::ServiceResponse<B>) -> (String, usize) {
+        let full = res
+            .headers()
+            .get(header::SET_COOKIE)
+            .expect("a session cookie")
+            .to_str()
+            .unwrap()
+            .to_owned();
+        (full.split(';').next().unwrap().to_owned(), full.len())
+    }
+    let with_cookie = |path: &str, cookie: &str| {
+        test::TestRequest::get()
+            .uri(path)
+            .insert_header((header::COOKIE, cookie.to_owned()))
+            .to_request()
+    };
+
+    let res = test::call_service(&app, login("alice", None)).await;
+    let (alice, _) = cookie_of(&res);
+    let by_ticket = test::read_body(res).await;
+    // The cookie alone: the same groups, and the g1 route lets alice in.
+    let by_cookie = test::call_and_read_body(&app, with_cookie("/", &alice)).await;
+    assert_eq!(by_cookie, by_ticket);
+    let res = test::call_service(&app, with_cookie("/g1", &alice)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+
+    // bob is not in g1: his cookie gets 401 (the ticket decides), his ticket 403.
+    let res = test::call_service(&app, login("bob", None)).await;
+    let (bob, _) = cookie_of(&res);
+    let res = test::call_service(&app, with_cookie("/g1", &bob)).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        test::call_service(&app, login_at("/g1", "bob", Some(&bob)))
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    // alice's ticket beside bob's cookie: alice, with her groups.
+    let res = test::call_service(&app, login_at("/g1", "alice", Some(&bob))).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.headers().get(header::SET_COOKIE).is_some());
+
+    // 400 groups: the cookie fits what browsers keep and brings every group.
+    let res = test::call_service(&app, login("manygroups", None)).await;
+    let (many, len) = cookie_of(&res);
+    assert!(len <= 4096, "{len} bytes");
+    let by_ticket = test::read_body(res).await;
+    let by_cookie = test::call_and_read_body(&app, with_cookie("/", &many)).await;
+    assert_eq!(by_cookie, by_ticket);
+    println!("400-group session cookie: {len} bytes");
+}

@@ -104,3 +104,56 @@ async fn allow_anonymous_accepts_and_marks_them() {
         )
     );
 }
+
+/// A cookie from an anonymous login says so, and a `SpnegoAuth` with the same key, service and
+/// context that refuses anonymous tickets refuses that cookie too (it asks for a ticket).
+#[actix_web::test]
+async fn a_cookie_from_an_anonymous_login_stays_anonymous() {
+    use actix_gssapi::{Key, SessionCookie};
+    realm();
+    let key = Key::from(&[7; 64]);
+    let cookie = || SessionCookie::new(key.clone()).secure(false);
+    let app = |auth: SpnegoAuth| {
+        test::init_service(App::new().wrap(auth).route("/", web::get().to(describe)))
+    };
+    let allowing = app(SpnegoAuth::new()
+        .hostname("localhost")
+        .allow_anonymous()
+        .session_cookie(cookie()))
+    .await;
+    let strict = app(SpnegoAuth::new()
+        .hostname("localhost")
+        .session_cookie(cookie()))
+    .await;
+    let req = test::TestRequest::get()
+        .uri("/")
+        .insert_header((header::AUTHORIZATION, anonymous_token().header()))
+        .to_request();
+    let res = test::call_service(&allowing, req).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let pair = res
+        .headers()
+        .get(header::SET_COOKIE)
+        .expect("a session cookie")
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let with_cookie = || {
+        test::TestRequest::get()
+            .uri("/")
+            .insert_header((header::COOKIE, pair.clone()))
+            .to_request()
+    };
+    let body = test::call_and_read_body(&allowing, with_cookie()).await;
+    assert_eq!(body, format!("{ANONYMOUS} anonymous=true"));
+    let res = test::call_service(&strict, with_cookie()).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        logged(&["session cookie not used", "anonymous ticket"]),
+        "{:?}",
+        logs()
+    );
+}

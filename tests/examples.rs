@@ -95,3 +95,24 @@ fn sessions_example_logs_in_once_then_uses_the_cookie() {
         (200, "Hello, alice@EXAMPLE.TEST (by session cookie)\n")
     );
 }
+
+/// A session key file shorter than a key: a clear start-up error naming the file, no panic.
+#[test]
+fn sessions_example_refuses_a_short_key_with_a_clear_error() {
+    let short = realm().dir().join("short-session.key");
+    std::fs::write(&short, [7u8; 12]).unwrap();
+    let mut env = realm().env();
+    env.push(("SESSION_KEY_FILE", short.clone().into()));
+    let out = std::process::Command::new(common::example("sessions"))
+        .arg(format!("127.0.0.1:{}", common::free_port()))
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .expect("examples/sessions");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("session key {}", short.display())) && stderr.contains("short"),
+        "{stderr}"
+    );
+}

@@ -366,16 +366,32 @@ async fn malformed_basic_headers_are_refused_without_the_kdc() {
     assert!(common::logged(&["password login refused: Basic: no colon"]));
 }
 
-/// A password login gets a session cookie like a Negotiate one; the next request uses it.
+/// A password login gets a session cookie like a Negotiate one; the next request uses it, and
+/// the cookie says it came from a password: a rule that refuses password logins refuses the
+/// cookie too (asking for a ticket), and a `SpnegoAuth` that takes no passwords ignores it.
 #[actix_web::test]
 async fn a_password_login_gets_a_session_cookie() {
     realm();
     let events: Events = Arc::default();
+    let key = Key::generate();
     let auth = auth(&events, PasswordFallback::new().allow_insecure_http())
-        .session_cookie(SessionCookie::new(Key::generate()).secure(false))
+        .session_cookie(SessionCookie::new(key.clone()).secure(false))
         .build()
         .unwrap();
-    let app = atest::init_service(App::new().wrap(auth).route("/", web::get().to(whoami))).await;
+    let app = atest::init_service(
+        App::new()
+            .wrap(auth)
+            .route("/", web::get().to(whoami))
+            .service(
+                web::scope("/tickets-only")
+                    .wrap(actix_gssapi::Require::predicate(
+                        "not a password login",
+                        |id| !id.via_password(),
+                    ))
+                    .route("", web::get().to(whoami)),
+            ),
+    )
+    .await;
     let res = atest::call_service(&app, get(Some(&basic("alice", ALICE))).to_request()).await;
     assert_eq!(res.status(), StatusCode::OK);
     let cookie = res
@@ -391,27 +407,80 @@ async fn a_password_login_gets_a_session_cookie() {
     let res = atest::call_service(
         &app,
         get(None)
-            .insert_header((header::COOKIE, cookie))
+            .insert_header((header::COOKIE, cookie.clone()))
             .to_request(),
     )
     .await;
     assert_eq!(res.status(), StatusCode::OK);
     let body = atest::read_body(res).await;
-    assert_eq!(body, "alice@EXAMPLE.TEST password=false cookie=true");
+    assert_eq!(body, "alice@EXAMPLE.TEST password=true cookie=true");
+    let res = atest::call_service(
+        &app,
+        get(None)
+            .uri("/tickets-only")
+            .insert_header((header::COOKIE, cookie.clone()))
+            .to_request(),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "the ticket decides");
+    let res = atest::call_service(
+        &app,
+        get(Some(common::alice_token().header()))
+            .uri("/tickets-only")
+            .insert_header((header::COOKIE, cookie.clone()))
+            .to_request(),
+    )
+    .await;
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "alice's ticket beside the cookie"
+    );
+    // A SpnegoAuth with the same key but no password fallback does not take it.
+    let strict = atest::init_service(
+        App::new()
+            .wrap(
+                SpnegoAuth::new()
+                    .hostname("localhost")
+                    .session_cookie(SessionCookie::new(key).secure(false)),
+            )
+            .route("/", web::get().to(whoami)),
+    )
+    .await;
+    let res = atest::call_service(
+        &strict,
+        get(None)
+            .insert_header((header::COOKIE, cookie))
+            .to_request(),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert!(common::logged(&["this SpnegoAuth takes no passwords"]));
     let events = take(&events);
-    assert!(matches!(
-        &events[..],
-        [
-            AuthEvent::Authenticated {
-                mechanism: Mechanism::Password,
-                ..
-            },
-            AuthEvent::Authenticated {
-                mechanism: Mechanism::SessionCookie,
-                ..
-            }
-        ]
-    ));
+    assert!(
+        matches!(
+            &events[..],
+            [
+                AuthEvent::Authenticated {
+                    mechanism: Mechanism::Password,
+                    ..
+                },
+                AuthEvent::Authenticated {
+                    mechanism: Mechanism::SessionCookie,
+                    ..
+                },
+                AuthEvent::Authenticated {
+                    mechanism: Mechanism::SessionCookie,
+                    ..
+                },
+                AuthEvent::Authenticated {
+                    mechanism: Mechanism::Spnego,
+                    ..
+                }
+            ]
+        ),
+        "{events:?}"
+    );
 }
 
 /// Custom 401 answers get both challenges too; the extractor's 401 on an optional route does.

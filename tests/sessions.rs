@@ -321,3 +321,374 @@ async fn a_host_prefixed_cookie_name_browsers_would_drop_fails_at_build() {
     assert_eq!(err.kind(), actix_gssapi::ErrorKind::Config);
     assert!(err.to_string().contains("__Host-sso"), "{err}");
 }
+
+/// A second user, for a cookie of one user beside the ticket of another.
+fn bob_token(options: actix_gssapi::testing::ClientOptions) -> actix_gssapi::testing::Negotiation {
+    static BOB: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    let ccache = BOB.get_or_init(|| {
+        realm().add_user("bob", "Bob!Passw0rd").unwrap();
+        realm().kinit("bob", "Bob!Passw0rd", &[]).unwrap()
+    });
+    actix_gssapi::testing::Negotiation::start_with(ccache, "HTTP@localhost", options).unwrap()
+}
+
+fn cookie_and(cookie: &str, authorization: &str) -> actix_http::Request {
+    atest::TestRequest::get()
+        .uri("/")
+        .insert_header((header::COOKIE, cookie))
+        .insert_header((header::AUTHORIZATION, authorization))
+        .to_request()
+}
+
+/// alice's cookie, from a real login on `app`.
+async fn alice_cookie<S, B>(app: &S) -> String
+where
+    S: actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse<B>,
+        Error = actix_web::Error,
+    >,
+{
+    let login = atest::TestRequest::get()
+        .uri("/")
+        .insert_header((header::AUTHORIZATION, alice_token().header()))
+        .to_request();
+    let res = atest::call_service(app, login).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    set_cookie(&res).0
+}
+
+/// mod_auth_gssapi's rule: a session is used only for a request without `Authorization`. A
+/// ticket beside a cookie is checked and decides; a success replaces the cookie.
+#[actix_web::test]
+async fn a_ticket_beside_a_cookie_decides_and_replaces_it() {
+    realm();
+    let auth = SpnegoAuth::new()
+        .hostname("localhost")
+        .session_cookie(SessionCookie::new(key(6)).secure(false));
+    let app = atest::init_service(App::new().wrap(auth).route("/", web::get().to(describe))).await;
+    let alice = alice_cookie(&app).await;
+
+    let res = atest::call_service(
+        &app,
+        cookie_and(&alice, bob_token(Default::default()).header()),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let (bobs, _) = set_cookie(&res);
+    assert_ne!(bobs, alice, "a fresh cookie replaces alice's");
+    assert!(res.headers().get(header::WWW_AUTHENTICATE).is_some());
+    assert_eq!(
+        atest::read_body(res).await,
+        "bob@EXAMPLE.TEST session=false delegated=false"
+    );
+    // The new cookie is bob's; alice's own still works alone (it has not expired).
+    let res = atest::call_service(&app, with_cookie(&bobs)).await;
+    assert_eq!(
+        atest::read_body(res).await,
+        "bob@EXAMPLE.TEST session=true delegated=false"
+    );
+    let res = atest::call_service(&app, with_cookie(&alice)).await;
+    assert_eq!(
+        atest::read_body(res).await,
+        "alice@EXAMPLE.TEST session=true delegated=false"
+    );
+
+    // A delegated ticket beside a cookie brings its credential.
+    let delegated = bob_token(actix_gssapi::testing::ClientOptions {
+        delegate: true,
+        ..Default::default()
+    });
+    let res = atest::call_service(&app, cookie_and(&alice, delegated.header())).await;
+    assert_eq!(
+        atest::read_body(res).await,
+        "bob@EXAMPLE.TEST session=false delegated=true"
+    );
+}
+
+/// Bad credentials beside a valid cookie get the wire table's answer, never the cookie's user.
+#[actix_web::test]
+async fn bad_credentials_beside_a_cookie_are_refused_not_ignored() {
+    realm();
+    let cookie = || SessionCookie::new(key(7)).secure(false);
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let app = atest::init_service(
+        App::new()
+            .wrap(
+                SpnegoAuth::new()
+                    .hostname("localhost")
+                    .session_cookie(cookie()),
+            )
+            .route("/", common::counting_route(&calls, "served")),
+    )
+    .await;
+    let alice = alice_cookie(&app).await;
+    let used = alice_token();
+    let res = atest::call_service(&app, cookie_and(&alice, used.header())).await;
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "a fresh token beside the cookie"
+    );
+    let before = calls.load(std::sync::atomic::Ordering::SeqCst);
+    for (authorization, status) in [
+        ("Negotiate !!!notbase64", StatusCode::FORBIDDEN),
+        (used.header(), StatusCode::FORBIDDEN),
+        (
+            "Negotiate TlRMTVNTUAABAAAAB4IIogAAAAAAAAAAAAAAAAAAAAAKAGFKAAAADw==",
+            StatusCode::FORBIDDEN,
+        ),
+        ("Negotiate YIIBAA==", StatusCode::FORBIDDEN),
+        ("Bearer abc", StatusCode::UNAUTHORIZED),
+        ("Basic YWxpY2U6cHc=", StatusCode::UNAUTHORIZED),
+    ] {
+        let res = atest::call_service(&app, cookie_and(&alice, authorization)).await;
+        assert_eq!(res.status(), status, "{authorization:.20}");
+        assert!(res.headers().get(header::SET_COOKIE).is_none());
+    }
+    assert_eq!(
+        calls.load(std::sync::atomic::Ordering::SeqCst),
+        before,
+        "the handler ran for a refused request"
+    );
+    assert!(
+        common::logged(&["accepted before (replay store): a replay"]),
+        "{:?}",
+        logs()
+    );
+
+    // In optional mode a refused token goes on anonymously, as without a cookie.
+    let optional = atest::init_service(
+        App::new()
+            .wrap(
+                SpnegoAuth::new()
+                    .hostname("localhost")
+                    .session_cookie(cookie())
+                    .optional(),
+            )
+            .route(
+                "/",
+                web::get().to(|id: Option<KerberosIdentity>| async move {
+                    id.map_or("anonymous".to_owned(), |id| id.principal().to_owned())
+                }),
+            ),
+    )
+    .await;
+    let alice = alice_cookie(&optional).await;
+    let res = atest::call_service(&optional, cookie_and(&alice, "Negotiate !!!")).await;
+    assert_eq!(atest::read_body(res).await, "anonymous");
+    let res = atest::call_service(&optional, with_cookie(&alice)).await;
+    assert_eq!(atest::read_body(res).await, "alice@EXAMPLE.TEST");
+}
+
+/// A cookie carries how its login was made; a `SpnegoAuth` with the same key, service and
+/// context but stricter rules takes none that a ticket login there would not have passed.
+#[actix_web::test]
+async fn a_stricter_spnego_auth_refuses_cookies_of_looser_logins() {
+    realm();
+    let cookie = || SessionCookie::new(key(8)).secure(false);
+    let who = |id: KerberosIdentity| async move {
+        format!(
+            "{} session={} local={:?} mechanism={}",
+            id.principal(),
+            id.via_session_cookie(),
+            id.local_name(),
+            id.mechanism()
+        )
+    };
+    let app = |auth: SpnegoAuth| {
+        atest::init_service(App::new().wrap(auth).route("/", web::get().to(who)))
+    };
+    let loose = app(SpnegoAuth::new()
+        .hostname("localhost")
+        .session_cookie(cookie()))
+    .await;
+    let mapping = app(SpnegoAuth::new()
+        .hostname("localhost")
+        .map_local_names()
+        .session_cookie(cookie()))
+    .await;
+    let requiring_names = app(SpnegoAuth::new()
+        .hostname("localhost")
+        .require_local_names()
+        .session_cookie(cookie()))
+    .await;
+    let (cert, _) = common::tls_cert();
+    let der = rustls::pki_types::CertificateDer::pem_file_iter(&cert)
+        .and_then(|mut c| c.next().unwrap())
+        .map(|c| c.as_ref().to_vec());
+    use rustls::pki_types::pem::PemObject as _;
+    let bindings = actix_gssapi::ChannelBindings::tls_server_end_point(&der.unwrap()).unwrap();
+    let requiring_bindings = app(SpnegoAuth::new()
+        .hostname("localhost")
+        .channel_bindings(bindings.required().behind_tls_proxy())
+        .session_cookie(cookie()))
+    .await;
+
+    let loose_cookie = alice_cookie(&loose).await;
+    for (app, name) in [
+        (&mapping, "mapping"),
+        (&requiring_names, "requiring local names"),
+        (&requiring_bindings, "requiring channel bindings"),
+    ] {
+        let res = atest::call_service(app, with_cookie(&loose_cookie)).await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{name}");
+        assert_eq!(
+            res.headers().get(header::WWW_AUTHENTICATE).unwrap(),
+            "Negotiate"
+        );
+    }
+    assert!(
+        common::logged(&["session cookie not used", "were not mapped"]),
+        "{:?}",
+        logs()
+    );
+    assert!(
+        common::logged(&["session cookie not used", "ChannelBindings::required"]),
+        "{:?}",
+        logs()
+    );
+
+    // A cookie from a login that mapped names brings the name; one from a raw Kerberos 5
+    // token says so.
+    let raw = actix_gssapi::testing::Negotiation::start_with(
+        &realm().alice_ccache(),
+        "HTTP@localhost",
+        actix_gssapi::testing::ClientOptions {
+            raw_krb5: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let res = atest::call_service(
+        &mapping,
+        atest::TestRequest::get()
+            .uri("/")
+            .insert_header((header::AUTHORIZATION, raw.header()))
+            .to_request(),
+    )
+    .await;
+    let (mapped_cookie, _) = set_cookie(&res);
+    for app in [&mapping, &requiring_names] {
+        let res = atest::call_service(app, with_cookie(&mapped_cookie)).await;
+        assert_eq!(
+            atest::read_body(res).await,
+            "alice@EXAMPLE.TEST session=true local=Some(\"alice\") mechanism=Kerberos"
+        );
+    }
+    // A SpnegoAuth that does not map names does not show one.
+    let res = atest::call_service(&loose, with_cookie(&mapped_cookie)).await;
+    assert_eq!(
+        atest::read_body(res).await,
+        "alice@EXAMPLE.TEST session=true local=None mechanism=Kerberos"
+    );
+}
+
+/// A rule a cookie cannot meet asks for a ticket (401) instead of refusing (403): here,
+/// delegated credentials, which no cookie carries.
+#[actix_web::test]
+async fn a_rule_the_cookie_cannot_meet_asks_for_a_ticket() {
+    realm();
+    let auth = SpnegoAuth::new()
+        .hostname("localhost")
+        .session_cookie(SessionCookie::new(key(9)).secure(false));
+    let app = atest::init_service(
+        App::new().wrap(auth).service(
+            web::scope("")
+                .wrap(actix_gssapi::Require::delegated_credentials())
+                .route("/", web::get().to(describe)),
+        ),
+    )
+    .await;
+    // alice logs in with a delegated ticket and gets a cookie...
+    let delegated = actix_gssapi::testing::Negotiation::start_with(
+        &realm().alice_ccache(),
+        "HTTP@localhost",
+        actix_gssapi::testing::ClientOptions {
+            delegate: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let res = atest::call_service(
+        &app,
+        atest::TestRequest::get()
+            .uri("/")
+            .insert_header((header::AUTHORIZATION, delegated.header()))
+            .to_request(),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let (cookie, _) = set_cookie(&res);
+    // ...which alone cannot bring the credential: 401 with the challenge, not 403.
+    let res = atest::call_service(&app, with_cookie(&cookie)).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        res.headers().get(header::WWW_AUTHENTICATE).unwrap(),
+        "Negotiate"
+    );
+    assert!(
+        common::logged(&["does not meet the authorization rule (delegated credentials)"]),
+        "{:?}",
+        logs()
+    );
+    // The browser answers the challenge with a ticket: a ticket without delegation is 403...
+    let res = atest::call_service(&app, cookie_and(&cookie, alice_token().header())).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    // ...a delegated one gets in.
+    let delegated = actix_gssapi::testing::Negotiation::start_with(
+        &realm().alice_ccache(),
+        "HTTP@localhost",
+        actix_gssapi::testing::ClientOptions {
+            delegate: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let res = atest::call_service(&app, cookie_and(&cookie, delegated.header())).await;
+    assert_eq!(
+        atest::read_body(res).await,
+        "alice@EXAMPLE.TEST session=false delegated=true"
+    );
+}
+
+/// Browsers drop a `Secure` cookie set over plain HTTP: the first such answer logs a warning
+/// that says what to do, once.
+#[actix_web::test]
+async fn a_secure_cookie_over_plain_http_is_warned_about_once() {
+    realm();
+    let auth = SpnegoAuth::new()
+        .hostname("localhost")
+        .session_cookie(SessionCookie::new(key(10)).name("warned_cookie"));
+    let app = atest::init_service(App::new().wrap(auth).route("/", web::get().to(describe))).await;
+    for _ in 0..3 {
+        alice_cookie(&app).await;
+    }
+    let warnings = logs()
+        .iter()
+        .filter(|l| l.starts_with("WARN") && l.contains("session cookie warned_cookie is Secure"))
+        .count();
+    assert_eq!(warnings, 1, "{:?}", logs());
+    assert!(common::logged(&["SessionCookie::secure(false)"]));
+    // Behind a TLS proxy that says so, nothing is logged.
+    let proxied = atest::init_service(
+        App::new()
+            .wrap(
+                SpnegoAuth::new()
+                    .hostname("localhost")
+                    .session_cookie(SessionCookie::new(key(10)).name("proxied_cookie")),
+            )
+            .route("/", web::get().to(describe)),
+    )
+    .await;
+    let req = atest::TestRequest::get()
+        .uri("/")
+        .insert_header(("X-Forwarded-Proto", "https"))
+        .insert_header((header::AUTHORIZATION, alice_token().header()))
+        .to_request();
+    assert_eq!(
+        atest::call_service(&proxied, req).await.status(),
+        StatusCode::OK
+    );
+    assert!(!common::logged(&["proxied_cookie is Secure"]));
+}
