@@ -34,6 +34,7 @@ type Outcome = Vec<(&'static str, &'static str)>;
 const OUTCOMES: &[&str] = &[
     "authenticated",
     "missing_credentials",
+    "passed_without_credentials",
     "other_scheme",
     "malformed",
     "ntlm_offered",

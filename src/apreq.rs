@@ -157,7 +157,10 @@ fn neg_token_init(mut body: Der<'_>) -> Result<Range<usize>, Unlocatable> {
             }
             krb5_inner(gss)
         }
-        // MIT's acceptor takes a bare AP-REQ too (as early Microsoft clients sent it).
+        // A bare AP-REQ (what early Microsoft clients sent). MIT 1.20's acceptor refuses one
+        // outside DCE style, so no such token is ever accepted here; it is still read, so that
+        // a used token's AP-REQ re-wrapped that way meets its tag on the early replay check
+        // (403 there, as GSSAPI's refusal would be).
         Some(AP_REQ) => ap_req(mech_token),
         _ => Err(Unlocatable(
             "SPNEGO mechToken is neither a Kerberos 5 token nor an AP-REQ",
@@ -554,7 +557,7 @@ mod tests {
             spnego(&[KRB5, ntlm_oid], Some(flags), Some(framed), None),
             spnego(&[KRB5], None, Some(framed), Some(b"mic")),
             spnego(&[KRB5], Some(flags), Some(&krb5_ms), Some(b"mic")),
-            // A bare AP-REQ as the mechToken, which MIT's acceptor takes too.
+            // A bare AP-REQ as the mechToken (MIT 1.20 refuses it, but it keeps the tag).
             spnego(&[KRB5], None, Some(ap_req), None),
             spnego(
                 &[KRB5_MS, ntlm_oid],

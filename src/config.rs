@@ -292,6 +292,47 @@ impl SpnegoAuth {
     /// let everyone = auth.clone().optional();
     /// ```
     ///
+    /// **Browsers send a ticket only after a `401`** (curl `--negotiate` sends one unasked):
+    /// on an optional route, a browser user is identified only by a
+    /// [`SessionCookie`](crate::SessionCookie) they already hold. What works: a login route
+    /// that requires a login, inside the optional `SpnegoAuth` that issues the cookie. The
+    /// browser gets the `401` there, answers it with a ticket, and the cookie it gets back
+    /// identifies it on every route (`tests/sessions.rs` runs this shape):
+    ///
+    /// ```no_run
+    /// use actix_gssapi::{KerberosIdentity, Key, SessionCookie, SpnegoAuth};
+    /// use actix_web::{web, App, HttpResponse, HttpServer};
+    ///
+    /// async fn home(id: Option<KerberosIdentity>) -> String {
+    ///     match id {
+    ///         Some(id) => format!("Hello, {}", id.principal()),
+    ///         None => "Hello, stranger: <a href=/login>log in</a>".to_owned(),
+    ///     }
+    /// }
+    ///
+    /// # #[actix_web::main]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let auth = SpnegoAuth::new()
+    ///     .hostname("www.example.test")
+    ///     .session_cookie(SessionCookie::new(Key::generate()))
+    ///     .build()
+    ///     .map_err(std::io::Error::other)?;
+    /// HttpServer::new(move || {
+    ///     App::new()
+    ///         .wrap(auth.clone().optional())
+    ///         .route("/", web::get().to(home))
+    ///         .service(web::resource("/login").wrap(auth.clone()).to(|| async {
+    ///             HttpResponse::SeeOther()
+    ///                 .insert_header(("Location", "/"))
+    ///                 .finish()
+    ///         }))
+    /// })
+    /// .bind("127.0.0.1:8080")?
+    /// .run()
+    /// .await
+    /// # }
+    /// ```
+    ///
     /// [`KerberosIdentity`]: crate::KerberosIdentity
     pub fn optional(self) -> Self {
         self.edit(|c| c.optional = true)

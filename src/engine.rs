@@ -49,8 +49,6 @@ struct Inner {
 #[derive(Clone)]
 struct Replay {
     store: Arc<dyn Store>,
-    /// How long a tag is kept: twice the clock skew GSSAPI allows.
-    ttl: Duration,
     /// Logins waiting for the store now, and at most how many may (the login queue's size):
     /// a slow Redis must not make logins pile up without bound.
     waiting: Arc<AtomicUsize>,
@@ -70,7 +68,6 @@ impl Engine {
         let threads = settings.threads.max(1);
         let replay = settings.replay.start()?.map(|store| Replay {
             store,
-            ttl: Duration::from_secs(2 * u64::from(crate::krb5::clock_skew())),
             waiting: Arc::new(AtomicUsize::new(0)),
             max_waiting: settings.limits.total.max(1),
         });
@@ -103,9 +100,11 @@ impl Engine {
         match &replay {
             Some(r) => log::info!(
                 "replays are refused by the replay store: {}; a token's tag is kept {} s \
-                 (twice krb5.conf's clockskew)",
+                 (twice krb5.conf's clockskew, plus {} s; clockskew is read again every {} s)",
                 r.store.describe(),
-                r.ttl.as_secs()
+                tag_ttl(crate::krb5::clock_skew()).as_secs(),
+                TTL_MARGIN.as_secs(),
+                SKEW_REREAD.as_secs()
             ),
             None => log::info!(
                 "replays are refused by MIT's replay cache (krb5.conf / KRB5RCACHENAME; by \
@@ -163,7 +162,7 @@ impl Engine {
                 };
                 // Only now, after GSSAPI verified the token: junk never reaches the store.
                 match tag {
-                    Ok(tag) => Ok((accepted, Some(tag))),
+                    Ok(tag) => Ok((accepted, Some((tag, current_ttl())))),
                     Err(why) => Err(GssFailure::internal(format!(
                         "GSSAPI accepted the token, but its authenticator cannot be located \
                          unambiguously ({why}), so it cannot be checked for a replay: refused"
@@ -205,17 +204,20 @@ impl Engine {
     }
 }
 
+/// An accepted token's tag, and how long the store must keep it.
+type TagToKeep = (Tag, Duration);
+
 /// Waits for the accept, then inserts the token's tag into the replay store: a tag that was
 /// there is a replay; a store that cannot answer refuses the login.
 async fn check_replay(
-    outcome: Outcome<Result<(Accepted, Option<Tag>), GssFailure>>,
+    outcome: Outcome<Result<(Accepted, Option<TagToKeep>), GssFailure>>,
     replay: Option<Replay>,
 ) -> Option<Result<Accepted, GssFailure>> {
     let (accepted, tag) = match outcome.await? {
         Ok(done) => done,
         Err(failure) => return Some(Err(failure)),
     };
-    let (Some(tag), Some(replay)) = (tag, replay) else {
+    let (Some((tag, ttl)), Some(replay)) = (tag, replay) else {
         return Some(Ok(accepted));
     };
     let _waiting = match Waiting::enter(&replay) {
@@ -229,10 +231,46 @@ async fn check_replay(
             ))))
         }
     };
-    Some(match replay.store.insert(tag, replay.ttl).await {
+    Some(match replay.store.insert(tag, ttl).await {
         Ok(Inserted::Fresh) => Ok(accepted),
         Ok(Inserted::Seen) => Err(GssFailure::replayed()),
         Err(e) => Err(GssFailure::store_unavailable(&e)),
+    })
+}
+
+/// Added to twice the clock skew: MIT compares whole seconds and allows a difference of
+/// exactly `clockskew` (`krb5_rd_req` refuses only `|ctime - now| > clockskew`), so an
+/// authenticator stamped `clockskew` ahead of the first accept stays good for up to
+/// 2 × clockskew + 1 s of wall time; one more second covers the stores' whole-second TTLs.
+const TTL_MARGIN: Duration = Duration::from_secs(2);
+
+/// MIT reads krb5.conf again for every accept (a new krb5 context each time); each GSSAPI
+/// thread reads `clockskew` again this often, so a raised skew reaches the TTL soon.
+const SKEW_REREAD: Duration = Duration::from_secs(10);
+
+/// How long a tag must be kept for an allowed clock skew of `skew` seconds.
+fn tag_ttl(skew: u32) -> Duration {
+    Duration::from_secs(2 * u64::from(skew)) + TTL_MARGIN
+}
+
+/// [`tag_ttl`] for the skew krb5.conf allows now, read on this (GSSAPI) thread at most every
+/// [`SKEW_REREAD`].
+fn current_ttl() -> Duration {
+    use std::cell::Cell;
+    use std::time::Instant;
+    thread_local! {
+        static SKEW: Cell<Option<(Instant, u32)>> = const { Cell::new(None) };
+    }
+    SKEW.with(|cell| {
+        let skew = match cell.get() {
+            Some((read, skew)) if read.elapsed() < SKEW_REREAD => skew,
+            _ => {
+                let skew = crate::krb5::clock_skew();
+                cell.set(Some((Instant::now(), skew)));
+                skew
+            }
+        };
+        tag_ttl(skew)
     })
 }
 
@@ -311,6 +349,16 @@ fn acquire_error(f: AcquireFailure) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tags_outlive_the_last_second_mit_accepts() {
+        // ctime = t0 + skew (whole seconds) is accepted until now = ctime + skew inclusive,
+        // i.e. before t0 + 2 × skew + 1 s.
+        for skew in [0, 5, 300] {
+            assert!(tag_ttl(skew) > Duration::from_secs(2 * u64::from(skew) + 1));
+        }
+        assert_eq!(tag_ttl(300), Duration::from_secs(602));
+    }
 
     #[test]
     fn overload_lines_are_rate_limited() {

@@ -12,13 +12,17 @@ pub use crate::password::PasswordRefusal;
 /// The outcome of one authentication decision, given to the hook set with
 /// [`SpnegoAuth::on_event`](crate::SpnegoAuth::on_event).
 ///
-/// An event says what happened to the credentials, not which status the client got: with
-/// [`optional`](crate::SpnegoAuth::optional) login, [`MissingCredentials`](Self::MissingCredentials)
-/// goes on to the application anonymously instead of being answered `401`. Each request
-/// gives at most one event per `SpnegoAuth` that decided it: a `SpnegoAuth` nested in another
-/// reuses the outer one's decision and reports nothing, and a [`Require`](crate::Require)
-/// that refuses an identity reports [`Refused`](Self::Refused) through the hook of the
-/// `SpnegoAuth` that made the identity.
+/// An event says what happened to the credentials. Each request gives at most one event per
+/// `SpnegoAuth` that decided it: a `SpnegoAuth` nested in another reuses the outer one's
+/// decision and reports nothing, and a [`Require`](crate::Require) that refuses an identity
+/// reports [`Refused`](Self::Refused) through the hook of the `SpnegoAuth` that made the
+/// identity. With [`optional`](crate::SpnegoAuth::optional) login, a request without
+/// credentials reports [`PassedWithoutCredentials`](Self::PassedWithoutCredentials) (the
+/// anonymous visits of open routes); when a required `SpnegoAuth` or a `Require` inside then
+/// asks it for credentials, that `401` reports [`MissingCredentials`](Self::MissingCredentials)
+/// too. So `MissingCredentials` counts the challenges sent for lack of credentials, in either
+/// mode (the `KerberosIdentity` extractor's `401` in an optional scope is not reported: an
+/// `Option<KerberosIdentity>` runs it too, and its `None` is no challenge).
 ///
 /// GSSAPI failures are classified from GSSAPI's major status and the Kerberos error code MIT
 /// reports as the minor status (each class is checked against a real KDC in
@@ -39,8 +43,11 @@ pub enum AuthEvent {
         /// Whether the login was bound to the TLS channel (channel bindings verified).
         channel_bound: bool,
     },
-    /// No `Authorization` header.
+    /// No `Authorization` header, answered `401` with the challenge (by the `SpnegoAuth`, or
+    /// in optional mode by a required `SpnegoAuth` or a `Require` inside it).
     MissingCredentials,
+    /// Optional mode: no `Authorization` header, and the request went on without an identity.
+    PassedWithoutCredentials,
     /// An `Authorization` header with another scheme (`Basic`, `Bearer`, ...), answered with
     /// the `Negotiate` challenge.
     OtherScheme,
@@ -99,7 +106,7 @@ pub enum AuthEvent {
 
 impl AuthEvent {
     /// A stable `snake_case` name per variant, for metric labels: `authenticated`,
-    /// `missing_credentials`, `other_scheme`, `malformed`, `ntlm_offered`, `replay`,
+    /// `missing_credentials`, `passed_without_credentials`, `other_scheme`, `malformed`, `ntlm_offered`, `replay`,
     /// `clock_skew`, `ticket_expired`, `wrong_service_principal`, `channel_binding_mismatch`,
     /// `refused`, `overloaded`, `replay_store_unavailable`, `cors_preflight`,
     /// `password_refused`, `gss_error`.
@@ -113,6 +120,7 @@ impl AuthEvent {
         match self {
             Self::Authenticated { .. } => "authenticated",
             Self::MissingCredentials => "missing_credentials",
+            Self::PassedWithoutCredentials => "passed_without_credentials",
             Self::OtherScheme => "other_scheme",
             Self::Malformed(_) => "malformed",
             Self::NtlmOffered => "ntlm_offered",

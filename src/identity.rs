@@ -5,6 +5,7 @@ use std::time::{Duration, SystemTime};
 
 use actix_web::dev::Payload;
 use actix_web::error::InternalError;
+use actix_web::http::header::AUTHORIZATION;
 use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use futures_util::future::{ready, Ready};
 
@@ -297,6 +298,20 @@ pub(crate) struct Negotiated {
     pub(crate) config: Arc<Config>,
     /// The request brought credentials and they were refused.
     pub(crate) refused: bool,
+    /// It is a CORS preflight this `SpnegoAuth` passed on, and whose answer it checks.
+    pub(crate) preflight: bool,
+}
+
+impl Negotiated {
+    /// Reports the `401` that a `Require` inside an optional `SpnegoAuth` answers a request
+    /// without an identity: a challenge for missing credentials, unless the credentials were
+    /// refused (that was reported) or it is a preflight.
+    pub(crate) fn report_challenge(&self, req: &HttpRequest) {
+        if !self.refused && !self.preflight && !req.headers().contains_key(AUTHORIZATION) {
+            self.config
+                .emit(req, || crate::events::AuthEvent::MissingCredentials);
+        }
+    }
 }
 
 impl FromRequest for KerberosIdentity {
@@ -306,20 +321,20 @@ impl FromRequest for KerberosIdentity {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         // The extensions borrow ends here, before a user's `unauthorized_with` closure runs:
         // that closure may read or write the extensions itself.
-        let (identity, config) = {
+        let (identity, negotiated) = {
             let extensions = req.extensions();
             (
                 extensions.get::<KerberosIdentity>().cloned(),
-                extensions
-                    .get::<Negotiated>()
-                    .map(|n| Arc::clone(&n.config)),
+                extensions.get::<Negotiated>().cloned(),
             )
         };
         if let Some(id) = identity {
             return ready(Ok(id));
         }
-        let response = match config {
-            Some(config) => config.unauthorized_response(req),
+        let response = match negotiated {
+            // Not reported as an event: `Option<KerberosIdentity>` runs this too, and its
+            // `None` is no challenge.
+            Some(negotiated) => negotiated.config.unauthorized_response(req),
             None => {
                 log::warn!(
                     "KerberosIdentity extracted on {} {}, which no SpnegoAuth middleware \

@@ -85,7 +85,7 @@
 //!
 //! # Security
 //! - Replays: a token whose authenticator was accepted before, within twice the clock skew
-//!   (10 minutes by default), is refused, also in other framing. The store is in-process by
+//!   plus 2 s (10 minutes by default), is refused, also in other framing. The store is in-process by
 //!   default; [`ReplayProtection::redis`] (the `redis` feature) shares it between nodes, and a
 //!   store that cannot answer refuses logins (`503`) rather than let one through unchecked.
 //! - Anonymous tickets (anonymous PKINIT) are refused unless

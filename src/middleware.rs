@@ -296,14 +296,24 @@ where
         // Outcomes known before GSSAPI; a nested SpnegoAuth repeats none of them. Tokens are
         // reported after GSSAPI.
         let early = match &authorization {
+            Authorization::Missing if self.config.optional => {
+                Some(AuthEvent::PassedWithoutCredentials)
+            }
             Authorization::Missing => Some(AuthEvent::MissingCredentials),
             Authorization::OtherScheme => Some(AuthEvent::OtherScheme),
             Authorization::Malformed(Malformed::Ntlm) => Some(AuthEvent::NtlmOffered),
             Authorization::Malformed(why) => Some(AuthEvent::Malformed(*why)),
             Authorization::Token(_) => None,
         };
-        if let (Earlier::Nothing, Some(event)) = (earlier, early) {
-            self.config.emit(req.request(), || event);
+        match (earlier, early) {
+            (Earlier::Nothing, Some(event)) => self.config.emit(req.request(), || event),
+            // An enclosing optional SpnegoAuth reported a visit without credentials; this one
+            // asks for them (below).
+            (Earlier::Anonymous { refused: false }, Some(AuthEvent::MissingCredentials)) => {
+                self.config
+                    .emit(req.request(), || AuthEvent::MissingCredentials);
+            }
+            _ => {}
         }
         let token = match decide(self.config.optional, earlier, authorization) {
             Decision::Pass => return self.forward(req),
@@ -688,6 +698,7 @@ fn mark_anonymous(req: &ServiceRequest, config: &Arc<Config>, refused: bool) {
     req.extensions_mut().insert(Negotiated {
         config: Arc::clone(config),
         refused,
+        preflight: false,
     });
 }
 
@@ -716,10 +727,23 @@ where
             "{}: CORS preflight, passed on unauthenticated",
             describe(&req)
         );
+        let passed_by_outer = req
+            .extensions()
+            .get::<Negotiated>()
+            .is_some_and(|n| n.preflight);
+        if passed_by_outer {
+            // An enclosing SpnegoAuth passed it on as a preflight, and checks (and logs) what
+            // comes back.
+            return self.forward(req);
+        }
         if earlier == Earlier::Nothing {
             self.config.emit(req.request(), || AuthEvent::CorsPreflight);
-            mark_anonymous(&req, &self.config, false);
         }
+        req.extensions_mut().insert(Negotiated {
+            config: Arc::clone(&self.config),
+            refused: false,
+            preflight: true,
+        });
         let config = Arc::clone(&self.config);
         let fut = self.service.call(req);
         Box::pin(async move {
@@ -734,13 +758,24 @@ where
                     ServiceResponse::new(req, res.map_into_boxed_body()).map_into_right_body()
                 );
             }
-            log::warn!(
-                "{}: the application's answer to a CORS preflight is not one (a 2xx with \
-                 Access-Control-Allow-Origin and -Methods or -Headers); answering 401 instead \
-                 (wrap actix-cors inside SpnegoAuth to answer preflights, or call \
-                 SpnegoAuth::authenticate_preflights)",
-                describe_request(&req)
-            );
+            if res.status().is_success() {
+                // A 2xx without the CORS answer's headers: no CORS layer answered it.
+                log::warn!(
+                    "{}: the application's answer to a CORS preflight is not one (a 2xx with \
+                     Access-Control-Allow-Origin and -Methods or -Headers); answering 401 \
+                     instead (wrap actix-cors inside SpnegoAuth to answer preflights, or call \
+                     SpnegoAuth::authenticate_preflights)",
+                    describe_request(&req)
+                );
+            } else {
+                // A refusal (actix-cors answers 400 to an origin it does not allow): the
+                // browser fails the preflight either way.
+                log::info!(
+                    "{}: the application refused the CORS preflight ({}); answering 401",
+                    describe_request(&req),
+                    res.status()
+                );
+            }
             let res = config.unauthorized_response(&req);
             Ok(ServiceResponse::new(req, res).map_into_right_body())
         })

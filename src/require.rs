@@ -308,14 +308,18 @@ where
     forward_ready!(service);
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
-        let (identity, by, anonymous) = {
+        let (identity, by, negotiated) = {
             let ext = req.extensions();
             (
                 ext.get::<KerberosIdentity>().cloned(),
                 ext.get::<AuthenticatedBy>().map(|a| Arc::clone(&a.0)),
-                ext.get::<Negotiated>().map(|n| Arc::clone(&n.config)),
+                ext.get::<Negotiated>().cloned(),
             )
         };
+        if let (None, Some(negotiated)) = (&identity, &negotiated) {
+            negotiated.report_challenge(req.request());
+        }
+        let anonymous = negotiated.map(|n| n.config);
         let res = match verdict(&self.rule, identity.as_ref()) {
             Verdict::Allow => {
                 let fut = self.service.call(req);

@@ -1285,3 +1285,44 @@ async fn local_names_come_from_auth_to_local_rules() {
         logs()
     );
 }
+
+/// actix-cors inside two nested `SpnegoAuth`s refuses a preflight from an origin it does not
+/// allow (400): the client gets the 401, and the log says what happened, once, without the
+/// advice to wrap actix-cors inside (it is).
+#[actix_web::test]
+async fn a_preflight_actix_cors_refuses_is_logged_once_and_truly() {
+    realm();
+    let app = test::init_service(
+        App::new().wrap(localhost()).service(
+            web::scope("/nested")
+                .wrap(cors())
+                .wrap(localhost())
+                .default_service(web::to(|| async { "secret" })),
+        ),
+    )
+    .await;
+    let req = preflight("/nested/refused-origin")
+        .insert_header((header::ORIGIN, "https://evil.example"))
+        .to_request();
+    let res = test::call_service(&app, req).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let lines: Vec<String> = logs()
+        .into_iter()
+        .filter(|l| l.contains("OPTIONS /nested/refused-origin") && !l.starts_with("DEBUG"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].starts_with("INFO")
+            && lines[0].contains("refused the CORS preflight (400 Bad Request)"),
+        "{lines:?}"
+    );
+    // An allowed origin still gets actix-cors' answer through both.
+    let res = test::call_service(&app, preflight("/nested/allowed").to_request()).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        res.headers()
+            .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+            .unwrap(),
+        "https://app.example.test"
+    );
+}

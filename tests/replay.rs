@@ -145,7 +145,7 @@ fn the_default_store_refuses_a_replay_without_mit_s_file_cache() {
     assert_eq!(first, (200, "Hello, alice@EXAMPLE.TEST".to_owned()));
     assert_replay(addr, "/default-replay", &auth_header(&token));
     // The test realm's krb5.conf allows a clock skew of 5 s: tags are kept twice that.
-    assert!(logged(&["in-process", "kept 10 s"]), "{:#?}", logs());
+    assert!(logged(&["in-process", "kept 12 s"]), "{:#?}", logs());
     assert_eq!(
         rcache_files(),
         before,
@@ -321,6 +321,63 @@ fn a_full_in_process_store_refuses_logins_with_503() {
 
 /// Two servers sharing one real `redis-server` on loopback: what a cluster behind a load
 /// balancer gets.
+/// The TTL's boundary, with a real client clock: curl under `faketime` stamps its
+/// authenticator `clockskew` (5 s here) ahead, which MIT accepts (a difference of exactly the
+/// skew is allowed, in whole seconds), and goes on accepting until the server's second is
+/// the stamp's + skew: 10.9 s after the login here. A tag kept exactly twice the skew (10 s)
+/// is gone by then and the copy gets in; ours is kept 12 s. Past that, MIT refuses it.
+#[test]
+fn a_copy_sent_at_the_last_second_mit_accepts_is_still_a_replay() {
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+    let realm = realm();
+    let addr = serve(localhost());
+    realm
+        .fetch_service_ticket(&realm.alice_ccache(), "HTTP/localhost@EXAMPLE.TEST")
+        .unwrap();
+    let now = || SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+    let (header, second) = (0..5)
+        .find_map(|_| {
+            // Start just after a second begins, so that the login stays within it.
+            let frac = now().subsec_millis();
+            std::thread::sleep(Duration::from_millis(u64::from((1020 - frac) % 1000)));
+            let before = now();
+            let out = std::process::Command::new("faketime")
+                .args(["-f", "+5s", "curl", "-sS", "-v", "--max-time", "5"])
+                .args(["--negotiate", "-u", ":"])
+                .arg(format!("http://localhost:{}/edge-login", addr.port()))
+                .envs(realm.env())
+                .output()
+                .expect("faketime curl");
+            let after = now();
+            assert_eq!(
+                String::from_utf8_lossy(&out.stdout),
+                "Hello, alice@EXAMPLE.TEST",
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let header = String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .find_map(|l| l.strip_prefix("> Authorization: Negotiate "))
+                .map(|token| format!("Authorization: Negotiate {}", token.trim()))
+                .expect("curl sent a token");
+            (before.as_secs() == after.as_secs() && after.subsec_millis() < 800)
+                .then_some((header, before.as_secs()))
+        })
+        .expect("a login within one second");
+    // The last moment MIT still takes the authenticator: the stamp's second + 5 s, late in
+    // that second.
+    let at = |secs: u64, millis: u64| {
+        let target = Duration::from_secs(secs) + Duration::from_millis(millis);
+        std::thread::sleep(target.saturating_sub(now()));
+    };
+    at(second + 10, 900);
+    assert_replay(addr, "/edge-copy", &header);
+    // Past the allowed skew MIT refuses it on its own.
+    at(second + 12, 200);
+    assert_eq!(raw_get(addr, "/edge-late", &[&header]).0, 403);
+    assert!(!called("/edge-late"));
+}
+
 #[cfg(feature = "redis")]
 mod redis {
     use std::time::{Duration, Instant};

@@ -692,3 +692,60 @@ async fn a_secure_cookie_over_plain_http_is_warned_about_once() {
     );
     assert!(!common::logged(&["proxied_cookie is Secure"]));
 }
+
+/// The optional-login shape the docs teach for browsers (which send a ticket only after a
+/// `401`): an optional `SpnegoAuth` with sessions around the app, a `/login` resource that
+/// requires a login; the cookie it sets identifies the user on the open routes.
+#[actix_web::test]
+async fn a_login_route_inside_optional_login_identifies_browsers_everywhere() {
+    realm();
+    let auth = SpnegoAuth::new()
+        .hostname("localhost")
+        .session_cookie(SessionCookie::new(key(11)).secure(false))
+        .build()
+        .unwrap();
+    let app = atest::init_service(
+        App::new()
+            .wrap(auth.clone().optional())
+            .route(
+                "/",
+                web::get().to(|id: Option<KerberosIdentity>| async move {
+                    id.map_or("stranger".to_owned(), |id| id.principal().to_owned())
+                }),
+            )
+            .service(web::resource("/login").wrap(auth.clone()).to(|| async {
+                HttpResponse::SeeOther()
+                    .insert_header(("Location", "/"))
+                    .finish()
+            })),
+    )
+    .await;
+    let get = |path: &str| atest::TestRequest::get().uri(path);
+    // What a browser does: no credentials on the open route...
+    let body = atest::call_and_read_body(&app, get("/").to_request()).await;
+    assert_eq!(body, "stranger");
+    // ...the login route challenges it...
+    let res = atest::call_service(&app, get("/login").to_request()).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        res.headers().get(header::WWW_AUTHENTICATE).unwrap(),
+        "Negotiate"
+    );
+    // ...it answers with a ticket and gets the cookie...
+    let res = atest::call_service(
+        &app,
+        get("/login")
+            .insert_header((header::AUTHORIZATION, alice_token().header()))
+            .to_request(),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (pair, _) = set_cookie(&res);
+    // ...which identifies it on the open route from then on.
+    let body = atest::call_and_read_body(
+        &app,
+        get("/").insert_header((header::COOKIE, pair)).to_request(),
+    )
+    .await;
+    assert_eq!(body, "alice@EXAMPLE.TEST");
+}

@@ -22,7 +22,7 @@ use crate::error::Error;
 ///    store: junk cannot fill it.
 /// 2. The tag of the token's authenticator (a SHA-256 of its ciphertext, which nobody can
 ///    change without the accept failing) is inserted into the store **atomically**, to expire
-///    after twice krb5.conf's `clockskew` (600 s by default); tokens older than that are
+///    after twice krb5.conf's `clockskew` plus 2 s (602 s by default); tokens older than that are
 ///    refused by GSSAPI anyway. A tag that is already there refuses the login as a replay:
 ///    `403`, logged, [`AuthEvent::Replay`](crate::AuthEvent::Replay). The same authenticator
 ///    in other framing (raw Kerberos instead of SPNEGO, other SPNEGO fields) has the same tag.
