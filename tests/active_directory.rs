@@ -309,16 +309,6 @@ async fn session_cookies_carry_the_groups_a_rule_asks_for() {
         req.to_request()
     };
     let login = |user: &str, cookie: Option<&str>| login_at("/", user, cookie);
-    fn cookie_of<B>(res: &actix_web::dev::ServiceResponse<B>) -> (String, usize) {
-        let full = res
-            .headers()
-            .get(header::SET_COOKIE)
-            .expect("a session cookie")
-            .to_str()
-            .unwrap()
-            .to_owned();
-        (full.split(';').next().unwrap().to_owned(), full.len())
-    }
     let with_cookie = |path: &str, cookie: &str| {
         test::TestRequest::get()
             .uri(path)
@@ -327,7 +317,7 @@ async fn session_cookies_carry_the_groups_a_rule_asks_for() {
     };
 
     let res = test::call_service(&app, login("alice", None)).await;
-    let (alice, _) = cookie_of(&res);
+    let (alice, _) = common::session_cookie(&res);
     let by_ticket = test::read_body(res).await;
     // The cookie alone: the same groups, and the g1 route lets alice in.
     let by_cookie = test::call_and_read_body(&app, with_cookie("/", &alice)).await;
@@ -337,7 +327,7 @@ async fn session_cookies_carry_the_groups_a_rule_asks_for() {
 
     // bob is not in g1: his cookie gets 401 (the ticket decides), his ticket 403.
     let res = test::call_service(&app, login("bob", None)).await;
-    let (bob, _) = cookie_of(&res);
+    let (bob, _) = common::session_cookie(&res);
     let res = test::call_service(&app, with_cookie("/g1", &bob)).await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(
@@ -353,7 +343,7 @@ async fn session_cookies_carry_the_groups_a_rule_asks_for() {
 
     // 400 groups: the cookie fits what browsers keep and brings every group.
     let res = test::call_service(&app, login("manygroups", None)).await;
-    let (many, len) = cookie_of(&res);
+    let (many, len) = common::session_cookie(&res);
     assert!(len <= 4096, "{len} bytes");
     let by_ticket = test::read_body(res).await;
     let by_cookie = test::call_and_read_body(&app, with_cookie("/", &many)).await;

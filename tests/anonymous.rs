@@ -131,16 +131,7 @@ async fn a_cookie_from_an_anonymous_login_stays_anonymous() {
         .to_request();
     let res = test::call_service(&allowing, req).await;
     assert_eq!(res.status(), StatusCode::OK);
-    let pair = res
-        .headers()
-        .get(header::SET_COOKIE)
-        .expect("a session cookie")
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let (pair, _) = common::session_cookie(&res);
     let with_cookie = || {
         test::TestRequest::get()
             .uri("/")

@@ -793,6 +793,95 @@ fn chromium_without_allowlist_gets_401() {
     assert!(dom.contains(">Kerberos login required</p>"), "{dom}");
 }
 
+/// The optional-login pattern `SpnegoAuth::optional` documents, in a real browser: the app is
+/// open (optional login, session cookies), `/login` requires a login and redirects home. The
+/// browser sends nothing on the open page, gets the `401` on `/login`, answers it with a
+/// ticket, stores the cookie, and is identified on the open page by the cookie alone.
+#[test]
+fn chromium_logs_in_on_a_login_route_and_the_cookie_identifies_it_on_open_pages() {
+    use actix_gssapi::{Key, SessionCookie};
+    realm();
+    let seen = Arc::new(Seen::default());
+    let auth = SpnegoAuth::new()
+        .hostname("localhost")
+        // Plain HTTP on loopback: a Secure cookie would be dropped by the browser.
+        .session_cookie(SessionCookie::new(Key::generate()).secure(false))
+        .build()
+        .expect("acceptor");
+    let app_seen = Arc::clone(&seen);
+    let addr = common::spawn_server(move || {
+        let record = Arc::clone(&app_seen);
+        App::new()
+            .app_data(web::Data::from(Arc::clone(&app_seen)))
+            .wrap(auth.clone().optional())
+            .wrap_fn(move |req, srv| {
+                let has = |name: &'static str| {
+                    if req.headers().contains_key(name) {
+                        name
+                    } else {
+                        "-"
+                    }
+                };
+                record.requests.lock().unwrap().push(format!(
+                    "{} {} {} {}",
+                    req.method(),
+                    req.path(),
+                    has("authorization"),
+                    has("cookie")
+                ));
+                srv.call(req)
+            })
+            .route(
+                "/",
+                web::get().to(|id: Option<KerberosIdentity>| async move {
+                    let text = match id {
+                        Some(id) if id.via_session_cookie() => {
+                            format!("Hello, {} (cookie)", id.principal())
+                        }
+                        Some(id) => format!("Hello, {} (ticket)", id.principal()),
+                        None => "Hello, stranger".to_owned(),
+                    };
+                    HttpResponse::Ok()
+                        .content_type("text/html; charset=utf-8")
+                        .body(page(&text))
+                }),
+            )
+            .service(web::resource("/login").wrap(auth.clone()).to(|| async {
+                HttpResponse::SeeOther()
+                    .insert_header(("Location", "/"))
+                    .finish()
+            }))
+            .route(
+                "/report",
+                web::post().to(|body: String, seen: web::Data<Seen>| async move {
+                    seen.reports.lock().unwrap().push(body);
+                    "thanks"
+                }),
+            )
+    });
+    let dom = chromium(
+        &format!("http://localhost:{}/login", addr.port()),
+        Some("localhost"),
+    );
+    let requests = seen.requests();
+    eprintln!("chromium: {requests:?}");
+    let expected = [
+        "GET /login - -",
+        "GET /login authorization -",
+        "GET / - cookie",
+    ]
+    .map(String::from);
+    assert!(
+        requests.windows(3).any(|w| w == expected),
+        "{requests:?}\n{dom}"
+    );
+    assert_eq!(
+        seen.reports(),
+        [format!("{ALICE_HELLO} (cookie)")],
+        "{requests:?}"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // CORS: a single-page app on one origin calls a Kerberos-protected API on another.
 

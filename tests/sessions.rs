@@ -32,15 +32,9 @@ fn with_cookie(cookie: &str) -> actix_http::Request {
 
 /// `name=value` of the `Set-Cookie` in `res`, and the whole header.
 fn set_cookie<B>(res: &actix_web::dev::ServiceResponse<B>) -> (String, String) {
-    let full = res
-        .headers()
-        .get(header::SET_COOKIE)
-        .expect("a session cookie")
-        .to_str()
-        .unwrap()
-        .to_owned();
-    let pair = full.split(';').next().unwrap().to_owned();
-    (pair, full)
+    let (pair, _) = common::session_cookie(res);
+    let full = res.headers().get(header::SET_COOKIE).unwrap();
+    (pair, full.to_str().unwrap().to_owned())
 }
 
 #[actix_web::test]
@@ -340,6 +334,24 @@ fn cookie_and(cookie: &str, authorization: &str) -> actix_http::Request {
         .to_request()
 }
 
+/// A `GET /` with only `authorization`.
+fn with_token(authorization: &str) -> actix_http::Request {
+    atest::TestRequest::get()
+        .uri("/")
+        .insert_header((header::AUTHORIZATION, authorization))
+        .to_request()
+}
+
+/// alice's token, made with `options` (delegating, raw Kerberos 5).
+fn alice_with(options: actix_gssapi::testing::ClientOptions) -> actix_gssapi::testing::Negotiation {
+    actix_gssapi::testing::Negotiation::start_with(
+        &realm().alice_ccache(),
+        "HTTP@localhost",
+        options,
+    )
+    .unwrap()
+}
+
 /// alice's cookie, from a real login on `app`.
 async fn alice_cookie<S, B>(app: &S) -> String
 where
@@ -349,11 +361,7 @@ where
         Error = actix_web::Error,
     >,
 {
-    let login = atest::TestRequest::get()
-        .uri("/")
-        .insert_header((header::AUTHORIZATION, alice_token().header()))
-        .to_request();
-    let res = atest::call_service(app, login).await;
+    let res = atest::call_service(app, with_token(alice_token().header())).await;
     assert_eq!(res.status(), StatusCode::OK);
     set_cookie(&res).0
 }
@@ -551,23 +559,11 @@ async fn a_stricter_spnego_auth_refuses_cookies_of_looser_logins() {
 
     // A cookie from a login that mapped names brings the name; one from a raw Kerberos 5
     // token says so.
-    let raw = actix_gssapi::testing::Negotiation::start_with(
-        &realm().alice_ccache(),
-        "HTTP@localhost",
-        actix_gssapi::testing::ClientOptions {
-            raw_krb5: true,
-            ..Default::default()
-        },
-    )
-    .unwrap();
-    let res = atest::call_service(
-        &mapping,
-        atest::TestRequest::get()
-            .uri("/")
-            .insert_header((header::AUTHORIZATION, raw.header()))
-            .to_request(),
-    )
-    .await;
+    let raw = alice_with(actix_gssapi::testing::ClientOptions {
+        raw_krb5: true,
+        ..Default::default()
+    });
+    let res = atest::call_service(&mapping, with_token(raw.header())).await;
     let (mapped_cookie, _) = set_cookie(&res);
     for app in [&mapping, &requiring_names] {
         let res = atest::call_service(app, with_cookie(&mapped_cookie)).await;
@@ -601,23 +597,13 @@ async fn a_rule_the_cookie_cannot_meet_asks_for_a_ticket() {
     )
     .await;
     // alice logs in with a delegated ticket and gets a cookie...
-    let delegated = actix_gssapi::testing::Negotiation::start_with(
-        &realm().alice_ccache(),
-        "HTTP@localhost",
-        actix_gssapi::testing::ClientOptions {
+    let delegating = || {
+        alice_with(actix_gssapi::testing::ClientOptions {
             delegate: true,
             ..Default::default()
-        },
-    )
-    .unwrap();
-    let res = atest::call_service(
-        &app,
-        atest::TestRequest::get()
-            .uri("/")
-            .insert_header((header::AUTHORIZATION, delegated.header()))
-            .to_request(),
-    )
-    .await;
+        })
+    };
+    let res = atest::call_service(&app, with_token(delegating().header())).await;
     assert_eq!(res.status(), StatusCode::OK);
     let (cookie, _) = set_cookie(&res);
     // ...which alone cannot bring the credential: 401 with the challenge, not 403.
@@ -636,16 +622,7 @@ async fn a_rule_the_cookie_cannot_meet_asks_for_a_ticket() {
     let res = atest::call_service(&app, cookie_and(&cookie, alice_token().header())).await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     // ...a delegated one gets in.
-    let delegated = actix_gssapi::testing::Negotiation::start_with(
-        &realm().alice_ccache(),
-        "HTTP@localhost",
-        actix_gssapi::testing::ClientOptions {
-            delegate: true,
-            ..Default::default()
-        },
-    )
-    .unwrap();
-    let res = atest::call_service(&app, cookie_and(&cookie, delegated.header())).await;
+    let res = atest::call_service(&app, cookie_and(&cookie, delegating().header())).await;
     assert_eq!(
         atest::read_body(res).await,
         "alice@EXAMPLE.TEST session=false delegated=true"

@@ -353,6 +353,18 @@ pub fn stall_keytab(
 
 pub mod load;
 
+/// The `name=value` of the session cookie `res` sets (panics when it sets none), and the
+/// whole `Set-Cookie` header's length.
+pub fn session_cookie<B>(res: &actix_web::dev::ServiceResponse<B>) -> (String, usize) {
+    let full = res
+        .headers()
+        .get(actix_web::http::header::SET_COOKIE)
+        .expect("a session cookie")
+        .to_str()
+        .expect("a cookie in ASCII");
+    (full.split(';').next().unwrap_or("").to_owned(), full.len())
+}
+
 /// Sends `GET <target> HTTP/1.1` with `headers` (each `Name: value`, without CRLF) over a raw
 /// TCP connection, exactly as given (no client normalises the path), and returns the status
 /// (0 when the server hung up without one) and the body.
