@@ -13,6 +13,7 @@
 //! The async side only waits on a one-shot result, so a job stuck on a dead disk holds a pool
 //! thread, never an actix worker (`tests/blocking.rs`).
 
+use std::cell::Cell;
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::hash::Hash;
@@ -21,6 +22,7 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use futures_util::task::AtomicWaker;
 
@@ -53,6 +55,17 @@ struct Shared<K, W> {
     queue: Mutex<Queue<K, W>>,
     ready: Condvar,
     limits: Limits,
+    /// Threads that have not yet dropped their state, and the signal when one has.
+    alive: Mutex<usize>,
+    gone: Condvar,
+}
+
+/// How long dropping a [`Pool`] waits for its threads to drop their states.
+const DROP_WAIT: Duration = Duration::from_secs(2);
+
+thread_local! {
+    /// Whether this thread is a pool thread (dropping a pool from one must not wait for it).
+    static POOL_THREAD: Cell<bool> = const { Cell::new(false) };
 }
 
 struct Queue<K, W> {
@@ -97,12 +110,24 @@ where
             }),
             ready: Condvar::new(),
             limits,
+            alive: Mutex::new(0),
+            gone: Condvar::new(),
         });
         for (i, state) in states.into_iter().enumerate() {
-            let shared = Arc::clone(&shared);
-            std::thread::Builder::new()
+            let thread_shared = Arc::clone(&shared);
+            *lock(&shared.alive) += 1;
+            let spawned = std::thread::Builder::new()
                 .name(format!("{name}-{i}"))
-                .spawn(move || work(&shared, state))?;
+                .spawn(move || {
+                    POOL_THREAD.with(|t| t.set(true));
+                    work(&thread_shared, state);
+                    *lock(&thread_shared.alive) -= 1;
+                    thread_shared.gone.notify_all();
+                });
+            if let Err(e) = spawned {
+                *lock(&shared.alive) -= 1;
+                return Err(e);
+            }
         }
         Ok(Self { shared })
     }
@@ -160,9 +185,29 @@ where
 }
 
 impl<K, W> Drop for Pool<K, W> {
+    /// Lets the threads finish the queued jobs, and waits (at most [`DROP_WAIT`]) until they
+    /// have dropped their states. A state holds GSSAPI credentials: released on a thread of
+    /// its own while the process exits, they would race libkrb5's exit-time destructors
+    /// (MIT aborts on a destroyed mutex, `k5_mutex_lock: Received error 22`).
     fn drop(&mut self) {
         lock(&self.shared.queue).closed = true;
         self.shared.ready.notify_all();
+        if POOL_THREAD.with(Cell::get) {
+            return;
+        }
+        let deadline = Instant::now() + DROP_WAIT;
+        let mut alive = lock(&self.shared.alive);
+        while *alive > 0 {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return;
+            }
+            alive = self
+                .shared
+                .gone
+                .wait_timeout(alive, left)
+                .map_or_else(|e| e.into_inner().0, |(guard, _)| guard);
+        }
     }
 }
 
@@ -172,6 +217,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Runs jobs until the pool is closed and its queue empty; the state is dropped on return.
 fn work<K, W>(shared: &Shared<K, W>, mut state: W)
 where
     K: Hash + Eq + Clone,
@@ -243,6 +289,29 @@ mod tests {
         total: 1000,
         per_key: Some(1000),
     };
+
+    #[test]
+    fn dropping_the_pool_waits_for_its_threads_to_drop_their_states() {
+        struct Slow(Arc<AtomicUsize>);
+        impl Drop for Slow {
+            fn drop(&mut self) {
+                std::thread::sleep(Duration::from_millis(50));
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        let dropped = Arc::new(AtomicUsize::new(0));
+        let states = (0..3).map(|_| Slow(Arc::clone(&dropped))).collect();
+        let pool: Pool<u8, Slow> = Pool::new(states, ROOMY, "test-drop").unwrap();
+        let (tx, rx) = mpsc::channel();
+        let _ran = pool.try_run(None, move |_| tx.send(7).unwrap()).unwrap();
+        assert_eq!(rx.recv_timeout(Duration::from_secs(5)), Ok(7));
+        drop(pool);
+        assert_eq!(
+            dropped.load(Ordering::SeqCst),
+            3,
+            "every state was dropped first"
+        );
+    }
 
     fn pool(threads: usize, limits: Limits) -> Pool<u8, usize> {
         Pool::new((0..threads).collect(), limits, "test-pool").unwrap()
