@@ -9,6 +9,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/lib.sh
 
-ensure_all_packages
-cargo build --features testing --examples
+# Only what the demo needs: the build's packages, a KDC with kadmin.local, kinit and curl (the
+# test suite's Samba, Redis and browsers are for scripts/test.sh).
+ensure_packages "${BUILD_PACKAGES[@]}" "${RUNTIME_PACKAGES[@]}"
+cargo build --features testing --example demo --example hello
 exec target/debug/examples/demo "$@"

@@ -1,11 +1,12 @@
 //! The GSSAPI boundary: acquire the acceptor credential once, accept one token per request.
 //!
-//! With `krb5.rs` and `sys.rs`, the only modules with `unsafe` code (one per C library): the
-//! GSSAPI calls the safe `libgssapi` layer does not wrap the way we need
-//! (`gss_acquire_cred_from`, `gss_accept_sec_context` with its outputs, `gss_display_name`,
-//! `gss_get_name_attribute`, `gss_import_name`; for password logins
-//! `gss_acquire_cred_with_password` and `gss_init_sec_context`). It is the only one that sees `libgssapi` types;
-//! the rest of the crate gets plain Rust values from it.
+//! With `krb5.rs` (libkrb5) and `sys.rs` (libc), one of the three modules with `unsafe` code,
+//! one per C library: the GSSAPI calls the safe `libgssapi` layer does not wrap the way we
+//! need (`gss_acquire_cred_from`, `gss_accept_sec_context` with its outputs,
+//! `gss_display_name`, `gss_get_name_attribute`, `gss_import_name`; for password logins
+//! `gss_acquire_cred_with_password` and `gss_init_sec_context`). Of the library's own modules
+//! it is the only one that sees `libgssapi` types (the `testing` feature's client uses them
+//! too); the rest of the crate gets plain Rust values from it.
 
 #![allow(unsafe_code)]
 
@@ -19,6 +20,9 @@ use std::time::Duration;
 
 use crate::failure::GssFailure;
 use crate::krb5::MemoryKeytab;
+use crate::pac::PacBytes;
+use crate::password::PasswordFailure;
+use crate::service_name::{ServiceName, VerifyTarget};
 use libgssapi::credential::{Cred, CredUsage};
 use libgssapi::error::{Error as GssError, MajorFlags};
 #[cfg(feature = "testing")]
@@ -33,29 +37,6 @@ use libgssapi_sys::{
     GSS_C_NT_ANONYMOUS, GSS_C_NT_HOSTBASED_SERVICE, GSS_C_NT_USER_NAME, GSS_S_COMPLETE,
 };
 use libgssapi_sys::{gss_channel_bindings_struct, GSS_C_AF_UNSPEC, GSS_C_CHANNEL_BOUND_FLAG};
-
-/// Which key the acceptor uses: one host-based service name, or any key in the keytab.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum ServiceName {
-    /// `service@host`, e.g. `HTTP@www.example.com` (principal `HTTP/www.example.com@REALM`).
-    HostBased(String),
-    /// Any principal whose key is in the keytab (`GSS_C_NO_NAME`).
-    Any,
-    /// The service's own account principal (`httpsvc@AD.EXAMPLE.COM`), for accepting and for
-    /// initiating with its keytab: constrained delegation (S4U2Proxy) gives a proxy
-    /// credential for every client.
-    Account(String),
-}
-
-impl fmt::Display for ServiceName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::HostBased(name) => f.write_str(name),
-            Self::Any => f.write_str("any principal in the keytab"),
-            Self::Account(name) => write!(f, "{name} (constrained delegation)"),
-        }
-    }
-}
 
 impl GssFailure {
     /// The failure GSSAPI reported, with the text of its status codes (read now, on the
@@ -232,14 +213,6 @@ pub(crate) struct Accepted {
     pub(crate) channel_bound: bool,
     /// The token was made by [`Acceptor::accept_password`] from a user's password.
     pub(crate) by_password: bool,
-}
-
-/// The raw PAC buffers GSSAPI handed out as authenticated (the PAC's server checksum
-/// verified): `urn:mspac:logon-info` and `urn:mspac:upn-dns-info`.
-#[derive(Debug, Clone)]
-pub(crate) struct PacBytes {
-    pub(crate) logon_info: Vec<u8>,
-    pub(crate) upn_dns_info: Option<Vec<u8>>,
 }
 
 impl Acceptor {
@@ -800,38 +773,6 @@ use libgssapi_sys::{gss_OID_desc, gss_OID_set_desc, gss_acquire_cred_with_passwo
 
 /// The Kerberos 5 mechanism, 1.2.840.113554.1.2.2 (RFC 1964), DER contents.
 const KRB5_MECH: [u8; 9] = [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02];
-
-/// The service a password login asks the KDC a ticket for, to accept it with our own key.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum VerifyTarget {
-    /// `service@host` (`GSS_C_NT_HOSTBASED_SERVICE`).
-    HostBased(String),
-    /// A principal name (`httpsvc@AD.EXAMPLE.COM`).
-    Principal(String),
-}
-
-impl fmt::Display for VerifyTarget {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::HostBased(name) | Self::Principal(name) => f.write_str(name),
-        }
-    }
-}
-
-/// Where a password login stopped.
-#[derive(Debug, Clone)]
-pub(crate) enum PasswordFailure {
-    /// The user name is not a Kerberos principal name.
-    Name(GssFailure),
-    /// The KDC gave no initial ticket for the password (wrong password, unknown user,
-    /// expired password, disabled account, no KDC reachable...).
-    Credentials(GssFailure),
-    /// The KDC gave no ticket for our service (it does not know the service name).
-    ServiceTicket(GssFailure),
-    /// Our acceptor credential refused the ticket the KDC issued: it is not encrypted with a
-    /// key of our keytab (a KDC that does not know our key, or a keytab out of date).
-    Verification(GssFailure),
-}
 
 impl Acceptor {
     /// Checks `user`'s `password` with the KDC and returns the login, as mod_auth_gssapi's

@@ -1,4 +1,4 @@
-//! Finds the Kerberos authenticator in a Negotiate token, for replay protection (issue 9).
+//! Finds the Kerberos authenticator in a Negotiate token, for replay protection.
 //!
 //! After GSSAPI accepted a token, its replay tag is the SHA-256 of the ciphertext of the
 //! AP-REQ's authenticator ([RFC 4120 §5.5.1]): the client encrypts a fresh authenticator for

@@ -45,6 +45,7 @@ use crate::error::{Error, ErrorKind};
 /// [`SpnegoAuth::channel_bindings`]: crate::SpnegoAuth::channel_bindings
 /// [`KerberosIdentity::is_channel_bound`]: crate::KerberosIdentity::is_channel_bound
 #[derive(Clone)]
+#[must_use]
 pub struct ChannelBindings {
     application_data: Arc<[u8]>,
     required: bool,

@@ -8,7 +8,6 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 
-use crate::acceptor::ServiceName;
 use crate::channel_bindings::ChannelBindings;
 use crate::engine::{Engine, Settings};
 use crate::error::{Error, ErrorKind};
@@ -17,6 +16,7 @@ use crate::negotiate::SCHEME;
 use crate::password::PasswordFallback;
 use crate::pool::Limits;
 use crate::replay::ReplayProtection;
+use crate::service_name::ServiceName;
 use crate::session::SessionCookie;
 
 type ResponseFn = Arc<dyn Fn(&HttpRequest) -> HttpResponse + Send + Sync>;
@@ -753,9 +753,13 @@ impl fmt::Debug for SpnegoAuth {
                 },
             )
             .field("keytab", &c.keytab)
+            .field("constrained_delegation", &c.constrained_delegation)
             .field("optional", &c.optional)
             .field("allow_anonymous", &c.allow_anonymous)
             .field("local_names", &c.local_names)
+            .field("authenticate_preflights", &c.authenticate_preflights)
+            .field("channel_bindings", &c.channel_bindings)
+            .field("on_event", &c.on_event.as_ref().map(|_| "<hook>"))
             .field("session_cookie", &c.session)
             .field("accept_threads", &c.accept_threads)
             .field("login_queue", &c.login_queue)

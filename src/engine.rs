@@ -13,14 +13,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures_util::future::{BoxFuture, FutureExt};
 
-use crate::acceptor::{
-    Accepted, Acceptor, AcquireFailure, PasswordFailure, Rcache, ServiceName, VerifyTarget,
-};
+use crate::acceptor::{Accepted, Acceptor, AcquireFailure, Rcache};
 use crate::basic::BasicCredentials;
 use crate::error::{Error, ErrorKind};
 use crate::failure::GssFailure;
+use crate::password::PasswordFailure;
 use crate::pool::{Full, Limits, Outcome, Pool};
 use crate::replay::{Inserted, ReplayProtection, Store, StoreError, Tag};
+use crate::service_name::{ServiceName, VerifyTarget};
 
 /// What the engine is made from: the part of the configuration that names keys and threads.
 pub(crate) struct Settings<'a> {

@@ -80,7 +80,7 @@ impl GssFailure {
     }
 
     /// The replay store could not say whether the token is a replay.
-    pub(crate) fn store_unavailable(cause: &crate::replay::StoreError) -> Self {
+    pub(crate) fn store_unavailable(cause: &dyn fmt::Display) -> Self {
         Self {
             message: format!("the replay store cannot answer: {cause}"),
             class: FailureClass::StoreUnavailable,

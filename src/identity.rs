@@ -9,12 +9,11 @@ use actix_web::http::header::AUTHORIZATION;
 use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use futures_util::future::{ready, Ready};
 
-use crate::acceptor::PacBytes;
 use crate::claims::Claims;
 use crate::config::Config;
 use crate::credentials::Credentials;
 use crate::events::Mechanism;
-use crate::pac::Pac;
+use crate::pac::{Pac, PacBytes};
 
 /// The Kerberos identity of an authenticated request.
 ///

@@ -1,6 +1,7 @@
 //! The few libkrb5 calls GSSAPI has no counterpart for: copying a keytab into memory, the
 //! default keytab's name, destroying a credential cache. With `acceptor.rs` (GSSAPI) and
-//! `sys.rs` (libc), the only modules with `unsafe` code; nothing outside it sees a krb5 type.
+//! `sys.rs` (libc), one of the three modules with `unsafe` code; nothing outside it sees a
+//! krb5 type.
 //!
 //! libkrb5 is what MIT's GSSAPI library is built on, so linking it adds no new dependency.
 

@@ -117,7 +117,9 @@ mod apreq;
 mod basic;
 mod channel_bindings;
 mod claims;
+mod conclude;
 mod config;
+mod cors;
 mod credentials;
 mod engine;
 mod error;
@@ -132,6 +134,7 @@ mod password;
 mod pool;
 mod replay;
 mod require;
+mod service_name;
 mod session;
 mod sys;
 

@@ -5,25 +5,28 @@ use std::rc::Rc;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{forward_ready, Service, ServiceRequest, ServiceResponse, Transform};
 use actix_web::http::header::{self, HeaderValue, AUTHORIZATION, SET_COOKIE, WWW_AUTHENTICATE};
-use actix_web::http::Method;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse};
 use futures_util::future::{err, ok, ready, LocalBoxFuture, Ready};
 
 use std::fmt;
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use crate::acceptor::{Accepted, PasswordFailure, VerifyTarget};
+use crate::acceptor::Accepted;
+use crate::conclude::{admit, conclude, Answer, Facts, Login, Refused};
 use crate::config::{Config, LocalNames, SpnegoAuth};
+use crate::cors::{self, PreflightAnswer};
 use crate::credentials::Credentials;
-use crate::engine::{Engine, Pending, PendingPassword};
+use crate::engine::Engine;
 use crate::events::{AuthEvent, Mechanism};
-use crate::failure::{FailureClass, GssFailure};
+use crate::failure::GssFailure;
 use crate::identity::{AuthenticatedBy, KerberosIdentity, Negotiated};
 use crate::negotiate::{self, Authorization, Malformed};
-use crate::password::{self, PasswordRefusal, Step};
+use crate::password::{self, PasswordFailure, PasswordRefusal, Step};
 use crate::pool::Full;
+use crate::service_name::VerifyTarget;
 use crate::session::{NotIssued, Session, SessionCookie, MAX_COOKIE_BYTES};
 
 impl<S, B> Transform<S, ServiceRequest> for SpnegoAuth
@@ -143,72 +146,6 @@ fn decide(optional: bool, earlier: Earlier, authorization: Authorization) -> Dec
     }
 }
 
-/// What the policy after a login looks at: the same for a token GSSAPI accepted, a password
-/// login, and the login a session cookie carries.
-struct Facts<'a> {
-    principal: &'a str,
-    anonymous: bool,
-    channel_bound: bool,
-    has_local_name: bool,
-}
-
-impl<'a> From<&'a Accepted> for Facts<'a> {
-    fn from(accepted: &'a Accepted) -> Self {
-        Self {
-            principal: &accepted.principal,
-            anonymous: accepted.anonymous,
-            channel_bound: accepted.channel_bound,
-            has_local_name: accepted.local_name.is_some(),
-        }
-    }
-}
-
-/// The policy after a login (with our channel bindings applied to the request when `bound`):
-/// `Err` with the rule and the reason when it must not become an identity.
-fn admit(config: &Config, facts: Facts<'_>, bound: bool) -> Result<(), (&'static str, String)> {
-    let principal = facts.principal;
-    let required = config
-        .channel_bindings
-        .as_ref()
-        .is_some_and(|cb| cb.is_required());
-    if required && !(bound && facts.channel_bound) {
-        return Err((
-            "channel bindings required",
-            if bound {
-                format!(
-                    "{principal} sent no TLS channel bindings, and ChannelBindings::required is \
-                     on (the client may be too old to send them)"
-                )
-            } else {
-                format!(
-                    "{principal}: the request did not come over TLS, so it cannot be bound to \
-                     the certificate, and ChannelBindings::required is on (behind a TLS proxy, \
-                     see ChannelBindings::behind_tls_proxy)"
-                )
-            },
-        ));
-    }
-    if facts.anonymous && !config.allow_anonymous {
-        return Err((
-            "anonymous ticket",
-            format!(
-                "anonymous ticket ({principal}) refused: anyone can get one from a realm with \
-                 anonymous PKINIT (SpnegoAuth::allow_anonymous accepts them)"
-            ),
-        ));
-    }
-    if config.local_names == LocalNames::Require && !facts.has_local_name {
-        return Err((
-            "no local name",
-            format!(
-                "{principal} has no local account name (no auth_to_local rule in krb5.conf maps \
-                 it), and SpnegoAuth::require_local_names is on"
-            ),
-        ));
-    }
-    Ok(())
-}
-
 /// Whether this `SpnegoAuth` may take the login a session cookie carries as its own: the same
 /// policy as for a ticket, and what this configuration would have asked of the login (a local
 /// name mapping, a password check) must have been asked. `Err` says why not, for the log.
@@ -250,11 +187,13 @@ where
 
     forward_ready!(service);
 
+    /// The request's path through the middleware, step by step; each step is a method below
+    /// or a pure function of its own module.
     fn call(&self, req: ServiceRequest) -> Self::Future {
         let earlier = earlier_outcome(&req);
         if !self.config.authenticate_preflights
             && earlier != Earlier::Identified
-            && is_cors_preflight(&req)
+            && cors::is_preflight(req.request())
         {
             return self.preflight(req, earlier);
         }
@@ -263,39 +202,77 @@ where
         // cookie, a failure is answered as without one).
         if earlier == Earlier::Nothing && !req.headers().contains_key(AUTHORIZATION) {
             if let Some(identity) = self.session_identity(&req) {
-                self.config
-                    .emit(req.request(), || AuthEvent::Authenticated {
-                        principal: identity.principal().to_owned(),
-                        mechanism: Mechanism::SessionCookie,
-                        delegated: false,
-                        channel_bound: identity.is_channel_bound(),
-                    });
-                let mut ext = req.extensions_mut();
-                ext.insert(identity);
-                ext.insert(AuthenticatedBy(Arc::clone(&self.config)));
-                drop(ext);
-                return self.forward(req);
+                return self.by_session(req, identity);
             }
         }
         let authorization = negotiate::parse_headers(req.headers());
-        if let Some(fallback) = self.config.password.as_ref() {
-            if earlier != Earlier::Identified {
-                let step = password::step(
-                    fallback,
-                    req.app_config().secure(),
-                    self.config.optional,
-                    earlier == Earlier::Anonymous { refused: true },
-                    &authorization,
-                    req.headers().get(AUTHORIZATION).map(HeaderValue::as_bytes),
-                );
-                if !matches!(step, Step::NotMine) {
-                    return self.password(req, step, earlier);
-                }
-            }
+        if let Some(step) = self.password_step(&req, earlier, &authorization) {
+            return self.password(req, step, earlier);
         }
-        // Outcomes known before GSSAPI; a nested SpnegoAuth repeats none of them. Tokens are
-        // reported after GSSAPI.
-        let early = match &authorization {
+        self.report_before_gssapi(&req, earlier, &authorization);
+        match decide(self.config.optional, earlier, authorization) {
+            Decision::Accept(token) => self.accept(req, token),
+            decision => self.answer_before_gssapi(req, earlier, decision),
+        }
+    }
+}
+
+impl<S, B> SpnegoAuthMiddleware<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
+    B: MessageBody + 'static,
+{
+    /// Goes on with the identity a session cookie carried.
+    fn by_session(
+        &self,
+        req: ServiceRequest,
+        identity: KerberosIdentity,
+    ) -> LocalBoxFuture<'static, Result<ServiceResponse<EitherBody<B>>, actix_web::Error>> {
+        self.config
+            .emit(req.request(), || AuthEvent::Authenticated {
+                principal: identity.principal().to_owned(),
+                mechanism: Mechanism::SessionCookie,
+                delegated: false,
+                channel_bound: identity.is_channel_bound(),
+            });
+        let mut ext = req.extensions_mut();
+        ext.insert(identity);
+        ext.insert(AuthenticatedBy(Arc::clone(&self.config)));
+        drop(ext);
+        self.forward(req)
+    }
+
+    /// What the password fallback makes of the request, when it is on and takes it.
+    fn password_step(
+        &self,
+        req: &ServiceRequest,
+        earlier: Earlier,
+        authorization: &Authorization,
+    ) -> Option<Step> {
+        let fallback = self.config.password.as_ref()?;
+        if earlier == Earlier::Identified {
+            return None;
+        }
+        let step = password::step(
+            fallback,
+            req.app_config().secure(),
+            self.config.optional,
+            earlier == Earlier::Anonymous { refused: true },
+            authorization,
+            req.headers().get(AUTHORIZATION).map(HeaderValue::as_bytes),
+        );
+        (!matches!(step, Step::NotMine)).then_some(step)
+    }
+
+    /// Reports what is known before GSSAPI runs (tokens are reported after it); a nested
+    /// `SpnegoAuth` repeats none of it.
+    fn report_before_gssapi(
+        &self,
+        req: &ServiceRequest,
+        earlier: Earlier,
+        authorization: &Authorization,
+    ) {
+        let early = match authorization {
             Authorization::Missing if self.config.optional => {
                 Some(AuthEvent::PassedWithoutCredentials)
             }
@@ -308,28 +285,24 @@ where
         match (earlier, early) {
             (Earlier::Nothing, Some(event)) => self.config.emit(req.request(), || event),
             // An enclosing optional SpnegoAuth reported a visit without credentials; this one
-            // asks for them (below).
+            // asks for them.
             (Earlier::Anonymous { refused: false }, Some(AuthEvent::MissingCredentials)) => {
                 self.config
                     .emit(req.request(), || AuthEvent::MissingCredentials);
             }
             _ => {}
         }
-        let token = match decide(self.config.optional, earlier, authorization) {
+    }
+
+    /// Carries out a [`decide`]d answer that needs no GSSAPI (never [`Decision::Accept`]).
+    fn answer_before_gssapi(
+        &self,
+        req: ServiceRequest,
+        earlier: Earlier,
+        decision: Decision,
+    ) -> LocalBoxFuture<'static, Result<ServiceResponse<EitherBody<B>>, actix_web::Error>> {
+        let res = match decision {
             Decision::Pass => return self.forward(req),
-            Decision::Challenge => {
-                log::debug!(
-                    "{}: no Negotiate credentials, answering 401",
-                    describe(&req)
-                );
-                let res = self.config.unauthorized_response(req.request());
-                return answer(req, res);
-            }
-            Decision::Forbid(why) => {
-                log::warn!("{}: refused: {why}", describe(&req));
-                let res = self.config.forbidden_response(req.request());
-                return answer(req, res);
-            }
             Decision::Anonymous(why) => {
                 if let Some(why) = &why {
                     log::warn!("{}: ignored invalid credentials: {why}", describe(&req));
@@ -338,14 +311,35 @@ where
                 mark_anonymous(&req, &self.config, refused);
                 return self.forward(req);
             }
-            Decision::Accept(token) => token,
+            Decision::Challenge => {
+                log::debug!(
+                    "{}: no Negotiate credentials, answering 401",
+                    describe(&req)
+                );
+                self.config.unauthorized_response(req.request())
+            }
+            Decision::Forbid(why) => {
+                log::warn!("{}: refused: {why}", describe(&req));
+                self.config.forbidden_response(req.request())
+            }
+            // `call` hands tokens to `accept`; refuse rather than let one through unchecked.
+            Decision::Accept(_) => self.config.forbidden_response(req.request()),
         };
-        // gss_accept_sec_context blocks: it reads the keytab's stamp and, with MIT's replay
-        // cache, writes that file on every call (~60 µs
-        // when the disk is fast, much more when it is not). Run inline, one slow disk would
-        // stall every connection of this worker, so it runs on the engine's threads; the
-        // hand-off costs a few µs. tests/blocking.rs proves an open route still answers while
-        // an accept is stuck.
+        answer(req, res)
+    }
+
+    /// Queues the token's accept on the engine's threads, then concludes ([`after_login`]).
+    ///
+    /// gss_accept_sec_context blocks: it reads the keytab's stamp and, with MIT's replay
+    /// cache, writes that file on every call (~60 µs when the disk is fast, much more when it
+    /// is not). Run inline, one slow disk would stall every connection of this worker, so it
+    /// runs on the engine's threads; the hand-off costs a few µs. tests/blocking.rs proves an
+    /// open route still answers while an accept is stuck.
+    fn accept(
+        &self,
+        req: ServiceRequest,
+        token: Vec<u8>,
+    ) -> LocalBoxFuture<'static, Result<ServiceResponse<EitherBody<B>>, actix_web::Error>> {
         let want_local_name = self.config.local_names != LocalNames::Off;
         let mechanism = if negotiate::is_spnego(&token) {
             Mechanism::Spnego
@@ -358,18 +352,23 @@ where
             .as_ref()
             .and_then(|cb| cb.for_request(req.app_config().secure()));
         let bound = bindings.is_some();
-        match self.engine.accept(
-            req.peer_addr().map(|a| a.ip()),
-            token,
-            want_local_name,
-            bindings,
-        ) {
-            Ok(pending) => Box::pin(after_accept(
-                Rc::clone(&self.service),
-                Arc::clone(&self.config),
-                self.session.clone(),
+        let peer = req.peer_addr().map(|a| a.ip());
+        match self.engine.accept(peer, token, want_local_name, bindings) {
+            Ok(pending) => Box::pin(after_login(
+                self.parts(),
                 req,
-                (self.engine.clone(), pending, mechanism, bound),
+                (Login::Token(mechanism), bound),
+                async move {
+                    pending
+                        .await
+                        .unwrap_or_else(|| {
+                            Err(GssFailure::internal(
+                                "the GSSAPI step did not complete (it panicked, or the engine \
+                                 is gone)",
+                            ))
+                        })
+                        .map_err(Refused::Token)
+                },
             )),
             Err(full) => self.overloaded(req, full),
         }
@@ -387,177 +386,67 @@ where
     Box::pin(ready(Ok(req.into_response(res).map_into_right_body())))
 }
 
-/// Waits for the accept, then applies the policy after it: identify the client, or refuse
-/// (403, or anonymously on in optional mode; 503 when the replay store cannot answer).
-async fn after_accept<S, B>(
-    service: Rc<S>,
-    config: Arc<Config>,
-    session: Option<SessionBinding>,
+/// Waits for the engine, then carries out the [`conclude`]d policy: run the application with
+/// the identity, or answer `401`/`403`/`503`, or go on anonymously in optional mode.
+async fn after_login<S, B>(
+    (service, config, session, engine): (Rc<S>, Arc<Config>, Option<SessionBinding>, Engine),
     req: ServiceRequest,
-    (engine, pending, mechanism, bound): (Engine, Pending, Mechanism, bool),
+    (login, bound): (Login, bool),
+    outcome: impl Future<Output = Result<Accepted, Refused>>,
 ) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error>
 where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
     B: MessageBody + 'static,
 {
-    let outcome = pending.await.unwrap_or_else(|| {
-        Err(GssFailure::internal(
-            "the GSSAPI step did not complete (it panicked, or the engine is gone)",
-        ))
-    });
-    let refusal = match outcome {
-        Ok(accepted) => match admit(&config, Facts::from(&accepted), bound) {
-            Ok(()) => {
-                config.emit(req.request(), || AuthEvent::Authenticated {
-                    principal: accepted.principal.clone(),
-                    mechanism,
-                    delegated: accepted.delegated.is_some(),
-                    channel_bound: accepted.channel_bound,
-                });
-                req.extensions_mut()
-                    .insert(AuthenticatedBy(Arc::clone(&config)));
-                return identified(
-                    service,
-                    &config,
-                    req,
-                    (accepted, mechanism),
-                    session.as_ref(),
-                )
-                .await;
-            }
-            Err((rule, why)) => {
-                config.emit(req.request(), || AuthEvent::Refused {
-                    rule: rule.to_owned(),
-                });
-                why
-            }
-        },
-        Err(failure) if failure.class() == FailureClass::StoreUnavailable => {
-            // Not the client's fault, and not known to be a replay: 503, in optional mode too
-            // (going on anonymously would log a valid user out).
-            if let Some(unlogged) = engine.store_error_to_log() {
-                log::error!(
-                    "{}: login refused with 503: {failure}; tokens are never let through \
-                     unchecked{}",
-                    describe(&req),
-                    unlogged_since(unlogged)
-                );
-            }
-            config.emit(req.request(), || AuthEvent::ReplayStoreUnavailable);
-            let res = config.overloaded_response(req.request());
-            return Ok(req.into_response(res).map_into_right_body());
+    let outcome = outcome.await;
+    let conclusion = conclude(&config, &login, outcome.as_ref(), bound);
+    if let Some(line) = conclusion.log {
+        let unlogged = if line.rate_limited {
+            engine.store_error_to_log()
+        } else {
+            Some(0)
+        };
+        if let Some(unlogged) = unlogged {
+            log::log!(
+                line.level,
+                "{}: {}{}",
+                describe(&req),
+                line.text,
+                unlogged_since(unlogged)
+            );
         }
-        Err(failure) => {
-            config.emit(req.request(), || match failure.class() {
-                FailureClass::Replay => AuthEvent::Replay,
-                FailureClass::ClockSkew => AuthEvent::ClockSkew,
-                FailureClass::TicketExpired => AuthEvent::TicketExpired,
-                FailureClass::WrongServicePrincipal => AuthEvent::WrongServicePrincipal,
-                FailureClass::BadBindings => AuthEvent::ChannelBindingMismatch,
-                FailureClass::Other | FailureClass::StoreUnavailable => AuthEvent::GssError {
-                    message: failure.message.clone(),
-                },
-            });
-            failure.to_string()
-        }
-    };
-    if config.optional {
-        log::warn!(
-            "{}: Negotiate token refused, continuing anonymously: {refusal}",
-            describe(&req)
-        );
-        mark_anonymous(&req, &config, true);
-        Ok(service.call(req).await?.map_into_left_body())
-    } else {
-        log::warn!("{}: Negotiate token refused: {refusal}", describe(&req));
-        let res = config.forbidden_response(req.request());
-        Ok(req.into_response(res).map_into_right_body())
     }
-}
-
-/// Waits for a password check, then identifies the client or refuses: `401` with the
-/// challenges (the browser asks again), `503` when no KDC answered, anonymous in optional mode.
-async fn after_password<S, B>(
-    service: Rc<S>,
-    config: Arc<Config>,
-    session: Option<SessionBinding>,
-    req: ServiceRequest,
-    (pending, user): (PendingPassword, String),
-) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error>
-where
-    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
-    B: MessageBody + 'static,
-{
-    let outcome = pending.await.unwrap_or_else(|| {
-        Err(PasswordFailure::Credentials(GssFailure::internal(
-            "the password check did not complete (it panicked, or the engine is gone)",
-        )))
-    });
-    let failure = match outcome {
-        Ok(accepted) => match admit(&config, Facts::from(&accepted), false) {
-            Ok(()) => {
-                config.emit(req.request(), || AuthEvent::Authenticated {
-                    principal: accepted.principal.clone(),
-                    mechanism: Mechanism::Password,
-                    delegated: accepted.delegated.is_some(),
-                    channel_bound: false,
-                });
-                req.extensions_mut()
-                    .insert(AuthenticatedBy(Arc::clone(&config)));
-                return identified(
-                    service,
-                    &config,
-                    req,
-                    (accepted, Mechanism::Password),
-                    session.as_ref(),
-                )
-                .await;
-            }
-            Err((rule, why)) => {
-                // The password was right; a rule refuses the account, as it would its ticket.
-                config.emit(req.request(), || AuthEvent::Refused {
-                    rule: rule.to_owned(),
-                });
-                log::warn!("{}: password login refused: {why}", describe(&req));
-                if config.optional {
-                    mark_anonymous(&req, &config, true);
-                    return Ok(service.call(req).await?.map_into_left_body());
-                }
+    let event = conclusion.event;
+    config.emit(req.request(), || event);
+    let res = match conclusion.answer {
+        Answer::Identify => {
+            let Ok(accepted) = outcome else {
+                // `conclude` identifies accepted logins only.
                 let res = config.forbidden_response(req.request());
                 return Ok(req.into_response(res).map_into_right_body());
-            }
-        },
-        Err(failure) => failure,
-    };
-    let reason = password::classify(&failure);
-    config.emit(req.request(), || AuthEvent::PasswordRefused { reason });
-    match reason {
-        // The name may be a password typed into the wrong field: never logged.
-        PasswordRefusal::UnknownUser => log::warn!(
-            "{}: password login refused: {reason} (the name is not logged: it may be a \
-             mistyped password)",
-            describe(&req)
-        ),
-        PasswordRefusal::NotVerified => log::warn!(
-            "{}: password login as {user} refused: the KDC accepted the password, but its \
-             ticket was not accepted with this service's keytab, so the KDC may not be the \
-             realm's (spoofed) or the keytab is out of date: {}",
-            describe(&req),
-            password::message(&failure)
-        ),
-        _ => log::warn!(
-            "{}: password login as {user} refused: {reason} ({})",
-            describe(&req),
-            password::message(&failure)
-        ),
-    }
-    let res = if config.optional {
-        mark_anonymous(&req, &config, true);
-        return Ok(service.call(req).await?.map_into_left_body());
-    } else if reason == PasswordRefusal::KdcUnreachable {
-        config.overloaded_response(req.request())
-    } else {
-        config.unauthorized_response(req.request())
+            };
+            let mechanism = match login {
+                Login::Token(mechanism) => mechanism,
+                Login::Password { .. } => Mechanism::Password,
+            };
+            req.extensions_mut()
+                .insert(AuthenticatedBy(Arc::clone(&config)));
+            return identified(
+                service,
+                &config,
+                req,
+                (accepted, mechanism),
+                session.as_ref(),
+            )
+            .await;
+        }
+        Answer::Anonymous => {
+            mark_anonymous(&req, &config, true);
+            return Ok(service.call(req).await?.map_into_left_body());
+        }
+        Answer::Forbid => config.forbidden_response(req.request()),
+        Answer::Challenge => config.unauthorized_response(req.request()),
+        Answer::Unavailable => config.overloaded_response(req.request()),
     };
     Ok(req.into_response(res).map_into_right_body())
 }
@@ -707,6 +596,16 @@ where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
     B: MessageBody + 'static,
 {
+    /// What [`after_login`] needs of this middleware.
+    fn parts(&self) -> (Rc<S>, Arc<Config>, Option<SessionBinding>, Engine) {
+        (
+            Rc::clone(&self.service),
+            Arc::clone(&self.config),
+            self.session.clone(),
+            self.engine.clone(),
+        )
+    }
+
     /// Hands the request to the application as it is.
     fn forward(
         &self,
@@ -749,32 +648,29 @@ where
         Box::pin(async move {
             let res = fut.await?;
             let (req, res) = res.into_parts();
-            if is_cors_preflight_answer(&res) {
-                // Browsers read only the status and headers of a preflight's answer: the body
-                // goes, so no content leaves unauthenticated, whoever wrote it.
-                let mut res = res.set_body(());
-                res.headers_mut().remove(header::CONTENT_LENGTH);
-                return Ok(
-                    ServiceResponse::new(req, res.map_into_boxed_body()).map_into_right_body()
-                );
-            }
-            if res.status().is_success() {
-                // A 2xx without the CORS answer's headers: no CORS layer answered it.
-                log::warn!(
+            match cors::judge_answer(&res) {
+                PreflightAnswer::Answer => {
+                    // Browsers read only the status and headers of a preflight's answer: the
+                    // body goes, so no content leaves unauthenticated, whoever wrote it.
+                    let mut res = res.set_body(());
+                    res.headers_mut().remove(header::CONTENT_LENGTH);
+                    return Ok(
+                        ServiceResponse::new(req, res.map_into_boxed_body()).map_into_right_body()
+                    );
+                }
+                PreflightAnswer::NotAnAnswer => log::warn!(
                     "{}: the application's answer to a CORS preflight is not one (a 2xx with \
                      Access-Control-Allow-Origin and -Methods or -Headers); answering 401 \
                      instead (wrap actix-cors inside SpnegoAuth to answer preflights, or call \
                      SpnegoAuth::authenticate_preflights)",
                     describe_request(&req)
-                );
-            } else {
-                // A refusal (actix-cors answers 400 to an origin it does not allow): the
-                // browser fails the preflight either way.
-                log::info!(
-                    "{}: the application refused the CORS preflight ({}); answering 401",
-                    describe_request(&req),
-                    res.status()
-                );
+                ),
+                // actix-cors answers 400 to an origin it does not allow: the browser fails
+                // the preflight either way.
+                PreflightAnswer::Refused(status) => log::info!(
+                    "{}: the application refused the CORS preflight ({status}); answering 401",
+                    describe_request(&req)
+                ),
             }
             let res = config.unauthorized_response(&req);
             Ok(ServiceResponse::new(req, res).map_into_right_body())
@@ -815,12 +711,24 @@ where
                     target.clone(),
                     want_local_name,
                 ) {
-                    Ok(pending) => Box::pin(after_password(
-                        Rc::clone(&self.service),
-                        Arc::clone(config),
-                        self.session.clone(),
+                    Ok(pending) => Box::pin(after_login(
+                        self.parts(),
                         req,
-                        (pending, user),
+                        (Login::Password { user }, false),
+                        async move {
+                            let failure = match pending.await {
+                                Some(Ok(accepted)) => return Ok(accepted),
+                                Some(Err(failure)) => failure,
+                                None => PasswordFailure::Credentials(GssFailure::internal(
+                                    "the password check did not complete (it panicked, or \
+                                     the engine is gone)",
+                                )),
+                            };
+                            Err(Refused::Password {
+                                reason: password::classify(&failure),
+                                message: password::message(&failure).to_owned(),
+                            })
+                        },
                     )),
                     Err(full) => self.overloaded(req, full),
                 }
@@ -934,15 +842,6 @@ where
     }
 }
 
-/// A CORS preflight (Fetch standard): `OPTIONS` with `Origin` and an
-/// `Access-Control-Request-Method` that is a method, and no credentials (browsers never send
-/// any on one).
-///
-/// The method must parse as one because that is what makes actix-cors take a request for a
-/// preflight: any other `OPTIONS` it hands to the application as an actual cross-origin
-/// request and adds `Access-Control-Allow-Origin` to the answer, so a handler's answer (an
-/// every-method handler without `KerberosIdentity`) would pass the check in `preflight` and
-/// leave unauthenticated.
 /// The end of a rate-limited log line: how many like it went unlogged since the last one.
 fn unlogged_since(unlogged: u64) -> String {
     if unlogged > 0 {
@@ -950,29 +849,6 @@ fn unlogged_since(unlogged: u64) -> String {
     } else {
         String::new()
     }
-}
-
-fn is_cors_preflight(req: &ServiceRequest) -> bool {
-    let headers = req.headers();
-    req.method() == Method::OPTIONS
-        && headers.contains_key(header::ORIGIN)
-        && headers
-            .get(header::ACCESS_CONTROL_REQUEST_METHOD)
-            .is_some_and(|m| Method::from_bytes(m.as_bytes()).is_ok())
-        && !headers.contains_key(header::AUTHORIZATION)
-}
-
-/// An answer to a CORS preflight as a CORS layer gives it (Fetch standard): an ok status,
-/// `Access-Control-Allow-Origin`, and the methods or headers allowed. An every-method handler's
-/// answer, even one a CORS layer decorated with `Access-Control-Allow-Origin` (actix-cors
-/// with `disable_preflight`, or on a request it did not take for a preflight), has neither
-/// of the last two.
-fn is_cors_preflight_answer<B>(res: &HttpResponse<B>) -> bool {
-    let headers = res.headers();
-    res.status().is_success()
-        && headers.contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN)
-        && (headers.contains_key(header::ACCESS_CONTROL_ALLOW_METHODS)
-            || headers.contains_key(header::ACCESS_CONTROL_ALLOW_HEADERS))
 }
 
 /// `peer METHOD /path` for log lines. The query string is left out: it may carry secrets.
@@ -1053,72 +929,6 @@ mod tests {
         assert_eq!(
             decide(true, seen_nothing, A::Missing),
             Decision::Anonymous(None)
-        );
-    }
-
-    #[test]
-    fn a_preflight_names_a_method_as_actix_cors_requires() {
-        use actix_web::test::TestRequest;
-        let preflight = |method: &str| {
-            TestRequest::default()
-                .method(Method::OPTIONS)
-                .insert_header((header::ORIGIN, "https://app.example.test"))
-                .insert_header((header::ACCESS_CONTROL_REQUEST_METHOD, method))
-        };
-        for method in ["GET", "POST", "DELETE", "PROPFIND"] {
-            assert!(
-                is_cors_preflight(&preflight(method).to_srv_request()),
-                "{method}"
-            );
-        }
-        // actix-cors passes these to the application as actual requests (`Method::try_from`
-        // fails), adding Access-Control-Allow-Origin to whatever the handler answers.
-        for method in ["", "G ET", "GET, POST", "GET\tPOST", "(GET)"] {
-            assert!(
-                !is_cors_preflight(&preflight(method).to_srv_request()),
-                "{method:?}"
-            );
-        }
-        let not_preflights = [
-            TestRequest::default()
-                .method(Method::OPTIONS)
-                .insert_header((header::ACCESS_CONTROL_REQUEST_METHOD, "GET")),
-            TestRequest::default()
-                .method(Method::OPTIONS)
-                .insert_header((header::ORIGIN, "https://app.example.test")),
-            preflight("GET").method(Method::GET),
-            preflight("GET").insert_header((header::AUTHORIZATION, "Negotiate AAAA")),
-        ];
-        for req in not_preflights {
-            assert!(!is_cors_preflight(&req.to_srv_request()));
-        }
-    }
-
-    fn accepted(anonymous: bool) -> Accepted {
-        Accepted {
-            principal: "WELLKNOWN/ANONYMOUS@WELLKNOWN:ANONYMOUS".to_owned(),
-            output_token: None,
-            delegated: None,
-            lifetime: None,
-            anonymous,
-            pac: None,
-            local_name: None,
-            channel_bound: false,
-            by_password: false,
-        }
-    }
-
-    #[test]
-    fn anonymous_tickets_are_refused_unless_allowed() {
-        let config = Config::default();
-        assert_eq!(admit(&config, Facts::from(&accepted(false)), false), Ok(()));
-        let (rule, why) = admit(&config, Facts::from(&accepted(true)), false).unwrap_err();
-        assert_eq!(rule, "anonymous ticket");
-        assert!(why.contains("anonymous ticket"), "{why}");
-        let allowing = SpnegoAuth::new().allow_anonymous();
-        assert_eq!(
-            admit(&allowing.config, Facts::from(&accepted(true)), false),
-            Ok(())
         );
     }
 }

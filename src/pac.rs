@@ -236,6 +236,14 @@ impl Pac {
     }
 }
 
+/// The raw PAC buffers GSSAPI handed out as authenticated (the PAC's server checksum
+/// verified): `urn:mspac:logon-info` and `urn:mspac:upn-dns-info`.
+#[derive(Debug, Clone)]
+pub(crate) struct PacBytes {
+    pub(crate) logon_info: Vec<u8>,
+    pub(crate) upn_dns_info: Option<Vec<u8>>,
+}
+
 /// Why PAC bytes were refused; safe to log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Malformed(pub(crate) &'static str);

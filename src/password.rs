@@ -13,11 +13,11 @@ use actix_web::http::header::{HeaderValue, WWW_AUTHENTICATE};
 use actix_web::http::StatusCode;
 use actix_web::HttpResponse;
 
-use crate::acceptor::{PasswordFailure, ServiceName, VerifyTarget};
 use crate::basic::{self, Basic, BasicCredentials, BasicMalformed};
 use crate::error::{Error, ErrorKind};
 use crate::failure::{GssFailure, BASE};
 use crate::negotiate::{Authorization, Malformed};
+use crate::service_name::{ServiceName, VerifyTarget};
 
 /// Lets clients that cannot do Kerberos log in with their Kerberos password
 /// (`Authorization: Basic`), checked with the KDC and verified against the service's own
@@ -43,8 +43,9 @@ use crate::negotiate::{Authorization, Malformed};
 /// The password gets the user an initial ticket from the KDC (`gss_acquire_cred_with_password`,
 /// into a memory credential cache private to that one check); that ticket gets a ticket for
 /// this service; and the service accepts it with its own keytab, exactly as it accepts a
-/// client's Negotiate token (replay cache, PAC, [local names](crate::SpnegoAuth::map_local_names),
-/// [`Require`](crate::Require) rules). A KDC that is not the realm's (a spoofed one on the
+/// client's Negotiate token (PAC, [local names](crate::SpnegoAuth::map_local_names),
+/// [`Require`](crate::Require) rules; no replay check: the ticket is made here, for this one
+/// check). A KDC that is not the realm's (a spoofed one on the
 /// network) can answer "password correct" but cannot encrypt a ticket with the service's key:
 /// the login is refused. Nothing is written to the process's credential caches, and the user's
 /// tickets are destroyed when the check ends; the password is wiped from this crate's memory
@@ -419,6 +420,21 @@ fn classify_kdc(failure: &GssFailure) -> Option<PasswordRefusal> {
         .iter()
         .find(|(pieces, _)| crate::failure::fits(text, pieces))
         .map(|(_, class)| *class)
+}
+
+/// Where a password login stopped.
+#[derive(Debug, Clone)]
+pub(crate) enum PasswordFailure {
+    /// The user name is not a Kerberos principal name.
+    Name(GssFailure),
+    /// The KDC gave no initial ticket for the password (wrong password, unknown user,
+    /// expired password, disabled account, no KDC reachable...).
+    Credentials(GssFailure),
+    /// The KDC gave no ticket for our service (it does not know the service name).
+    ServiceTicket(GssFailure),
+    /// Our acceptor credential refused the ticket the KDC issued: it is not encrypted with a
+    /// key of our keytab (a KDC that does not know our key, or a keytab out of date).
+    Verification(GssFailure),
 }
 
 /// Why a password login failed.

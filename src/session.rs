@@ -12,8 +12,8 @@ use actix_web::http::header::{HeaderMap, COOKIE};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 
-use crate::acceptor::ServiceName;
 use crate::claims::{self, Claims};
+use crate::service_name::ServiceName;
 
 /// Session cookies for [`SpnegoAuth`](crate::SpnegoAuth), like mod_auth_gssapi's
 /// `GssapiUseSessions`: after a successful Negotiate exchange the response sets an encrypted

@@ -1,6 +1,6 @@
 //! The few C library (libc) calls the standard library does not offer. With `acceptor.rs`
-//! (GSSAPI) and `krb5.rs` (libkrb5), the only module with `unsafe` code: one module per C
-//! library.
+//! (GSSAPI) and `krb5.rs` (libkrb5), one of the three modules with `unsafe` code: one module
+//! per C library.
 
 #![allow(unsafe_code)]
 

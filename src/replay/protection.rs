@@ -48,6 +48,7 @@ use crate::error::Error;
 /// let auth = SpnegoAuth::new().replay_protection(ReplayProtection::in_memory());
 /// ```
 #[derive(Clone)]
+#[must_use]
 pub struct ReplayProtection {
     kind: Kind,
     max_entries: usize,

@@ -66,6 +66,7 @@ const RETRY_AFTER_FAILURE: Duration = Duration::from_millis(100);
 /// e.g. `ACL SETUSER replay on >password resetkeys ~actix-gssapi:replay:* -@all +set +ping`
 /// (and `+select` with a database other than 0).
 #[derive(Clone)]
+#[must_use]
 pub struct RedisConfig {
     url: String,
     key_prefix: String,
