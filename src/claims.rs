@@ -365,6 +365,47 @@ pub(crate) mod tests {
         }
     }
 
+    /// The fuzz target's seeds (`fuzz/corpus/session_claims/seed-*`) are the encodings of
+    /// these claims; run with `--ignored` to write them again after a format change.
+    fn seeds() -> Vec<(&'static str, Vec<u8>)> {
+        vec![
+            ("plain", encode(&claims(None))),
+            ("three-groups", encode(&claims(Some(3)))),
+            (
+                "anonymous-raw-krb5",
+                encode(&Claims {
+                    mechanism: Mechanism::Kerberos,
+                    anonymous: true,
+                    local_name: Some(None),
+                    ..claims(None)
+                }),
+            ),
+        ]
+    }
+
+    fn seed_dir() -> std::path::PathBuf {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/session_claims")
+    }
+
+    #[test]
+    #[ignore = "writes the fuzz seeds"]
+    fn write_fuzz_seeds() {
+        std::fs::create_dir_all(seed_dir()).unwrap();
+        for (name, bytes) in seeds() {
+            std::fs::write(seed_dir().join(format!("seed-{name}")), bytes).unwrap();
+        }
+    }
+
+    #[test]
+    fn the_fuzz_seeds_are_current() {
+        for (name, bytes) in seeds() {
+            let path = seed_dir().join(format!("seed-{name}"));
+            let on_disk = std::fs::read(&path).unwrap_or_default();
+            assert_eq!(on_disk, bytes, "{}: run write_fuzz_seeds", path.display());
+            assert!(decode(&on_disk).is_some());
+        }
+    }
+
     #[test]
     fn four_hundred_groups_are_compact() {
         let bytes = encode(&claims(Some(400)));

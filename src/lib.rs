@@ -205,6 +205,14 @@ pub mod __fuzz {
         format!("{:?}", crate::basic::parse_bytes(value))
     }
 
+    /// Decodes a session cookie's plaintext payload (what the cookie holds after AES-GCM);
+    /// for one that decodes, whether encoding it again and decoding that gives the same
+    /// claims. `None` when it does not decode.
+    pub fn session_claims_round_trip(bytes: &[u8]) -> Option<bool> {
+        let claims = crate::claims::decode(bytes)?;
+        Some(crate::claims::decode(&crate::claims::encode(&claims)).as_ref() == Some(&claims))
+    }
+
     /// Parses every `Authorization` header of a header map built from `values`.
     pub fn parse_headers(values: &[&[u8]]) -> String {
         use actix_web::http::header::{HeaderMap, HeaderValue, AUTHORIZATION};
