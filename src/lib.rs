@@ -91,7 +91,9 @@
 //! - Anonymous tickets (anonymous PKINIT) are refused unless
 //!   [`allow_anonymous`](SpnegoAuth::allow_anonymous) is on.
 //! - Session cookies are bound to the service name and an optional context: services that
-//!   share a key do not share logins.
+//!   share a key do not share logins. A request with credentials is authenticated by them,
+//!   never by its cookie; a cookie carries what its login established, and a stricter
+//!   `SpnegoAuth` or a [`Require`] it does not meet asks for a ticket (`401`).
 //! - `SpnegoAuth` authenticates; [`Require`] authorizes a scope by principal, realm, Active
 //!   Directory group ([`KerberosIdentity::pac`], only from a PAC GSSAPI verified) or
 //!   predicate. Compare whole principals, realm included.

@@ -63,7 +63,8 @@ type Predicate = Arc<dyn Fn(&KerberosIdentity) -> bool + Send + Sync>;
 /// ```
 ///
 /// Group rules need Active Directory tickets ([`KerberosIdentity::pac`]); a request without a
-/// PAC (an MIT ticket, a session cookie) is in no group, so they refuse it.
+/// PAC (an MIT ticket) is in no group, so they refuse it. A session cookie carries its
+/// login's PAC groups.
 #[derive(Clone)]
 #[must_use]
 pub struct Require {
