@@ -7,11 +7,9 @@
 //! whole accept, so threads sharing one credential accept one at a time, whatever their number.
 
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-use futures_util::future::{BoxFuture, FutureExt};
 
 use crate::acceptor::{Accepted, Acceptor, AcquireFailure, Rcache};
 use crate::basic::BasicCredentials;
@@ -19,7 +17,8 @@ use crate::error::{Error, ErrorKind};
 use crate::failure::GssFailure;
 use crate::password::PasswordFailure;
 use crate::pool::{Full, Limits, Outcome, Pool};
-use crate::replay::{Inserted, ReplayProtection, Store, StoreError, Tag};
+use crate::replay::check::ReplayCheck;
+use crate::replay::ReplayProtection;
 use crate::service_name::{ServiceName, VerifyTarget};
 
 /// What the engine is made from: the part of the configuration that names keys and threads.
@@ -42,22 +41,13 @@ struct Inner {
     service: ServiceName,
     overloads: RateLimitedLog,
     /// Our replay store, or `None` when MIT's replay cache does that job.
-    replay: Option<Replay>,
+    replay: Option<ReplayCheck>,
     store_errors: RateLimitedLog,
 }
 
-#[derive(Clone)]
-struct Replay {
-    store: Arc<dyn Store>,
-    /// Logins waiting for the store now, and at most how many may (the login queue's size):
-    /// a slow Redis must not make logins pile up without bound.
-    waiting: Arc<AtomicUsize>,
-    max_waiting: usize,
-}
-
-/// What an accept on the engine resolves to: `None` when the job died with its thread (a
-/// panic) or the engine is gone.
-pub(crate) type Pending = BoxFuture<'static, Option<Result<Accepted, GssFailure>>>;
+/// What an accept on the engine resolves to: the login and how long its replay tag must be
+/// kept; `None` when the job died with its thread (a panic) or the engine is gone.
+pub(crate) type Pending = Outcome<Result<(Accepted, Duration), GssFailure>>;
 
 /// What a password check on the engine resolves to (see [`Pending`]).
 pub(crate) type PendingPassword = Outcome<Result<Accepted, PasswordFailure>>;
@@ -66,11 +56,10 @@ impl Engine {
     /// Acquires one acceptor credential per thread and starts the threads.
     pub(crate) fn start(settings: &Settings<'_>) -> Result<Self, Error> {
         let threads = settings.threads.max(1);
-        let replay = settings.replay.start()?.map(|store| Replay {
-            store,
-            waiting: Arc::new(AtomicUsize::new(0)),
-            max_waiting: settings.limits.total.max(1),
-        });
+        let replay = settings
+            .replay
+            .start()?
+            .map(|store| ReplayCheck::new(store, settings.limits.total));
         let rcache = if replay.is_some() {
             Rcache::Off
         } else {
@@ -101,7 +90,7 @@ impl Engine {
             Some(r) => log::info!(
                 "replays are refused by the replay store: {}; a token's tag is kept {} s \
                  (twice krb5.conf's clockskew, plus {} s; clockskew is read again every {} s)",
-                r.store.describe(),
+                r.describe(),
                 tag_ttl(crate::krb5::clock_skew()).as_secs(),
                 TTL_MARGIN.as_secs(),
                 SKEW_REREAD.as_secs()
@@ -127,9 +116,14 @@ impl Engine {
         &self.inner.service
     }
 
-    /// Queues the accept of `token` for the client at `peer`, then (with a replay store)
-    /// checks it is not a replay. Dropping the returned future before a thread takes the job
-    /// cancels it.
+    /// The replay check of our own, or `None` when MIT's replay cache does that job.
+    pub(crate) fn replay_check(&self) -> Option<ReplayCheck> {
+        self.inner.replay.clone()
+    }
+
+    /// Queues the accept of `token` for the client at `peer`; the job also says how long the
+    /// token's replay tag must be kept (krb5.conf's skew, read on the GSSAPI thread). Dropping
+    /// the returned future before a thread takes the job cancels it.
     pub(crate) fn accept(
         &self,
         peer: Option<IpAddr>,
@@ -137,39 +131,13 @@ impl Engine {
         want_local_name: bool,
         channel_bindings: Option<Arc<[u8]>>,
     ) -> Result<Pending, Full> {
-        let replay = self.inner.replay.clone();
-        // Located on the worker (a few hundred ns, no GSSAPI): a token whose authenticator the
-        // store already holds is a replay, answered now, before it takes a GSSAPI thread, so
-        // a flood of one captured token is shed at the cost of parsing it. Whether a token
-        // that cannot be located is refused is decided after the accept, as before, so that
-        // junk gets GSSAPI's own reason in the log.
-        let early_tag = replay
-            .as_ref()
-            .map(|_| crate::apreq::authenticator_tag(&token));
-        if let (Some(replay), Some(Ok(tag))) = (&replay, &early_tag) {
-            if replay.store.seen(tag) {
-                return Ok(futures_util::future::ready(Some(Err(GssFailure::replayed()))).boxed());
-            }
-        }
-        let outcome = self
-            .inner
+        self.inner
             .pool
             .try_run(peer, move |acceptor: &mut Acceptor| {
                 let accepted =
                     acceptor.accept(&token, want_local_name, channel_bindings.as_deref())?;
-                let Some(tag) = early_tag else {
-                    return Ok((accepted, None));
-                };
-                // Only now, after GSSAPI verified the token: junk never reaches the store.
-                match tag {
-                    Ok(tag) => Ok((accepted, Some((tag, current_ttl())))),
-                    Err(why) => Err(GssFailure::internal(format!(
-                        "GSSAPI accepted the token, but its authenticator cannot be located \
-                         unambiguously ({why}), so it cannot be checked for a replay: refused"
-                    ))),
-                }
-            })?;
-        Ok(check_replay(outcome, replay).boxed())
+                Ok((accepted, current_ttl()))
+            })
     }
 
     /// Whether to log a replay store failure now (at most one line a second), and how many
@@ -202,40 +170,6 @@ impl Engine {
     pub(crate) fn overload_to_log(&self) -> Option<u64> {
         self.inner.overloads.hit()
     }
-}
-
-/// An accepted token's tag, and how long the store must keep it.
-type TagToKeep = (Tag, Duration);
-
-/// Waits for the accept, then inserts the token's tag into the replay store: a tag that was
-/// there is a replay; a store that cannot answer refuses the login.
-async fn check_replay(
-    outcome: Outcome<Result<(Accepted, Option<TagToKeep>), GssFailure>>,
-    replay: Option<Replay>,
-) -> Option<Result<Accepted, GssFailure>> {
-    let (accepted, tag) = match outcome.await? {
-        Ok(done) => done,
-        Err(failure) => return Some(Err(failure)),
-    };
-    let (Some((tag, ttl)), Some(replay)) = (tag, replay) else {
-        return Some(Ok(accepted));
-    };
-    let _waiting = match Waiting::enter(&replay) {
-        Some(waiting) => waiting,
-        None => {
-            return Some(Err(GssFailure::store_unavailable(&StoreError::new(
-                format!(
-                    "{} logins are already waiting for it (the login queue's size)",
-                    replay.max_waiting
-                ),
-            ))))
-        }
-    };
-    Some(match replay.store.insert(tag, ttl).await {
-        Ok(Inserted::Fresh) => Ok(accepted),
-        Ok(Inserted::Seen) => Err(GssFailure::replayed()),
-        Err(e) => Err(GssFailure::store_unavailable(&e)),
-    })
 }
 
 /// Added to twice the clock skew: MIT compares whole seconds and allows a difference of
@@ -272,28 +206,6 @@ fn current_ttl() -> Duration {
         };
         tag_ttl(skew)
     })
-}
-
-/// One login waiting for the replay store, counted until dropped.
-struct Waiting(Arc<AtomicUsize>);
-
-impl Waiting {
-    /// Counts one more waiting login, unless the limit is reached.
-    fn enter(replay: &Replay) -> Option<Self> {
-        replay
-            .waiting
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-                (n < replay.max_waiting).then_some(n + 1)
-            })
-            .ok()?;
-        Some(Self(Arc::clone(&replay.waiting)))
-    }
-}
-
-impl Drop for Waiting {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
-    }
 }
 
 /// Counts events and lets one log line through per second.

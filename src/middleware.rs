@@ -26,6 +26,7 @@ use crate::identity::{AuthenticatedBy, KerberosIdentity, Negotiated};
 use crate::negotiate::{self, Authorization, Malformed};
 use crate::password::{self, PasswordFailure, PasswordRefusal, Step};
 use crate::pool::Full;
+use crate::replay::check::Before;
 use crate::service_name::VerifyTarget;
 use crate::session::{NotIssued, Session, SessionCookie, MAX_COOKIE_BYTES};
 
@@ -328,7 +329,9 @@ where
         answer(req, res)
     }
 
-    /// Queues the token's accept on the engine's threads, then concludes ([`after_login`]).
+    /// The token's way through GSSAPI, in its steps: the replay store's look (a known
+    /// authenticator is a replay, answered without a GSSAPI thread), the accept on the
+    /// engine's threads, the replay store's insert, then [`after_login`] concludes.
     ///
     /// gss_accept_sec_context blocks: it reads the keytab's stamp and, with MIT's replay
     /// cache, writes that file on every call (~60 µs when the disk is fast, much more when it
@@ -352,26 +355,35 @@ where
             .as_ref()
             .and_then(|cb| cb.for_request(req.app_config().secure()));
         let bound = bindings.is_some();
+        let login = (Login::Token(mechanism), bound);
+        let check = self.engine.replay_check();
+        let tag = match check.as_ref().map(|c| c.before_accept(&token)) {
+            Some(Before::Replay) => {
+                let replayed = ready(Err(Refused::Token(GssFailure::replayed())));
+                return Box::pin(after_login(self.parts(), req, login, replayed));
+            }
+            Some(Before::Accept(tag)) => Some(tag),
+            None => None,
+        };
         let peer = req.peer_addr().map(|a| a.ip());
-        match self.engine.accept(peer, token, want_local_name, bindings) {
-            Ok(pending) => Box::pin(after_login(
-                self.parts(),
-                req,
-                (Login::Token(mechanism), bound),
-                async move {
-                    pending
-                        .await
-                        .unwrap_or_else(|| {
-                            Err(GssFailure::internal(
-                                "the GSSAPI step did not complete (it panicked, or the engine \
-                                 is gone)",
-                            ))
-                        })
-                        .map_err(Refused::Token)
-                },
-            )),
-            Err(full) => self.overloaded(req, full),
-        }
+        let pending = match self.engine.accept(peer, token, want_local_name, bindings) {
+            Ok(pending) => pending,
+            Err(full) => return self.overloaded(req, full),
+        };
+        let outcome = async move {
+            let (accepted, ttl) = pending.await.unwrap_or_else(|| {
+                Err(GssFailure::internal(
+                    "the GSSAPI step did not complete (it panicked, or the engine is gone)",
+                ))
+            })?;
+            if let (Some(check), Some(tag)) = (check, tag) {
+                check.after_accept(tag, ttl).await?;
+            }
+            Ok(accepted)
+        };
+        Box::pin(after_login(self.parts(), req, login, async move {
+            outcome.await.map_err(Refused::Token)
+        }))
     }
 }
 

@@ -1,6 +1,8 @@
 //! Replay protection of our own: after GSSAPI accepted a token, the tag of its authenticator
 //! ([`crate::apreq::authenticator_tag`]) goes into a store, atomically, for twice the clock
-//! skew; a tag already there is a replay.
+//! skew plus 2 s; a tag already there is a replay. Before GSSAPI, a store that can tell at
+//! once (the in-process one) is asked whether it holds the tag already. Both steps are in
+//! [`check`]; the middleware runs them around the accept.
 //!
 //! The stores: [`memory::MemoryStore`] (in-process, the default) and, with the `redis`
 //! feature, `redis::RedisStore` (shared by every node).
@@ -10,6 +12,7 @@ use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 
+pub(crate) mod check;
 #[cfg(any(feature = "redis", test))]
 mod fallback;
 pub(crate) mod memory;
