@@ -506,6 +506,14 @@ x.send(document.body.innerText.trim());
     )
 }
 
+/// `POST /report`: records what a [`page`]'s script sends (in the app's `Data<Seen>`).
+fn report_route() -> actix_web::Route {
+    web::post().to(|body: String, seen: web::Data<Seen>| async move {
+        seen.reports.lock().unwrap().push(body);
+        "thanks"
+    })
+}
+
 /// A site of its own per browser test: `/page` needs Kerberos and greets the principal;
 /// `/report` is open and records what the page's script sends; the 401 page (no Kerberos)
 /// reports too.
@@ -560,13 +568,7 @@ fn browser_site() -> (SocketAddr, Arc<Seen>) {
                         },
                     )),
             )
-            .route(
-                "/report",
-                web::post().to(|body: String, seen: web::Data<Seen>| async move {
-                    seen.reports.lock().unwrap().push(body);
-                    "thanks"
-                }),
-            )
+            .route("/report", report_route())
     });
     (addr, seen)
 }
@@ -851,13 +853,7 @@ fn chromium_logs_in_on_a_login_route_and_the_cookie_identifies_it_on_open_pages(
                     .insert_header(("Location", "/"))
                     .finish()
             }))
-            .route(
-                "/report",
-                web::post().to(|body: String, seen: web::Data<Seen>| async move {
-                    seen.reports.lock().unwrap().push(body);
-                    "thanks"
-                }),
-            )
+            .route("/report", report_route())
     });
     let dom = chromium(
         &format!("http://localhost:{}/login", addr.port()),
@@ -923,13 +919,7 @@ fn cors_site(order: CorsOrder) -> (String, Arc<Seen>, Arc<Seen>) {
                     }
                 }),
             )
-            .route(
-                "/report",
-                web::post().to(|body: String, seen: web::Data<Seen>| async move {
-                    seen.reports.lock().unwrap().push(body);
-                    "thanks"
-                }),
-            )
+            .route("/report", report_route())
     });
     let page_origin = format!("http://localhost:{}", page.port());
     let mut auth = SpnegoAuth::new().hostname("localhost");
