@@ -4,6 +4,7 @@
 //! it out.
 
 use crate::acceptor::Accepted;
+use crate::claims::Claims;
 use crate::config::{Config, LocalNames};
 use crate::events::{AuthEvent, Mechanism, PasswordRefusal};
 use crate::failure::{FailureClass, GssFailure};
@@ -15,6 +16,16 @@ pub(crate) enum Login {
     Token(Mechanism),
     /// A password (the Basic fallback), as this principal.
     Password { user: String },
+}
+
+impl Login {
+    /// How a successful login of this kind proved itself.
+    pub(crate) fn mechanism(&self) -> Mechanism {
+        match self {
+            Self::Token(mechanism) => *mechanism,
+            Self::Password { .. } => Mechanism::Password,
+        }
+    }
 }
 
 /// Why the engine refused a login.
@@ -67,6 +78,18 @@ pub(crate) struct Facts<'a> {
     pub(crate) anonymous: bool,
     pub(crate) channel_bound: bool,
     pub(crate) has_local_name: bool,
+}
+
+impl<'a> From<&'a Claims> for Facts<'a> {
+    /// The login a session cookie carries.
+    fn from(claims: &'a Claims) -> Self {
+        Self {
+            principal: &claims.principal,
+            anonymous: claims.anonymous,
+            channel_bound: claims.channel_bound,
+            has_local_name: matches!(claims.local_name, Some(Some(_))),
+        }
+    }
 }
 
 impl<'a> From<&'a Accepted> for Facts<'a> {
@@ -227,11 +250,9 @@ pub(crate) fn conclude(
             );
         }
     };
-    let (mechanism, bound) = match login {
-        Login::Token(mechanism) => (*mechanism, bound),
-        // A password check is not bound to the request's channel.
-        Login::Password { .. } => (Mechanism::Password, false),
-    };
+    let mechanism = login.mechanism();
+    // A password check is not bound to the request's channel.
+    let bound = bound && mechanism != Mechanism::Password;
     match admit(config, Facts::from(accepted), bound) {
         Ok(()) => Conclusion {
             event: AuthEvent::Authenticated {

@@ -155,13 +155,7 @@ fn admit_session(
     claims: &crate::claims::Claims,
     bound: bool,
 ) -> Result<(), String> {
-    let facts = Facts {
-        principal: &claims.principal,
-        anonymous: claims.anonymous,
-        channel_bound: claims.channel_bound,
-        has_local_name: matches!(claims.local_name, Some(Some(_))),
-    };
-    admit(config, facts, bound).map_err(|(_, why)| why)?;
+    admit(config, Facts::from(claims), bound).map_err(|(_, why)| why)?;
     if config.local_names != LocalNames::Off && claims.local_name.is_none() {
         return Err(format!(
             "{} logged in where local names were not mapped, and this SpnegoAuth maps them",
@@ -437,17 +431,13 @@ where
                 let res = config.forbidden_response(req.request());
                 return Ok(req.into_response(res).map_into_right_body());
             };
-            let mechanism = match login {
-                Login::Token(mechanism) => mechanism,
-                Login::Password { .. } => Mechanism::Password,
-            };
             req.extensions_mut()
                 .insert(AuthenticatedBy(Arc::clone(&config)));
             return identified(
                 service,
                 &config,
                 req,
-                (accepted, mechanism),
+                (accepted, login.mechanism()),
                 session.as_ref(),
             )
             .await;
