@@ -19,7 +19,7 @@
 use std::time::Duration;
 
 use actix_gssapi::testing::{shared_realm, Negotiation};
-use actix_gssapi::{KerberosIdentity, SpnegoAuth};
+use actix_gssapi::{KerberosIdentity, ServicePrincipal, SpnegoAuth};
 use actix_web::{test, web, App};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use libgssapi::context::{SecurityContext as _, ServerCtx};
@@ -38,7 +38,12 @@ fn accept(c: &mut Criterion) {
     let rt = actix_rt::System::new();
     let app = rt.block_on(test::init_service(
         App::new()
-            .wrap(SpnegoAuth::new().hostname("localhost"))
+            .wrap(
+                SpnegoAuth::builder()
+                    .principal(ServicePrincipal::host("localhost"))
+                    .build()
+                    .unwrap(),
+            )
             .route(
                 "/",
                 web::get()
@@ -98,10 +103,21 @@ fn no_gssapi(c: &mut Criterion) {
     let rt = actix_rt::System::new();
     let with = rt.block_on(test::init_service(
         App::new()
-            .wrap(SpnegoAuth::new().hostname("localhost").optional())
+            .wrap(
+                SpnegoAuth::builder()
+                    .principal(ServicePrincipal::host("localhost"))
+                    .build()
+                    .unwrap()
+                    .optional(),
+            )
             .service(
                 web::resource("/")
-                    .wrap(SpnegoAuth::new().hostname("localhost"))
+                    .wrap(
+                        SpnegoAuth::builder()
+                            .principal(ServicePrincipal::host("localhost"))
+                            .build()
+                            .unwrap(),
+                    )
                     .route(web::get().to(|| async { "hi" })),
             )
             .route("/open", web::get().to(|| async { "open" })),
@@ -112,11 +128,13 @@ fn no_gssapi(c: &mut Criterion) {
     // The same 401 with an event hook that counts (SpnegoAuth::on_event).
     let counted = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
     let counter = std::sync::Arc::clone(&counted);
-    let counting = SpnegoAuth::new()
-        .hostname("localhost")
+    let counting = SpnegoAuth::builder()
+        .principal(ServicePrincipal::host("localhost"))
         .on_event(move |_, _| {
             counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        });
+        })
+        .build()
+        .unwrap();
     let hooked = rt.block_on(test::init_service(
         App::new().wrap(counting.clone().optional()).service(
             web::resource("/")

@@ -11,7 +11,7 @@
 //!
 //! `SPNEGO_HOSTNAME` overrides the service principal's host name, as in the `hello` example.
 
-use actix_gssapi::{KerberosIdentity, Require, Sid, SpnegoAuth};
+use actix_gssapi::{KerberosIdentity, Require, ServicePrincipal, Sid, SpnegoAuth};
 use actix_web::{web, App, HttpServer};
 
 async fn groups(id: KerberosIdentity) -> String {
@@ -41,9 +41,9 @@ async fn main() -> std::io::Result<()> {
         .parse()
         .map_err(std::io::Error::other)?;
 
-    let mut auth = SpnegoAuth::new();
+    let mut auth = SpnegoAuth::builder();
     if let Ok(hostname) = std::env::var("SPNEGO_HOSTNAME") {
-        auth = auth.hostname(hostname);
+        auth = auth.principal(ServicePrincipal::host(hostname));
     }
     let auth = auth.build().map_err(std::io::Error::other)?;
 

@@ -4,8 +4,8 @@
 //! ```sh
 //! cargo run --release --example bench -- 127.0.0.1:8080
 //! ```
-//! `BENCH_ACCEPT_THREADS=N` sets [`SpnegoAuth::accept_threads`],
-//! `BENCH_LOGIN_QUEUE_PER_PEER=N` [`SpnegoAuth::login_queue_per_peer`],
+//! `BENCH_ACCEPT_THREADS=N` sets [`Capacity::accept_threads`],
+//! `BENCH_LOGIN_QUEUE_PER_PEER=N` [`Capacity::login_queue_per_peer`],
 //! `BENCH_MAX_CONNECTIONS=N` actix-web's `HttpServer::max_connections` (per worker; default
 //! actix-web's 25,000). With `BENCH_SESSIONS=1` it
 //! also issues session cookies (a key generated at start-up, and no `Secure` flag, since the
@@ -15,7 +15,9 @@
 //! mod_auth_gssapi uses, so the side-by-side rows compare like with like). Used by
 //! `tests/soak.rs` and `examples/benchmark.rs`.
 
-use actix_gssapi::{KerberosIdentity, Key, ReplayProtection, SessionCookie, SpnegoAuth};
+use actix_gssapi::{
+    Capacity, KerberosIdentity, Key, ReplayProtection, ServicePrincipal, SessionCookie, SpnegoAuth,
+};
 use actix_web::{web, App, HttpServer};
 
 async fn hello(id: KerberosIdentity) -> String {
@@ -27,19 +29,22 @@ async fn main() -> std::io::Result<()> {
     let addr = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "127.0.0.1:8080".to_owned());
-    let mut auth = SpnegoAuth::new().hostname("localhost");
+    let mut capacity = Capacity::new();
     if let Some(n) = std::env::var("BENCH_ACCEPT_THREADS")
         .ok()
         .and_then(|v| v.parse().ok())
     {
-        auth = auth.accept_threads(n);
+        capacity = capacity.accept_threads(n);
     }
     if let Some(n) = std::env::var("BENCH_LOGIN_QUEUE_PER_PEER")
         .ok()
         .and_then(|v| v.parse().ok())
     {
-        auth = auth.login_queue_per_peer(Some(n));
+        capacity = capacity.login_queue_per_peer(Some(n));
     }
+    let mut auth = SpnegoAuth::builder()
+        .principal(ServicePrincipal::host("localhost"))
+        .capacity(capacity);
     if std::env::var_os("BENCH_SESSIONS").is_some_and(|v| v == "1") {
         auth = auth.session_cookie(SessionCookie::new(Key::generate()).secure(false));
     }

@@ -10,30 +10,32 @@
 //!
 //! `SPNEGO_HOSTNAME` overrides the service principal's host name, as in the `hello` example.
 
-use actix_gssapi::{KerberosIdentity, SpnegoAuth};
+use actix_gssapi::{KerberosIdentity, Responses, ServicePrincipal, SpnegoAuth};
 use actix_web::{web, App, HttpResponse, HttpServer};
 
 /// Custom texts: still `text/plain; charset=utf-8`, and the 401 still carries
 /// `WWW-Authenticate: Negotiate`.
-fn text_auth(auth: SpnegoAuth) -> SpnegoAuth {
-    auth.unauthorized("Log in to the realm first (kinit), then retry with Kerberos.\n")
+fn text_responses() -> Responses {
+    Responses::new()
+        .unauthorized("Log in to the realm first (kinit), then retry with Kerberos.\n")
         .forbidden("Your Kerberos ticket was not accepted.\n")
 }
 
 /// Whole responses: any status, headers and body. A 401 without `WWW-Authenticate` gets
 /// `WWW-Authenticate: Negotiate` added, since browsers only try Kerberos after that challenge.
-fn json_auth(auth: SpnegoAuth) -> SpnegoAuth {
-    auth.unauthorized_with(|_req| {
-        HttpResponse::Unauthorized()
-            .content_type("application/json")
-            .body(r#"{"error":"unauthorized","hint":"authenticate with Kerberos (Negotiate)"}"#)
-    })
-    .forbidden_with(|_req| {
-        // The reason is in the server's log, never in the body: the client may be probing.
-        HttpResponse::Forbidden()
-            .content_type("application/json")
-            .body(r#"{"error":"forbidden"}"#)
-    })
+fn json_responses() -> Responses {
+    Responses::new()
+        .unauthorized_with(|_req| {
+            HttpResponse::Unauthorized()
+                .content_type("application/json")
+                .body(r#"{"error":"unauthorized","hint":"authenticate with Kerberos (Negotiate)"}"#)
+        })
+        .forbidden_with(|_req| {
+            // The reason is in the server's log, never in the body: the client may be probing.
+            HttpResponse::Forbidden()
+                .content_type("application/json")
+                .body(r#"{"error":"forbidden"}"#)
+        })
 }
 
 async fn text_me(id: KerberosIdentity) -> String {
@@ -72,14 +74,20 @@ async fn main() -> std::io::Result<()> {
         .nth(1)
         .unwrap_or_else(|| "127.0.0.1:8080".to_owned());
 
-    let mut base = SpnegoAuth::new();
+    let mut base = SpnegoAuth::builder();
     if let Ok(hostname) = std::env::var("SPNEGO_HOSTNAME") {
-        base = base.hostname(hostname);
+        base = base.principal(ServicePrincipal::host(hostname));
     }
-    let text = text_auth(base.clone())
+    // Two builds, two sets of GSSAPI threads: responses are part of what is built.
+    let text = base
+        .clone()
+        .responses(text_responses())
         .build()
         .map_err(std::io::Error::other)?;
-    let json = json_auth(base).build().map_err(std::io::Error::other)?;
+    let json = base
+        .responses(json_responses())
+        .build()
+        .map_err(std::io::Error::other)?;
 
     let server = HttpServer::new(move || {
         App::new()

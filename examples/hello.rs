@@ -10,7 +10,7 @@
 //! otherwise: `SPNEGO_HOSTNAME=localhost` for `HTTP/localhost` (an empty value is refused at
 //! start-up). Logs go to stderr (`RUST_LOG`, default `info`).
 
-use actix_gssapi::{KerberosIdentity, SpnegoAuth};
+use actix_gssapi::{KerberosIdentity, ServicePrincipal, SpnegoAuth};
 use actix_web::{web, App, HttpServer};
 
 async fn hello(id: KerberosIdentity) -> String {
@@ -31,10 +31,10 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         .nth(1)
         .unwrap_or_else(|| "127.0.0.1:8080".to_owned());
 
-    let mut auth = SpnegoAuth::new();
+    let mut auth = SpnegoAuth::builder();
     if let Ok(hostname) = std::env::var("SPNEGO_HOSTNAME") {
         // An empty name fails in build(): it never widens to every key in the keytab.
-        auth = auth.hostname(hostname);
+        auth = auth.principal(ServicePrincipal::host(hostname));
     }
     // Acquire the acceptor credential now, so that a missing keytab or key stops the server
     // here with a message naming both, instead of failing each request.

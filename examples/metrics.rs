@@ -1,5 +1,5 @@
 //! Authentication metrics for Prometheus: every outcome `SpnegoAuth` reports
-//! ([`SpnegoAuth::on_event`]) counted in `actix_gssapi_auth_total{outcome="..."}`, served at
+//! ([`SpnegoAuthBuilder::on_event`]) counted in `actix_gssapi_auth_total{outcome="..."}`, served at
 //! `/metrics` in the Prometheus text format. `/` needs Kerberos and answers the principal;
 //! `/metrics` is open, as scrapers expect.
 //!
@@ -19,7 +19,7 @@
 //! `SPNEGO_HOSTNAME` overrides the service principal's host name, as in the `hello` example.
 //! Logs go to stderr (`RUST_LOG`, default `info`).
 
-use actix_gssapi::{AuthEvent, KerberosIdentity, SpnegoAuth};
+use actix_gssapi::{AuthEvent, KerberosIdentity, ServicePrincipal, SpnegoAuth};
 use actix_web::{web, App, HttpResponse, HttpServer};
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
@@ -92,14 +92,14 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     );
     let registry = web::Data::new(registry);
 
-    let mut auth = SpnegoAuth::new().on_event(move |_req, event: &AuthEvent| {
+    let mut auth = SpnegoAuth::builder().on_event(move |_req, event: &AuthEvent| {
         outcomes
             .get_or_create(&vec![("outcome", event.label())])
             .inc();
     });
     if let Ok(hostname) = std::env::var("SPNEGO_HOSTNAME") {
         // An empty name fails in build(): it never widens to every key in the keytab.
-        auth = auth.hostname(hostname);
+        auth = auth.principal(ServicePrincipal::host(hostname));
     }
     let auth = auth.build()?;
 

@@ -18,7 +18,7 @@
 //! (`RUST_LOG`, default `info`): every refused password gets a line with the reason (never
 //! the password).
 
-use actix_gssapi::{KerberosIdentity, PasswordFallback, SpnegoAuth};
+use actix_gssapi::{KerberosIdentity, PasswordFallback, ServicePrincipal, SpnegoAuth};
 use actix_web::{web, App, HttpServer};
 
 async fn whoami(id: KerberosIdentity) -> String {
@@ -44,9 +44,9 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         // Passwords on plain HTTP: only behind a proxy that terminates TLS.
         fallback = fallback.allow_insecure_http();
     }
-    let mut auth = SpnegoAuth::new().password_fallback(fallback);
+    let mut auth = SpnegoAuth::builder().password_fallback(fallback);
     if let Ok(hostname) = std::env::var("SPNEGO_HOSTNAME") {
-        auth = auth.hostname(hostname);
+        auth = auth.principal(ServicePrincipal::host(hostname));
     }
     let auth = auth.build()?;
 

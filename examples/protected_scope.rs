@@ -12,7 +12,7 @@
 //!
 //! `SPNEGO_HOSTNAME` overrides the service principal's host name, as in the `hello` example.
 
-use actix_gssapi::{KerberosIdentity, SpnegoAuth};
+use actix_gssapi::{KerberosIdentity, ServicePrincipal, SpnegoAuth};
 use actix_web::{web, App, HttpServer};
 
 async fn index() -> &'static str {
@@ -44,9 +44,9 @@ async fn main() -> std::io::Result<()> {
         .nth(1)
         .unwrap_or_else(|| "127.0.0.1:8080".to_owned());
 
-    let mut auth = SpnegoAuth::new();
+    let mut auth = SpnegoAuth::builder();
     if let Ok(hostname) = std::env::var("SPNEGO_HOSTNAME") {
-        auth = auth.hostname(hostname);
+        auth = auth.principal(ServicePrincipal::host(hostname));
     }
     let auth = auth.build().map_err(std::io::Error::other)?;
 

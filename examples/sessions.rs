@@ -12,7 +12,7 @@
 
 use std::time::Duration;
 
-use actix_gssapi::{KerberosIdentity, Key, SessionCookie, SpnegoAuth};
+use actix_gssapi::{KerberosIdentity, Key, ServicePrincipal, SessionCookie, SpnegoAuth};
 use actix_web::{web, App, HttpServer};
 
 async fn hello(id: KerberosIdentity) -> String {
@@ -42,17 +42,15 @@ async fn main() -> std::io::Result<()> {
             Key::generate()
         }
     };
-    let auth = SpnegoAuth::new()
-        .hostname("www.example.com")
+    let host = std::env::var("SPNEGO_HOSTNAME").unwrap_or_else(|_| "www.example.com".to_owned());
+    let auth = SpnegoAuth::builder()
+        .principal(ServicePrincipal::host(host))
         .session_cookie(
             SessionCookie::new(key) // 64 bytes or more from your secret store
                 .max_age(Duration::from_secs(15 * 60)),
-        );
-    let auth = match std::env::var("SPNEGO_HOSTNAME") {
-        Ok(hostname) => auth.hostname(hostname),
-        Err(_) => auth,
-    };
-    let auth = auth.build().map_err(std::io::Error::other)?;
+        )
+        .build()
+        .map_err(std::io::Error::other)?;
     let server = HttpServer::new(move || {
         App::new()
             .wrap(auth.clone())

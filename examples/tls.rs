@@ -20,7 +20,7 @@
 //! `SPNEGO_HOSTNAME` overrides the service principal's host name, as in the `hello` example.
 //! Logs go to stderr (`RUST_LOG`, default `info`).
 
-use actix_gssapi::{ChannelBindings, KerberosIdentity, SpnegoAuth};
+use actix_gssapi::{ChannelBindings, KerberosIdentity, ServicePrincipal, SpnegoAuth};
 use actix_web::{web, App, HttpServer};
 use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -56,10 +56,10 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         .first()
         .ok_or_else(|| format!("{cert_file}: no certificate"))?;
 
-    let mut auth = SpnegoAuth::new();
+    let mut auth = SpnegoAuth::builder();
     if let Ok(hostname) = std::env::var("SPNEGO_HOSTNAME") {
         // An empty name fails in build(): it never widens to every key in the keytab.
-        auth = auth.hostname(hostname);
+        auth = auth.principal(ServicePrincipal::host(hostname));
     }
     let mode = std::env::var("CHANNEL_BINDINGS").unwrap_or_else(|_| "when-sent".to_owned());
     auth = match mode.as_str() {

@@ -19,7 +19,7 @@
 
 use std::time::SystemTime;
 
-use actix_gssapi::{KerberosIdentity, SpnegoAuth};
+use actix_gssapi::{KerberosIdentity, ServicePrincipal, SpnegoAuth};
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReason, Session};
 
@@ -109,9 +109,9 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         .nth(1)
         .unwrap_or_else(|| "127.0.0.1:8080".to_owned());
 
-    let mut auth = SpnegoAuth::new();
+    let mut auth = SpnegoAuth::builder();
     if let Ok(hostname) = std::env::var("SPNEGO_HOSTNAME") {
-        auth = auth.hostname(hostname);
+        auth = auth.principal(ServicePrincipal::host(hostname));
     }
     let auth = auth.build()?;
 

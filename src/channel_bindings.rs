@@ -8,7 +8,7 @@ use sha2::{Digest, Sha224, Sha256, Sha384, Sha512};
 
 use crate::error::{Error, ErrorKind};
 
-/// Channel bindings for logins over TLS, for [`SpnegoAuth::channel_bindings`].
+/// Channel bindings for logins over TLS, for [`SpnegoAuthBuilder::channel_bindings`].
 ///
 /// Made from the certificate the server presents: the bindings are
 /// `tls-server-end-point:` followed by the certificate's hash (RFC 5929 §4.1: the hash of its
@@ -38,11 +38,11 @@ use crate::error::{Error, ErrorKind};
 /// # }
 /// // The DER bytes of the certificate the server presents (the first of its chain).
 /// let bindings = ChannelBindings::tls_server_end_point(&certificate_der())?;
-/// let auth = SpnegoAuth::new().channel_bindings(bindings.required());
+/// let builder = SpnegoAuth::builder().channel_bindings(bindings.required());
 /// # Ok::<(), actix_gssapi::Error>(())
 /// ```
 ///
-/// [`SpnegoAuth::channel_bindings`]: crate::SpnegoAuth::channel_bindings
+/// [`SpnegoAuthBuilder::channel_bindings`]: crate::SpnegoAuthBuilder::channel_bindings
 /// [`KerberosIdentity::is_channel_bound`]: crate::KerberosIdentity::is_channel_bound
 #[derive(Clone)]
 #[must_use]

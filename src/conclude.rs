@@ -137,7 +137,7 @@ pub(crate) fn admit(
             "anonymous ticket",
             format!(
                 "anonymous ticket ({principal}) refused: anyone can get one from a realm with \
-                 anonymous PKINIT (SpnegoAuth::allow_anonymous accepts them)"
+                 anonymous PKINIT (SpnegoAuthBuilder::allow_anonymous accepts them)"
             ),
         ));
     }
@@ -146,7 +146,7 @@ pub(crate) fn admit(
             "no local name",
             format!(
                 "{principal} has no local account name (no auth_to_local rule in krb5.conf maps \
-                 it), and SpnegoAuth::require_local_names is on"
+                 it), and SpnegoAuthBuilder::require_local_names is on"
             ),
         ));
     }
@@ -453,7 +453,10 @@ mod tests {
         let (rule, why) = admit(&plain, Facts::from(&anonymous), false).unwrap_err();
         assert_eq!(rule, "anonymous ticket");
         assert!(why.contains("anonymous ticket"), "{why}");
-        let allowing = config(SpnegoAuth::new().allow_anonymous());
+        let allowing = Config {
+            allow_anonymous: true,
+            ..Config::default()
+        };
         assert_eq!(admit(&allowing, Facts::from(&anonymous), false), Ok(()));
     }
 

@@ -1,6 +1,6 @@
 //! The engine under the middleware: one acceptor credential per GSSAPI thread, the threads,
-//! and the bounded, fair queue in front of them. Built once by `SpnegoAuth::build` (or the
-//! first worker) and shared by every worker.
+//! and the bounded, fair queue in front of them. Built once by `SpnegoAuthBuilder::build` (or, for
+//! `SpnegoAuth::new()`, the first worker) and shared by every worker.
 //!
 //! Why one credential per thread: MIT's `kg_accept_krb5` (krb5
 //! `src/lib/gssapi/krb5/accept_sec_context.c`) locks the acceptor credential's mutex for the

@@ -6,7 +6,7 @@ use std::fmt;
 ///
 /// Requests never see this type: a client that fails authentication gets the configured
 /// 401/403 response, and the reason goes to the `log` crate. `Error` is what *your code* gets,
-/// from [`SpnegoAuth::build`](crate::SpnegoAuth::build) at start-up and from
+/// from [`SpnegoAuthBuilder::build`](crate::SpnegoAuthBuilder::build) at start-up and from
 /// [`Credentials::store_into`](crate::Credentials::store_into).
 ///
 /// Its `Display` names what was being done and GSSAPI's own explanation, e.g.
@@ -27,8 +27,8 @@ pub enum ErrorKind {
     /// empty, or holds no key for the configured service principal.
     AcceptorCredential,
     /// The machine's host name could not be read, so the default service name
-    /// (`HTTP@<hostname>`) could not be formed. Set one with
-    /// [`SpnegoAuth::hostname`](crate::SpnegoAuth::hostname).
+    /// (`HTTP@<hostname>`) could not be formed. Choose one with
+    /// [`ServicePrincipal::host`](crate::ServicePrincipal::host).
     Hostname,
     /// The configuration is invalid (e.g. a service or keytab name with a NUL byte).
     Config,

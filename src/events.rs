@@ -1,5 +1,5 @@
 //! What happened to a request's credentials, for metrics and audit logs
-//! ([`SpnegoAuth::on_event`](crate::SpnegoAuth::on_event)).
+//! ([`SpnegoAuthBuilder::on_event`](crate::SpnegoAuthBuilder::on_event)).
 
 use std::fmt;
 use std::sync::Arc;
@@ -10,7 +10,7 @@ pub use crate::negotiate::Malformed;
 pub use crate::password::PasswordRefusal;
 
 /// The outcome of one authentication decision, given to the hook set with
-/// [`SpnegoAuth::on_event`](crate::SpnegoAuth::on_event).
+/// [`SpnegoAuthBuilder::on_event`](crate::SpnegoAuthBuilder::on_event).
 ///
 /// An event says what happened to the credentials. Each request gives at most one event per
 /// `SpnegoAuth` that decided it: a `SpnegoAuth` nested in another reuses the outer one's
@@ -87,7 +87,7 @@ pub enum AuthEvent {
     /// answered `503`, never let through unchecked.
     ReplayStoreUnavailable,
     /// A CORS preflight passed on unauthenticated (see
-    /// [`authenticate_preflights`](crate::SpnegoAuth::authenticate_preflights)).
+    /// [`authenticate_preflights`](crate::SpnegoAuthBuilder::authenticate_preflights)).
     CorsPreflight,
     /// A password login ([`PasswordFallback`](crate::PasswordFallback)) was refused: answered
     /// `401` with both challenges (`503` when no KDC answered), or anonymous in optional mode.

@@ -210,7 +210,7 @@ impl KerberosIdentity {
     /// the [`PasswordFallback`](crate::PasswordFallback)) rather than a Kerberos ticket. The
     /// password was checked with the KDC and the resulting ticket verified with the service's
     /// keytab. The client delegates nothing; with
-    /// [`constrained_delegation`](crate::SpnegoAuth::constrained_delegation) the proxy
+    /// [constrained delegation](crate::ServicePrincipal::ConstrainedDelegation) the proxy
     /// credential is there as for any login.
     /// For a request authenticated by its session cookie, whether the login that issued
     /// the cookie was a password login.
@@ -229,7 +229,7 @@ impl KerberosIdentity {
 
     /// Whether the client used an anonymous ticket (`WELLKNOWN/ANONYMOUS`, GSSAPI's
     /// `GSS_C_ANON_FLAG`). Always `false` unless
-    /// [`SpnegoAuth::allow_anonymous`](crate::SpnegoAuth::allow_anonymous) is on: anonymous
+    /// [`SpnegoAuthBuilder::allow_anonymous`](crate::SpnegoAuthBuilder::allow_anonymous) is on: anonymous
     /// tickets are refused by default.
     pub fn is_anonymous(&self) -> bool {
         self.anonymous
@@ -237,7 +237,7 @@ impl KerberosIdentity {
 
     /// The local account name krb5's `auth_to_local` rules map the client to (`alice` for
     /// `alice@EXAMPLE.COM` by default), when
-    /// [`SpnegoAuth::map_local_names`](crate::SpnegoAuth::map_local_names) is on and a rule
+    /// [`SpnegoAuthBuilder::map_local_names`](crate::SpnegoAuthBuilder::map_local_names) is on and a rule
     /// maps it; `None` otherwise. A session cookie carries the name its login was mapped to.
     pub fn local_name(&self) -> Option<&str> {
         self.local_name.as_deref()

@@ -7,7 +7,7 @@
 //!
 //! # Getting started
 //! ```no_run
-//! use actix_gssapi::{KerberosIdentity, SpnegoAuth};
+//! use actix_gssapi::{KerberosIdentity, ServicePrincipal, SpnegoAuth};
 //! use actix_web::{web, App, HttpServer};
 //!
 //! async fn me(id: KerberosIdentity) -> String {
@@ -16,16 +16,19 @@
 //!
 //! #[actix_web::main]
 //! async fn main() -> std::io::Result<()> {
-//!     // Service principal HTTP/<machine host name>, keys from $KRB5_KTNAME or
-//!     // /etc/krb5.keytab; fails here, naming both, when the key is missing.
-//!     let auth = SpnegoAuth::new().build().map_err(std::io::Error::other)?;
+//!     // Tickets for HTTP/www.example.com (the host name in the URL users open), keys from
+//!     // $KRB5_KTNAME or /etc/krb5.keytab; fails here, naming both, when the key is missing.
+//!     let auth = SpnegoAuth::builder()
+//!         .principal(ServicePrincipal::host("www.example.com"))
+//!         .build()
+//!         .map_err(std::io::Error::other)?;
 //!     HttpServer::new(move || App::new().wrap(auth.clone()).route("/", web::get().to(me)))
 //!         .bind("0.0.0.0:8080")?
 //!         .run()
 //!         .await
 //! }
 //! ```
-//! With a ticket (`kinit alice`), `curl --negotiate -u : http://host:8080/` answers
+//! With a ticket (`kinit alice`), `curl --negotiate -u : http://www.example.com:8080/` answers
 //! `Hello, alice@EXAMPLE.COM`.
 //!
 //! # How it works
@@ -44,17 +47,17 @@
 //! To protect part of an app, wrap that scope or resource: its `SpnegoAuth` runs after
 //! routing, so no spelling of the path gets around it (see
 //! [Protecting part of an app](SpnegoAuth#protecting-part-of-an-app)). Responses are
-//! configurable ([`SpnegoAuth::unauthorized`], [`SpnegoAuth::forbidden`] and their `_with`
+//! configurable ([`Responses::unauthorized`], [`Responses::forbidden`] and their `_with`
 //! variants).
 //!
-//! The acceptor credentials are acquired once, at [`SpnegoAuth::build`] or when the first
+//! The acceptor credentials are acquired once, at [`SpnegoAuthBuilder::build`] or when the first
 //! worker starts: one for each of the crate's own GSSAPI threads
-//! ([`SpnegoAuth::accept_threads`]), shared by every worker. A missing keytab or key stops the
+//! ([`Capacity::accept_threads`]), shared by every worker. A missing keytab or key stops the
 //! server from starting instead of failing each request. The keytab file is copied into
 //! memory and copied again when it changes (a key rotation needs no restart). The GSSAPI call
 //! runs on those threads, never on the async workers, so a slow keytab or disk never stalls
 //! other requests; logins wait for them in a bounded queue, served by client address in turn
-//! ([`SpnegoAuth::login_queue`]), and past it get `503` with `Retry-After`. Each accepted
+//! ([`Capacity::login_queue`]), and past it get `503` with `Retry-After`. Each accepted
 //! token's authenticator then goes into the [replay store](ReplayProtection) (in-process by
 //! default, Redis for several nodes), which refuses it the second time.
 //!
@@ -64,7 +67,7 @@
 //! one round.
 //!
 //! # Password fallback
-//! Off by default. With [`SpnegoAuth::password_fallback`], clients that cannot do Kerberos
+//! Off by default. With [`SpnegoAuthBuilder::password_fallback`], clients that cannot do Kerberos
 //! (outside the domain, scripts, browsers that fell back to NTLM) may send their Kerberos
 //! password (`Authorization: Basic`) over TLS: it is checked with the KDC, and the ticket the
 //! KDC issues for this service is accepted with the service's own keytab, so a spoofed KDC
@@ -89,7 +92,7 @@
 //!   default; [`ReplayProtection::redis`] (the `redis` feature) shares it between nodes, and a
 //!   store that cannot answer refuses logins (`503`) rather than let one through unchecked.
 //! - Anonymous tickets (anonymous PKINIT) are refused unless
-//!   [`allow_anonymous`](SpnegoAuth::allow_anonymous) is on.
+//!   [`allow_anonymous`](SpnegoAuthBuilder::allow_anonymous) is on.
 //! - Session cookies are bound to the service name and an optional context: services that
 //!   share a key do not share logins. A request with credentials is authenticated by them,
 //!   never by its cookie; a cookie carries what its login established, and a stricter
@@ -117,6 +120,8 @@
 mod acceptor;
 mod apreq;
 mod basic;
+mod builder;
+mod capacity;
 mod channel_bindings;
 mod claims;
 mod conclude;
@@ -136,12 +141,15 @@ mod password;
 mod pool;
 mod replay;
 mod require;
+mod responses;
 mod service_name;
 mod session;
 mod sys;
 
 /// Re-exported from actix-web's `cookie` crate, for [`SessionCookie`].
 pub use actix_web::cookie::{Key, SameSite};
+pub use builder::SpnegoAuthBuilder;
+pub use capacity::Capacity;
 pub use channel_bindings::ChannelBindings;
 pub use config::SpnegoAuth;
 pub use credentials::{Credentials, MemoryCcache, PrivateCcache};
@@ -158,6 +166,8 @@ pub use replay::ReplayProtection;
 pub use require::Require;
 #[doc(hidden)]
 pub use require::RequireMiddleware;
+pub use responses::Responses;
+pub use service_name::ServicePrincipal;
 pub use session::SessionCookie;
 
 #[cfg(feature = "testing")]

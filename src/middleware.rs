@@ -42,17 +42,14 @@ where
     type Future = Ready<Result<Self::Transform, Self::InitError>>;
 
     fn new_transform(&self, service: S) -> Self::Future {
-        let started = self
-            .check()
-            .and_then(|()| self.engine())
-            .and_then(|engine| {
-                let target = self
-                    .config
-                    .password
-                    .as_ref()
-                    .map(|p| p.check(engine.service()));
-                Ok((engine, target.transpose()?))
-            });
+        let started = self.engine().and_then(|engine| {
+            let target = self
+                .config
+                .password
+                .as_ref()
+                .map(|p| p.check(engine.service()));
+            Ok((engine, target.transpose()?))
+        });
         match started {
             Ok((engine, password_target)) => ok(SpnegoAuthMiddleware {
                 service: Rc::new(service),
@@ -618,7 +615,7 @@ where
     }
 
     /// Passes a CORS preflight on without an identity, and makes sure what comes back is a
-    /// CORS answer (see [`SpnegoAuth::authenticate_preflights`]).
+    /// CORS answer (see [`SpnegoAuthBuilder::authenticate_preflights`]).
     fn preflight(
         &self,
         req: ServiceRequest,
@@ -664,7 +661,7 @@ where
                     "{}: the application's answer to a CORS preflight is not one (a 2xx with \
                      Access-Control-Allow-Origin and -Methods or -Headers); answering 401 \
                      instead (wrap actix-cors inside SpnegoAuth to answer preflights, or call \
-                     SpnegoAuth::authenticate_preflights)",
+                     SpnegoAuthBuilder::authenticate_preflights)",
                     describe_request(&req)
                 ),
                 // actix-cors answers 400 to an origin it does not allow: the browser fails

@@ -21,7 +21,7 @@ use crate::service_name::{ServiceName, VerifyTarget};
 
 /// Lets clients that cannot do Kerberos log in with their Kerberos password
 /// (`Authorization: Basic`), checked with the KDC and verified against the service's own
-/// keytab. Off unless given to [`SpnegoAuth::password_fallback`](crate::SpnegoAuth::password_fallback).
+/// keytab. Off unless given to [`SpnegoAuthBuilder::password_fallback`](crate::SpnegoAuthBuilder::password_fallback).
 ///
 /// Laptops outside the domain, scripts, and browsers that could not get a ticket (and fell
 /// back to NTLM) cannot do Negotiate. With the fallback on, the `401` answer offers both
@@ -30,10 +30,10 @@ use crate::service_name::{ServiceName, VerifyTarget};
 /// ask the user for a name and password; scripts send them directly (`curl --basic -u alice`).
 ///
 /// ```
-/// use actix_gssapi::{PasswordFallback, SpnegoAuth};
+/// use actix_gssapi::{PasswordFallback, ServicePrincipal, SpnegoAuth};
 ///
-/// let auth = SpnegoAuth::new()
-///     .hostname("www.example.com")
+/// let builder = SpnegoAuth::builder()
+///     .principal(ServicePrincipal::host("www.example.com"))
 ///     .password_fallback(PasswordFallback::new().realm("EXAMPLE.COM"));
 /// ```
 ///
@@ -43,7 +43,7 @@ use crate::service_name::{ServiceName, VerifyTarget};
 /// The password gets the user an initial ticket from the KDC (`gss_acquire_cred_with_password`,
 /// into a memory credential cache private to that one check); that ticket gets a ticket for
 /// this service; and the service accepts it with its own keytab, exactly as it accepts a
-/// client's Negotiate token (PAC, [local names](crate::SpnegoAuth::map_local_names),
+/// client's Negotiate token (PAC, [local names](crate::SpnegoAuthBuilder::map_local_names),
 /// [`Require`](crate::Require) rules; no replay check: the ticket is made here, for this one
 /// check). A KDC that is not the realm's (a spoofed one on the
 /// network) can answer "password correct" but cannot encrypt a ticket with the service's key:
@@ -68,7 +68,7 @@ use crate::service_name::{ServiceName, VerifyTarget};
 /// | no credentials, another scheme | `401` with both challenges |
 /// | `Basic` with the right password | the handler runs; [`KerberosIdentity::via_password`](crate::KerberosIdentity::via_password) is true |
 /// | wrong password, unknown user, expired password, disabled or locked account, a ticket the keytab cannot decrypt, malformed `Basic` header | `401` with both challenges (the browser asks again); the reason goes to the `warn` log line and to [`AuthEvent::PasswordRefused`](crate::AuthEvent::PasswordRefused), never to the client |
-/// | no KDC reachable | `503` (the [overloaded](crate::SpnegoAuth::overloaded) answer, `Retry-After: 1`): the password could not be checked, and asking again would only make the user retype it |
+/// | no KDC reachable | `503` (the [overloaded](crate::Responses::overloaded) answer, `Retry-After: 1`): the password could not be checked, and asking again would only make the user retype it |
 /// | an NTLM token under `Negotiate` | `401` with both challenges instead of `403`, so the browser asks for a password, and a `warn` line naming the likely causes |
 /// | `Basic` on a plain HTTP connection (without [`allow_insecure_http`](Self::allow_insecure_http)) | `401` with the `Negotiate` challenge only |
 ///
@@ -78,14 +78,14 @@ use crate::service_name::{ServiceName, VerifyTarget};
 /// A password login is never bound to the TLS channel
 /// ([`KerberosIdentity::is_channel_bound`](crate::KerberosIdentity::is_channel_bound) is
 /// false): [`ChannelBindings::required`](crate::ChannelBindings::required) and the fallback
-/// exclude each other, and [`build`](crate::SpnegoAuth::build) says so.
+/// exclude each other, and [`build`](crate::SpnegoAuthBuilder::build) says so.
 ///
 /// # Cost and abuse
 /// Each `Basic` request costs two KDC exchanges (initial ticket, service ticket), three when
 /// the account needs pre-authentication (as every Active Directory account does), on a
-/// GSSAPI thread, where a Negotiate login costs none. Password checks wait in the same bounded [login queue](crate::SpnegoAuth::login_queue)
+/// GSSAPI thread, where a Negotiate login costs none. Password checks wait in the same bounded [login queue](crate::Capacity::login_queue)
 /// as Negotiate logins, served by client address in turn: a client guessing passwords gets
-/// `503` past its [share](crate::SpnegoAuth::login_queue_per_peer) and delays others' logins
+/// `503` past its [share](crate::Capacity::login_queue_per_peer) and delays others' logins
 /// by one check at most. Every guess reaches the KDC, so the realm's lockout policy applies.
 /// A KDC that does not answer holds a thread for MIT's timeouts (`kdc_timeout` in
 /// `krb5.conf`); browsers resend `Basic` on every request: add a
@@ -158,9 +158,9 @@ impl PasswordFallback {
     ///
     /// Defaults to the name [`SpnegoAuth`](crate::SpnegoAuth) accepts tickets for
     /// (`HTTP@<hostname>`, or the account given to
-    /// [`constrained_delegation`](crate::SpnegoAuth::constrained_delegation)). Required with
-    /// [`any_principal`](crate::SpnegoAuth::any_principal), which names no service:
-    /// [`build`](crate::SpnegoAuth::build) fails without it.
+    /// [`constrained_delegation`](crate::ServicePrincipal::ConstrainedDelegation)). Required with
+    /// [`any_principal`](crate::ServicePrincipal::AnyInKeytab), which names no service:
+    /// [`build`](crate::SpnegoAuthBuilder::build) fails without it.
     pub fn service_name(mut self, name: impl Into<String>) -> Self {
         self.service_name = Some(name.into());
         self
@@ -217,7 +217,7 @@ impl PasswordFallback {
             (None, ServiceName::Account(account)) => Ok(VerifyTarget::Principal(account.clone())),
             (None, ServiceName::Any) => Err(config(
                 "the password fallback needs a service to verify passwords against, and \
-                 SpnegoAuth::any_principal names none: give one with \
+                 ServicePrincipal::AnyInKeytab names none: give one with \
                  PasswordFallback::service_name(\"HTTP@<host>\")"
                     .to_owned(),
             )),

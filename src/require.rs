@@ -42,7 +42,7 @@ type Predicate = Arc<dyn Fn(&KerberosIdentity) -> bool + Send + Sync>;
 ///
 /// # #[actix_web::main]
 /// # async fn main() -> std::io::Result<()> {
-/// let auth = SpnegoAuth::new().build().map_err(std::io::Error::other)?;
+/// let auth = SpnegoAuth::builder().build().map_err(std::io::Error::other)?;
 /// let admins: Sid = "S-1-5-21-1004336348-1177238915-682003330-512"
 ///     .parse()
 ///     .map_err(std::io::Error::other)?;

@@ -49,12 +49,15 @@ use crate::service_name::ServiceName;
 /// let bytes = std::fs::read("/run/secrets/session.key")?;
 /// let key = Key::try_from(&bytes[..])
 ///     .map_err(|e| std::io::Error::other(format!("/run/secrets/session.key: {e}")))?;
-/// let auth = SpnegoAuth::new().session_cookie(
-///     SessionCookie::new(key)
-///         .context("payroll")
-///         .same_site(SameSite::Strict)
-///         .max_age(Duration::from_secs(15 * 60)),
-/// );
+/// let auth = SpnegoAuth::builder()
+///     .session_cookie(
+///         SessionCookie::new(key)
+///             .context("payroll")
+///             .same_site(SameSite::Strict)
+///             .max_age(Duration::from_secs(15 * 60)),
+///     )
+///     .build()
+///     .map_err(std::io::Error::other)?;
 /// # Ok(()) }
 /// ```
 ///
@@ -176,9 +179,9 @@ impl SessionCookie {
     /// `gssapi_session` (mod_auth_gssapi's name). Browsers accept a `__Host-` cookie only from
     /// the exact host over HTTPS and never let a sibling subdomain set one, so another host
     /// cannot plant its own session on your users. A name you choose that starts with
-    /// `__Host-` or `__Secure-` must meet those rules too, or [`SpnegoAuth::build`] fails.
+    /// `__Host-` or `__Secure-` must meet those rules too, or [`SpnegoAuthBuilder::build`] fails.
     ///
-    /// [`SpnegoAuth::build`]: crate::SpnegoAuth::build
+    /// [`SpnegoAuthBuilder::build`]: crate::SpnegoAuthBuilder::build
     pub fn name(mut self, name: impl Into<Cow<'static, str>>) -> Self {
         self.name = Some(name.into());
         self

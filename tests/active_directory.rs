@@ -7,7 +7,7 @@
 mod common;
 
 use actix_gssapi::testing::{shared_domain, Negotiation, TestDomain, MANY_GROUPS};
-use actix_gssapi::{KerberosIdentity, Sid, SpnegoAuth};
+use actix_gssapi::{KerberosIdentity, ServicePrincipal, Sid, SpnegoAuth};
 use actix_web::http::{header, StatusCode};
 use actix_web::{test, web, App, HttpResponse};
 
@@ -42,7 +42,12 @@ async fn an_ad_ticket_brings_its_groups_nested_ones_included() {
     domain();
     let app = test::init_service(
         App::new()
-            .wrap(SpnegoAuth::new().hostname("localhost"))
+            .wrap(
+                SpnegoAuth::builder()
+                    .principal(ServicePrincipal::host("localhost"))
+                    .build()
+                    .unwrap(),
+            )
             .route("/", web::get().to(groups)),
     )
     .await;
@@ -95,7 +100,12 @@ fn a_user_in_400_groups_logs_in_over_a_real_connection() {
     domain();
     let addr = common::spawn_server(|| {
         App::new()
-            .wrap(SpnegoAuth::new().hostname("localhost"))
+            .wrap(
+                SpnegoAuth::builder()
+                    .principal(ServicePrincipal::host("localhost"))
+                    .build()
+                    .unwrap(),
+            )
             .route("/", web::get().to(groups))
     });
     let client = token("manygroups");
@@ -129,7 +139,12 @@ async fn require_admits_by_group_sid() {
     let counted = |calls: &Arc<AtomicUsize>| common::counting_route(calls, "in");
     let app = test::init_service(
         App::new()
-            .wrap(SpnegoAuth::new().hostname("localhost"))
+            .wrap(
+                SpnegoAuth::builder()
+                    .principal(ServicePrincipal::host("localhost"))
+                    .build()
+                    .unwrap(),
+            )
             .service(
                 web::scope("/g1")
                     .wrap(actix_gssapi::Require::any_group([g("g1"), g("mg001")]))
@@ -247,16 +262,23 @@ async fn constrained_delegation_reaches_only_the_allowed_back_end() {
     let with = test::init_service(
         App::new()
             .wrap(
-                SpnegoAuth::new()
-                    .hostname("localhost")
-                    .constrained_delegation("httpsvc@AD.TEST"),
+                SpnegoAuth::builder()
+                    .principal(ServicePrincipal::host("localhost"))
+                    .principal(ServicePrincipal::constrained_delegation("httpsvc@AD.TEST"))
+                    .build()
+                    .unwrap(),
             )
             .route("/", web::get().to(handler)),
     )
     .await;
     let without = test::init_service(
         App::new()
-            .wrap(SpnegoAuth::new().hostname("localhost"))
+            .wrap(
+                SpnegoAuth::builder()
+                    .principal(ServicePrincipal::host("localhost"))
+                    .build()
+                    .unwrap(),
+            )
             .route("/", web::get().to(handler)),
     )
     .await;
@@ -287,9 +309,11 @@ async fn session_cookies_carry_the_groups_a_rule_asks_for() {
     let app = test::init_service(
         App::new()
             .wrap(
-                SpnegoAuth::new()
-                    .hostname("localhost")
-                    .session_cookie(SessionCookie::new(Key::from(&[42; 64])).secure(false)),
+                SpnegoAuth::builder()
+                    .principal(ServicePrincipal::host("localhost"))
+                    .session_cookie(SessionCookie::new(Key::from(&[42; 64])).secure(false))
+                    .build()
+                    .unwrap(),
             )
             .route("/", web::get().to(groups))
             .service(

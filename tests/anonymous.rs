@@ -10,7 +10,7 @@ mod common;
 use std::sync::OnceLock;
 
 use actix_gssapi::testing::{Negotiation, TestRealm};
-use actix_gssapi::{KerberosIdentity, SpnegoAuth};
+use actix_gssapi::{KerberosIdentity, ServicePrincipal, SpnegoAuth};
 use actix_web::http::{header, StatusCode};
 use actix_web::{test, web, App, HttpResponse};
 use common::{logged, logs};
@@ -63,7 +63,10 @@ async fn call(auth: SpnegoAuth, token: &Negotiation) -> (StatusCode, String) {
 #[actix_web::test]
 async fn anonymous_tickets_are_forbidden_by_default() {
     realm();
-    let auth = SpnegoAuth::new().hostname("localhost");
+    let auth = SpnegoAuth::builder()
+        .principal(ServicePrincipal::host("localhost"))
+        .build()
+        .unwrap();
     let (status, body) = call(auth, &anonymous_token()).await;
     assert_eq!(
         (status, body.as_str()),
@@ -75,7 +78,10 @@ async fn anonymous_tickets_are_forbidden_by_default() {
         logs()
     );
     // A named user of the same realm is not affected.
-    let auth = SpnegoAuth::new().hostname("localhost");
+    let auth = SpnegoAuth::builder()
+        .principal(ServicePrincipal::host("localhost"))
+        .build()
+        .unwrap();
     let (status, body) = call(auth, &alice_token()).await;
     assert_eq!(
         (status, body.as_str()),
@@ -86,7 +92,11 @@ async fn anonymous_tickets_are_forbidden_by_default() {
 #[actix_web::test]
 async fn optional_mode_treats_an_anonymous_ticket_as_no_login() {
     realm();
-    let auth = SpnegoAuth::new().hostname("localhost").optional();
+    let auth = SpnegoAuth::builder()
+        .principal(ServicePrincipal::host("localhost"))
+        .build()
+        .unwrap()
+        .optional();
     let (status, body) = call(auth, &anonymous_token()).await;
     assert_eq!((status, body.as_str()), (StatusCode::OK, "nobody"));
 }
@@ -94,7 +104,11 @@ async fn optional_mode_treats_an_anonymous_ticket_as_no_login() {
 #[actix_web::test]
 async fn allow_anonymous_accepts_and_marks_them() {
     realm();
-    let auth = SpnegoAuth::new().hostname("localhost").allow_anonymous();
+    let auth = SpnegoAuth::builder()
+        .principal(ServicePrincipal::host("localhost"))
+        .allow_anonymous()
+        .build()
+        .unwrap();
     let (status, body) = call(auth, &anonymous_token()).await;
     assert_eq!(
         (status, body.as_str()),
@@ -116,14 +130,18 @@ async fn a_cookie_from_an_anonymous_login_stays_anonymous() {
     let app = |auth: SpnegoAuth| {
         test::init_service(App::new().wrap(auth).route("/", web::get().to(describe)))
     };
-    let allowing = app(SpnegoAuth::new()
-        .hostname("localhost")
+    let allowing = app(SpnegoAuth::builder()
+        .principal(ServicePrincipal::host("localhost"))
         .allow_anonymous()
-        .session_cookie(cookie()))
+        .session_cookie(cookie())
+        .build()
+        .unwrap())
     .await;
-    let strict = app(SpnegoAuth::new()
-        .hostname("localhost")
-        .session_cookie(cookie()))
+    let strict = app(SpnegoAuth::builder()
+        .principal(ServicePrincipal::host("localhost"))
+        .session_cookie(cookie())
+        .build()
+        .unwrap())
     .await;
     let req = test::TestRequest::get()
         .uri("/")

@@ -10,7 +10,7 @@ mod common;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use actix_gssapi::{KerberosIdentity, SpnegoAuth};
+use actix_gssapi::{Capacity, KerberosIdentity, ServicePrincipal, SpnegoAuth};
 use actix_web::http::{header, StatusCode};
 use actix_web::{test, web, App};
 use common::{alice_token, realm};
@@ -20,8 +20,8 @@ async fn a_stuck_accept_does_not_stall_other_requests_on_the_worker() {
     let realm = realm();
     let keytab = realm.dir().join("blocking.keytab");
     std::fs::copy(realm.keytab(), &keytab).unwrap();
-    let auth = SpnegoAuth::new()
-        .hostname("localhost")
+    let auth = SpnegoAuth::builder()
+        .principal(ServicePrincipal::host("localhost"))
         .keytab(keytab.display().to_string())
         .build()
         .unwrap();
@@ -98,10 +98,10 @@ async fn a_replay_is_refused_without_waiting_for_a_gssapi_thread() {
     let realm = realm();
     let keytab = realm.dir().join("replay-early.keytab");
     std::fs::copy(realm.keytab(), &keytab).unwrap();
-    let auth = SpnegoAuth::new()
-        .hostname("localhost")
+    let auth = SpnegoAuth::builder()
+        .principal(ServicePrincipal::host("localhost"))
         .keytab(keytab.display().to_string())
-        .accept_threads(1)
+        .capacity(Capacity::new().accept_threads(1))
         .build()
         .unwrap();
     let app = Rc::new(

@@ -11,7 +11,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use actix_gssapi::{KerberosIdentity, SpnegoAuth};
+use actix_gssapi::{Capacity, KerberosIdentity, ServicePrincipal, SpnegoAuth, SpnegoAuthBuilder};
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::header::HeaderName;
@@ -96,12 +96,34 @@ macro_rules! with_app {
 // ---------------------------------------------------------------------------------------------
 // The fixture: a keytab and krb5.conf written here, and one SpnegoAuth built from them.
 
-/// Writes `krb5.conf` and a keytab into a directory of this process, points `KRB5_CONFIG` at
-/// the former, and builds the one `SpnegoAuth` every test clones (one GSSAPI thread: the
-/// tests send few tokens).
+/// The one `SpnegoAuth` every test clones (one GSSAPI thread: the tests send few tokens).
 fn auth() -> SpnegoAuth {
     static AUTH: OnceLock<SpnegoAuth> = OnceLock::new();
     AUTH.get_or_init(|| {
+        builder()
+            .build()
+            .expect("the acceptor credential from the keytab written here")
+    })
+    .clone()
+}
+
+/// Like [`auth`], with `authenticate_preflights`.
+fn auth_authenticating_preflights() -> SpnegoAuth {
+    static AUTH: OnceLock<SpnegoAuth> = OnceLock::new();
+    AUTH.get_or_init(|| {
+        builder()
+            .authenticate_preflights()
+            .build()
+            .expect("the acceptor credential from the keytab written here")
+    })
+    .clone()
+}
+
+/// Writes `krb5.conf` and a keytab into a directory of this process (once), points
+/// `KRB5_CONFIG` at the former, and gives a builder for `HTTP/localhost` with that keytab.
+fn builder() -> SpnegoAuthBuilder {
+    static KEYTAB: OnceLock<String> = OnceLock::new();
+    let keytab = KEYTAB.get_or_init(|| {
         capture_logs();
         let base = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("composition");
         remove_stale_dirs(&base);
@@ -129,14 +151,12 @@ fn auth() -> SpnegoAuth {
         // Every test reaches this before anything of it calls GSSAPI, and other tests wait
         // here, so no thread reads the environment while it changes.
         std::env::set_var("KRB5_CONFIG", &conf);
-        SpnegoAuth::new()
-            .hostname("localhost")
-            .keytab(keytab.display().to_string())
-            .accept_threads(1)
-            .build()
-            .expect("the acceptor credential from the keytab written here")
-    })
-    .clone()
+        keytab.display().to_string()
+    });
+    SpnegoAuth::builder()
+        .principal(ServicePrincipal::host("localhost"))
+        .keytab(keytab)
+        .capacity(Capacity::new().accept_threads(1))
 }
 
 /// Removes the directories earlier runs of this test left behind (named by process id).
@@ -457,11 +477,11 @@ fn cors() -> actix_cors::Cors {
 /// decrypt the ticket (a 403, not a parser refusal and not a 500).
 #[actix_web::test]
 async fn a_keytab_written_here_is_enough_to_start_and_fake_tickets_reach_gssapi() {
-    let auth = auth();
     assert_eq!(
-        auth.service_name().unwrap().as_deref(),
+        builder().service_name().unwrap().as_deref(),
         Some("HTTP@localhost")
     );
+    let auth = auth();
     let calls = Arc::new(AtomicUsize::new(0));
     let app = test::init_service(
         App::new().service(
@@ -912,7 +932,7 @@ async fn actix_cors_answers_preflights_in_either_order_and_nothing_else_gets_in(
         with_app!(
             place,
             calls,
-            [cors(), auth().authenticate_preflights()],
+            [cors(), auth_authenticating_preflights()],
             |app| {
                 let res = send(&app, preflight("/protected/x")).await;
                 assert_eq!(
@@ -927,7 +947,7 @@ async fn actix_cors_answers_preflights_in_either_order_and_nothing_else_gets_in(
         with_app!(
             place,
             calls,
-            [auth().authenticate_preflights(), cors()],
+            [auth_authenticating_preflights(), cors()],
             |app| {
                 let res = send(&app, preflight("/protected/x")).await;
                 assert_eq!(

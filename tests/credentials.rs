@@ -8,7 +8,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use actix_gssapi::testing::{ccache_principal, ClientOptions, Negotiation};
-use actix_gssapi::{Credentials, ErrorKind, KerberosIdentity, SpnegoAuth};
+use actix_gssapi::{Credentials, ErrorKind, KerberosIdentity, ServicePrincipal, SpnegoAuth};
 use actix_web::http::header;
 use actix_web::{test, web, App, HttpResponse};
 use common::realm;
@@ -20,7 +20,12 @@ async fn delegated() -> Credentials {
     let handler_slot = Arc::clone(&slot);
     let app = test::init_service(
         App::new()
-            .wrap(SpnegoAuth::new().hostname("localhost"))
+            .wrap(
+                SpnegoAuth::builder()
+                    .principal(ServicePrincipal::host("localhost"))
+                    .build()
+                    .unwrap(),
+            )
             .route(
                 "/",
                 web::get().to(move |id: KerberosIdentity| {
@@ -200,7 +205,12 @@ async fn concurrent_users_never_see_each_others_credentials() {
     let app = test::init_service(
         App::new()
             .app_data(web::Data::from(Arc::clone(&stored)))
-            .wrap(SpnegoAuth::new().hostname("localhost"))
+            .wrap(
+                SpnegoAuth::builder()
+                    .principal(ServicePrincipal::host("localhost"))
+                    .build()
+                    .unwrap(),
+            )
             .route(
                 "/",
                 web::get().to(

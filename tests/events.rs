@@ -1,4 +1,4 @@
-//! `SpnegoAuth::on_event`: every outcome, classified from what the real KDC and MIT GSSAPI
+//! `SpnegoAuthBuilder::on_event`: every outcome, classified from what the real KDC and MIT GSSAPI
 //! report (not from guesses), exactly once per request.
 
 mod common;
@@ -7,7 +7,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use actix_gssapi::testing::{ClientOptions, Negotiation, CLOCK_SKEW_SECS};
-use actix_gssapi::{AuthEvent, KerberosIdentity, Key, Require, SessionCookie, SpnegoAuth};
+use actix_gssapi::{
+    AuthEvent, Capacity, KerberosIdentity, Key, Require, ServicePrincipal, SessionCookie,
+    SpnegoAuth, SpnegoAuthBuilder,
+};
 use actix_web::http::{header, StatusCode};
 use actix_web::{test, web, App, HttpResponse};
 use base64::Engine as _;
@@ -16,10 +19,10 @@ use common::realm;
 type Events = Arc<Mutex<Vec<(String, AuthEvent)>>>;
 
 /// A `SpnegoAuth` for `HTTP/localhost` whose hook records `path` and event.
-fn recording(events: &Events) -> SpnegoAuth {
+fn recording(events: &Events) -> SpnegoAuthBuilder {
     let events = Arc::clone(events);
-    SpnegoAuth::new()
-        .hostname("localhost")
+    SpnegoAuth::builder()
+        .principal(ServicePrincipal::host("localhost"))
         .on_event(move |req, event| {
             events
                 .lock()
@@ -169,8 +172,10 @@ async fn expired_tickets_stale_keytabs_skewed_clocks_and_raw_replays() {
     realm.add_service("HTTP/events-stale.test", &stale).unwrap();
     realm.kadmin("cpw -randkey HTTP/events-stale.test").unwrap();
     let stale_auth = recording(&events)
-        .hostname("events-stale.test")
-        .keytab(stale.display().to_string());
+        .principal(ServicePrincipal::host("events-stale.test"))
+        .keytab(stale.display().to_string())
+        .build()
+        .unwrap();
     // A user whose tickets last 2 seconds.
     realm
         .kadmin("addprinc -maxlife \"2 seconds\" -pw erin-password erin")
@@ -187,7 +192,7 @@ async fn expired_tickets_stale_keytabs_skewed_clocks_and_raw_replays() {
             )
             .service(
                 web::scope("")
-                    .wrap(recording(&events))
+                    .wrap(recording(&events).build().unwrap())
                     .default_service(web::to(whoami)),
             ),
     )
@@ -370,9 +375,12 @@ async fn a_full_queue_is_overloaded() {
     let events: Events = Arc::default();
     let auth = recording(&events)
         .keytab(keytab.display().to_string())
-        .accept_threads(1)
-        .login_queue(1)
-        .login_queue_per_peer(None)
+        .capacity(
+            Capacity::new()
+                .accept_threads(1)
+                .login_queue(1)
+                .login_queue_per_peer(None),
+        )
         .build()
         .unwrap();
     let app = test::init_service(App::new().wrap(auth).default_service(web::to(whoami))).await;

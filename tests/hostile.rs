@@ -10,7 +10,7 @@ use std::sync::{Arc, Barrier, OnceLock};
 use std::time::Duration;
 
 use actix_gssapi::testing::{ClientOptions, Negotiation};
-use actix_gssapi::SpnegoAuth;
+use actix_gssapi::{ServicePrincipal, SpnegoAuth};
 use base64::Engine as _;
 use common::{alice_token, called, logs, realm};
 
@@ -19,7 +19,9 @@ const B64_URL: base64::engine::GeneralPurpose = base64::engine::general_purpose:
 
 fn server() -> SocketAddr {
     static ADDR: OnceLock<SocketAddr> = OnceLock::new();
-    *ADDR.get_or_init(|| common::serve(SpnegoAuth::new().hostname("localhost")))
+    *ADDR.get_or_init(|| {
+        common::serve(SpnegoAuth::builder().principal(ServicePrincipal::host("localhost")))
+    })
 }
 
 /// Sends one request whose `Authorization` lines are given raw (each without CRLF), tagged

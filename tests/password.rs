@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use actix_gssapi::{
     AuthEvent, ChannelBindings, KerberosIdentity, Key, Mechanism, PasswordFallback,
-    PasswordRefusal, SessionCookie, SpnegoAuth,
+    PasswordRefusal, Responses, ServicePrincipal, SessionCookie, SpnegoAuth, SpnegoAuthBuilder,
 };
 use actix_web::http::{header, StatusCode};
 use actix_web::{test as atest, web, App, HttpResponse};
@@ -27,10 +27,10 @@ const WRONG: &str = "not-alices-password";
 type Events = Arc<Mutex<Vec<AuthEvent>>>;
 
 /// `SpnegoAuth` for `HTTP/localhost` with the fallback, recording events.
-fn auth(events: &Events, fallback: PasswordFallback) -> SpnegoAuth {
+fn auth(events: &Events, fallback: PasswordFallback) -> SpnegoAuthBuilder {
     let events = Arc::clone(events);
-    SpnegoAuth::new()
-        .hostname("localhost")
+    SpnegoAuth::builder()
+        .principal(ServicePrincipal::host("localhost"))
         .password_fallback(fallback)
         .on_event(move |_, e| events.lock().unwrap().push(e.clone()))
 }
@@ -240,7 +240,7 @@ async fn a_keytab_without_the_kdcs_key_refuses_the_right_password() {
     realm.kadmin("cpw -randkey HTTP/pw-stale.test").unwrap();
     let events: Events = Arc::default();
     let auth = auth(&events, PasswordFallback::new().allow_insecure_http())
-        .hostname("pw-stale.test")
+        .principal(ServicePrincipal::host("pw-stale.test"))
         .keytab(stale.display().to_string())
         .build()
         .unwrap();
@@ -327,7 +327,10 @@ async fn ntlm_gets_a_password_prompt_with_the_fallback_and_403_without() {
     );
 
     // Without the fallback: unchanged.
-    let plain = SpnegoAuth::new().hostname("localhost").build().unwrap();
+    let plain = SpnegoAuth::builder()
+        .principal(ServicePrincipal::host("localhost"))
+        .build()
+        .unwrap();
     let app = atest::init_service(App::new().wrap(plain).route("/", web::get().to(whoami))).await;
     let res = atest::call_service(&app, get(Some(ntlm)).to_request()).await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
@@ -440,9 +443,11 @@ async fn a_password_login_gets_a_session_cookie() {
     let strict = atest::init_service(
         App::new()
             .wrap(
-                SpnegoAuth::new()
-                    .hostname("localhost")
-                    .session_cookie(SessionCookie::new(key).secure(false)),
+                SpnegoAuth::builder()
+                    .principal(ServicePrincipal::host("localhost"))
+                    .session_cookie(SessionCookie::new(key).secure(false))
+                    .build()
+                    .unwrap(),
             )
             .route("/", web::get().to(whoami)),
     )
@@ -489,7 +494,9 @@ async fn custom_and_extractor_401s_carry_both_challenges() {
     realm();
     let events: Events = Arc::default();
     let custom = auth(&events, PasswordFallback::new().allow_insecure_http())
-        .unauthorized_with(|_| HttpResponse::Unauthorized().body("log in"))
+        .responses(
+            Responses::new().unauthorized_with(|_| HttpResponse::Unauthorized().body("log in")),
+        )
         .build()
         .unwrap();
     let app = atest::init_service(
@@ -532,20 +539,20 @@ async fn custom_and_extractor_401s_carry_both_challenges() {
     assert_no_secret_logged(&[WRONG, ALICE]);
 }
 
-/// `any_principal()` names no service to verify passwords against: `build` says so, and
+/// `ServicePrincipal::AnyInKeytab` names no service to verify passwords against: `build` says so, and
 /// `service_name` gives one.
 #[actix_web::test]
 async fn any_principal_needs_a_service_to_verify_against() {
     realm();
-    let err = SpnegoAuth::new()
-        .any_principal()
+    let err = SpnegoAuth::builder()
+        .principal(ServicePrincipal::AnyInKeytab)
         .password_fallback(PasswordFallback::new())
         .build()
         .unwrap_err();
     assert_eq!(err.kind(), actix_gssapi::ErrorKind::Config);
     assert!(err.to_string().contains("service_name"), "{err}");
-    let auth = SpnegoAuth::new()
-        .any_principal()
+    let auth = SpnegoAuth::builder()
+        .principal(ServicePrincipal::AnyInKeytab)
         .password_fallback(
             PasswordFallback::new()
                 .service_name("HTTP@localhost")
@@ -570,8 +577,8 @@ async fn required_channel_bindings_and_passwords_do_not_mix() {
     .unwrap();
     let bindings = ChannelBindings::tls_server_end_point(&der).unwrap();
     let with = |bindings: ChannelBindings| {
-        SpnegoAuth::new()
-            .hostname("localhost")
+        SpnegoAuth::builder()
+            .principal(ServicePrincipal::host("localhost"))
             .channel_bindings(bindings)
             .password_fallback(PasswordFallback::new())
             .build()
@@ -589,8 +596,8 @@ async fn required_channel_bindings_and_passwords_do_not_mix() {
 #[test]
 fn curl_basic_logs_in_over_https() {
     realm();
-    let auth = SpnegoAuth::new()
-        .hostname("localhost")
+    let auth = SpnegoAuth::builder()
+        .principal(ServicePrincipal::host("localhost"))
         .password_fallback(PasswordFallback::new())
         .build()
         .unwrap();

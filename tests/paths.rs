@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use actix_gssapi::SpnegoAuth;
+use actix_gssapi::{ServicePrincipal, SpnegoAuth};
 use actix_web::middleware::{NormalizePath, TrailingSlash};
 use actix_web::{web, App};
 use common::{alice_token, raw_get, realm};
@@ -67,7 +67,10 @@ fn secret(calls: &Arc<AtomicUsize>) -> actix_web::Route {
 
 fn shapes() -> Vec<Shape> {
     realm();
-    let auth = SpnegoAuth::new().hostname("localhost").build().unwrap();
+    let auth = SpnegoAuth::builder()
+        .principal(ServicePrincipal::host("localhost"))
+        .build()
+        .unwrap();
     let mut shapes = Vec::new();
     let mut add = |name, build: &dyn Fn(Arc<AtomicUsize>) -> SocketAddr| {
         let calls = Arc::new(AtomicUsize::new(0));

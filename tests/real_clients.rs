@@ -28,7 +28,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use actix_gssapi::{KerberosIdentity, SpnegoAuth};
+use actix_gssapi::{KerberosIdentity, Responses, ServicePrincipal, SpnegoAuth};
 use actix_web::dev::Service as _;
 use actix_web::middleware::Condition;
 use actix_web::{web, App, HttpRequest, HttpResponse};
@@ -347,7 +347,9 @@ fn python_client_with(script: &str, args: &[&str]) -> PythonResult {
 /// `Hello, <principal>` (see `common::serve`), as `examples/hello` does.
 fn python_server() -> SocketAddr {
     static ADDR: OnceLock<SocketAddr> = OnceLock::new();
-    *ADDR.get_or_init(|| common::serve(SpnegoAuth::new().hostname("localhost")))
+    *ADDR.get_or_init(|| {
+        common::serve(SpnegoAuth::builder().principal(ServicePrincipal::host("localhost")))
+    })
 }
 
 /// Not our middleware: a server that challenges with `Negotiate`, then answers any
@@ -520,13 +522,13 @@ fn report_route() -> actix_web::Route {
 fn browser_site() -> (SocketAddr, Arc<Seen>) {
     realm();
     let seen = Arc::new(Seen::default());
-    let auth = SpnegoAuth::new()
-        .hostname("localhost")
-        .unauthorized_with(|_| {
+    let auth = SpnegoAuth::builder()
+        .principal(ServicePrincipal::host("localhost"))
+        .responses(Responses::new().unauthorized_with(|_| {
             HttpResponse::Unauthorized()
                 .content_type("text/html; charset=utf-8")
                 .body(page("Kerberos login required"))
-        })
+        }))
         .build()
         .expect("acceptor");
     let app_seen = Arc::clone(&seen);
@@ -804,8 +806,8 @@ fn chromium_logs_in_on_a_login_route_and_the_cookie_identifies_it_on_open_pages(
     use actix_gssapi::{Key, SessionCookie};
     realm();
     let seen = Arc::new(Seen::default());
-    let auth = SpnegoAuth::new()
-        .hostname("localhost")
+    let auth = SpnegoAuth::builder()
+        .principal(ServicePrincipal::host("localhost"))
         // Plain HTTP on loopback: a Secure cookie would be dropped by the browser.
         .session_cookie(SessionCookie::new(Key::generate()).secure(false))
         .build()
@@ -922,7 +924,7 @@ fn cors_site(order: CorsOrder) -> (String, Arc<Seen>, Arc<Seen>) {
             .route("/report", report_route())
     });
     let page_origin = format!("http://localhost:{}", page.port());
-    let mut auth = SpnegoAuth::new().hostname("localhost");
+    let mut auth = SpnegoAuth::builder().principal(ServicePrincipal::host("localhost"));
     if matches!(order, CorsOrder::InsideAuthenticatingPreflights) {
         auth = auth.authenticate_preflights();
     }

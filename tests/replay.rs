@@ -8,7 +8,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use actix_gssapi::testing::{ClientOptions, Negotiation};
-use actix_gssapi::{AuthEvent, ReplayProtection, SpnegoAuth};
+use actix_gssapi::{
+    AuthEvent, Capacity, ReplayProtection, ServicePrincipal, SpnegoAuth, SpnegoAuthBuilder,
+};
 use base64::Engine as _;
 use common::{called, logged, logs, raw_get, realm, serve};
 
@@ -17,8 +19,8 @@ const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STA
 /// The tests that look at MIT's replay cache directory do so one at a time.
 static RCACHE_DIR: Mutex<()> = Mutex::new(());
 
-fn localhost() -> SpnegoAuth {
-    SpnegoAuth::new().hostname("localhost")
+fn localhost() -> SpnegoAuthBuilder {
+    SpnegoAuth::builder().principal(ServicePrincipal::host("localhost"))
 }
 
 fn spnego() -> Negotiation {
@@ -644,7 +646,7 @@ mod redis {
         let redis = TestRedis::start().expect("redis-server");
         let addr = serve(
             localhost()
-                .login_queue(4)
+                .capacity(Capacity::new().login_queue(4))
                 .replay_protection(ReplayProtection::redis(
                     RedisConfig::new(redis.url()).timeout(Duration::from_secs(3)),
                 )),
@@ -693,12 +695,11 @@ mod redis {
     fn optional_mode_also_answers_503_when_redis_cannot_answer() {
         let mut redis = TestRedis::start().expect("redis-server");
         redis.stop();
-        let addr = serve(
-            localhost()
-                .optional()
-                .replay_protection(ReplayProtection::redis(
-                    RedisConfig::new(redis.url()).timeout(Duration::from_millis(300)),
-                )),
+        let addr = common::serve_with(
+            localhost().replay_protection(ReplayProtection::redis(
+                RedisConfig::new(redis.url()).timeout(Duration::from_millis(300)),
+            )),
+            SpnegoAuth::optional,
         );
         // Going on anonymously would log a valid user out: the client is asked to come back.
         let response =

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use actix_gssapi::{KerberosIdentity, Key, SessionCookie, SpnegoAuth};
+use actix_gssapi::{KerberosIdentity, Key, ServicePrincipal, SessionCookie, SpnegoAuth};
 use actix_web::http::{header, StatusCode};
 use actix_web::{test as atest, web, App, HttpResponse};
 use common::{alice_token, logs, realm};
@@ -40,9 +40,11 @@ fn set_cookie<B>(res: &actix_web::dev::ServiceResponse<B>) -> (String, String) {
 #[actix_web::test]
 async fn negotiate_login_issues_a_cookie_that_later_requests_use_instead() {
     realm();
-    let auth = SpnegoAuth::new()
-        .hostname("localhost")
-        .session_cookie(SessionCookie::new(key(1)).max_age(Duration::from_secs(600)));
+    let auth = SpnegoAuth::builder()
+        .principal(ServicePrincipal::host("localhost"))
+        .session_cookie(SessionCookie::new(key(1)).max_age(Duration::from_secs(600)))
+        .build()
+        .unwrap();
     let app = atest::init_service(App::new().wrap(auth).route("/", web::get().to(describe))).await;
     let login = atest::TestRequest::get()
         .uri("/")
@@ -94,11 +96,15 @@ async fn negotiate_login_issues_a_cookie_that_later_requests_use_instead() {
 async fn tampered_expired_and_foreign_cookies_fall_back_to_negotiate() {
     realm();
     let auth = |k: Key, max_age: u64| {
-        SpnegoAuth::new().hostname("localhost").session_cookie(
-            SessionCookie::new(k)
-                .max_age(Duration::from_secs(max_age))
-                .secure(false),
-        )
+        SpnegoAuth::builder()
+            .principal(ServicePrincipal::host("localhost"))
+            .session_cookie(
+                SessionCookie::new(k)
+                    .max_age(Duration::from_secs(max_age))
+                    .secure(false),
+            )
+            .build()
+            .unwrap()
     };
     let app = atest::init_service(
         App::new()
@@ -174,8 +180,8 @@ fn a_cookie_from_one_node_is_accepted_by_every_node_with_the_key() {
             cookie = cookie.previous_keys([previous]);
         }
         common::serve(
-            SpnegoAuth::new()
-                .hostname("localhost")
+            SpnegoAuth::builder()
+                .principal(ServicePrincipal::host("localhost"))
                 .session_cookie(cookie),
         )
     };
@@ -220,22 +226,30 @@ async fn a_cookie_is_only_accepted_by_its_own_audience() {
     let app = |auth: SpnegoAuth| {
         atest::init_service(App::new().wrap(auth).route("/", web::get().to(describe)))
     };
-    let a = app(SpnegoAuth::new()
-        .hostname("localhost")
-        .session_cookie(cookie()))
+    let a = app(SpnegoAuth::builder()
+        .principal(ServicePrincipal::host("localhost"))
+        .session_cookie(cookie())
+        .build()
+        .unwrap())
     .await;
-    let a_second_node = app(SpnegoAuth::new()
-        .hostname("localhost")
-        .session_cookie(cookie()))
+    let a_second_node = app(SpnegoAuth::builder()
+        .principal(ServicePrincipal::host("localhost"))
+        .session_cookie(cookie())
+        .build()
+        .unwrap())
     .await;
-    let other_service = app(SpnegoAuth::new()
-        .hostname("other.example")
+    let other_service = app(SpnegoAuth::builder()
+        .principal(ServicePrincipal::host("other.example"))
         .keytab(other_keytab.display().to_string())
-        .session_cookie(cookie()))
+        .session_cookie(cookie())
+        .build()
+        .unwrap())
     .await;
-    let other_context = app(SpnegoAuth::new()
-        .hostname("localhost")
-        .session_cookie(cookie().context("payroll")))
+    let other_context = app(SpnegoAuth::builder()
+        .principal(ServicePrincipal::host("localhost"))
+        .session_cookie(cookie().context("payroll"))
+        .build()
+        .unwrap())
     .await;
 
     // The other service refuses alice's ticket for HTTP/localhost...
@@ -273,9 +287,11 @@ async fn a_cookie_is_only_accepted_by_its_own_audience() {
 #[actix_web::test]
 async fn two_session_cookies_of_our_name_authenticate_nobody() {
     realm();
-    let auth = SpnegoAuth::new()
-        .hostname("localhost")
-        .session_cookie(SessionCookie::new(key(4)).secure(false));
+    let auth = SpnegoAuth::builder()
+        .principal(ServicePrincipal::host("localhost"))
+        .session_cookie(SessionCookie::new(key(4)).secure(false))
+        .build()
+        .unwrap();
     let app = atest::init_service(App::new().wrap(auth).route("/", web::get().to(describe))).await;
     let mut pairs = Vec::new();
     for _ in 0..2 {
@@ -307,8 +323,8 @@ async fn two_session_cookies_of_our_name_authenticate_nobody() {
 #[actix_web::test]
 async fn a_host_prefixed_cookie_name_browsers_would_drop_fails_at_build() {
     realm();
-    let err = SpnegoAuth::new()
-        .hostname("localhost")
+    let err = SpnegoAuth::builder()
+        .principal(ServicePrincipal::host("localhost"))
         .session_cookie(SessionCookie::new(key(5)).name("__Host-sso").secure(false))
         .build()
         .unwrap_err();
@@ -371,9 +387,11 @@ where
 #[actix_web::test]
 async fn a_ticket_beside_a_cookie_decides_and_replaces_it() {
     realm();
-    let auth = SpnegoAuth::new()
-        .hostname("localhost")
-        .session_cookie(SessionCookie::new(key(6)).secure(false));
+    let auth = SpnegoAuth::builder()
+        .principal(ServicePrincipal::host("localhost"))
+        .session_cookie(SessionCookie::new(key(6)).secure(false))
+        .build()
+        .unwrap();
     let app = atest::init_service(App::new().wrap(auth).route("/", web::get().to(describe))).await;
     let alice = alice_cookie(&app).await;
 
@@ -423,9 +441,11 @@ async fn bad_credentials_beside_a_cookie_are_refused_not_ignored() {
     let app = atest::init_service(
         App::new()
             .wrap(
-                SpnegoAuth::new()
-                    .hostname("localhost")
-                    .session_cookie(cookie()),
+                SpnegoAuth::builder()
+                    .principal(ServicePrincipal::host("localhost"))
+                    .session_cookie(cookie())
+                    .build()
+                    .unwrap(),
             )
             .route("/", common::counting_route(&calls, "served")),
     )
@@ -469,9 +489,11 @@ async fn bad_credentials_beside_a_cookie_are_refused_not_ignored() {
     let optional = atest::init_service(
         App::new()
             .wrap(
-                SpnegoAuth::new()
-                    .hostname("localhost")
+                SpnegoAuth::builder()
+                    .principal(ServicePrincipal::host("localhost"))
                     .session_cookie(cookie())
+                    .build()
+                    .unwrap()
                     .optional(),
             )
             .route(
@@ -507,19 +529,25 @@ async fn a_stricter_spnego_auth_refuses_cookies_of_looser_logins() {
     let app = |auth: SpnegoAuth| {
         atest::init_service(App::new().wrap(auth).route("/", web::get().to(who)))
     };
-    let loose = app(SpnegoAuth::new()
-        .hostname("localhost")
-        .session_cookie(cookie()))
+    let loose = app(SpnegoAuth::builder()
+        .principal(ServicePrincipal::host("localhost"))
+        .session_cookie(cookie())
+        .build()
+        .unwrap())
     .await;
-    let mapping = app(SpnegoAuth::new()
-        .hostname("localhost")
+    let mapping = app(SpnegoAuth::builder()
+        .principal(ServicePrincipal::host("localhost"))
         .map_local_names()
-        .session_cookie(cookie()))
+        .session_cookie(cookie())
+        .build()
+        .unwrap())
     .await;
-    let requiring_names = app(SpnegoAuth::new()
-        .hostname("localhost")
+    let requiring_names = app(SpnegoAuth::builder()
+        .principal(ServicePrincipal::host("localhost"))
         .require_local_names()
-        .session_cookie(cookie()))
+        .session_cookie(cookie())
+        .build()
+        .unwrap())
     .await;
     let (cert, _) = common::tls_cert();
     let der = rustls::pki_types::CertificateDer::pem_file_iter(&cert)
@@ -527,10 +555,12 @@ async fn a_stricter_spnego_auth_refuses_cookies_of_looser_logins() {
         .map(|c| c.as_ref().to_vec());
     use rustls::pki_types::pem::PemObject as _;
     let bindings = actix_gssapi::ChannelBindings::tls_server_end_point(&der.unwrap()).unwrap();
-    let requiring_bindings = app(SpnegoAuth::new()
-        .hostname("localhost")
+    let requiring_bindings = app(SpnegoAuth::builder()
+        .principal(ServicePrincipal::host("localhost"))
         .channel_bindings(bindings.required().behind_tls_proxy())
-        .session_cookie(cookie()))
+        .session_cookie(cookie())
+        .build()
+        .unwrap())
     .await;
 
     let loose_cookie = alice_cookie(&loose).await;
@@ -585,9 +615,11 @@ async fn a_stricter_spnego_auth_refuses_cookies_of_looser_logins() {
 #[actix_web::test]
 async fn a_rule_the_cookie_cannot_meet_asks_for_a_ticket() {
     realm();
-    let auth = SpnegoAuth::new()
-        .hostname("localhost")
-        .session_cookie(SessionCookie::new(key(9)).secure(false));
+    let auth = SpnegoAuth::builder()
+        .principal(ServicePrincipal::host("localhost"))
+        .session_cookie(SessionCookie::new(key(9)).secure(false))
+        .build()
+        .unwrap();
     let app = atest::init_service(
         App::new().wrap(auth).service(
             web::scope("")
@@ -634,9 +666,11 @@ async fn a_rule_the_cookie_cannot_meet_asks_for_a_ticket() {
 #[actix_web::test]
 async fn a_secure_cookie_over_plain_http_is_warned_about_once() {
     realm();
-    let auth = SpnegoAuth::new()
-        .hostname("localhost")
-        .session_cookie(SessionCookie::new(key(10)).name("warned_cookie"));
+    let auth = SpnegoAuth::builder()
+        .principal(ServicePrincipal::host("localhost"))
+        .session_cookie(SessionCookie::new(key(10)).name("warned_cookie"))
+        .build()
+        .unwrap();
     let app = atest::init_service(App::new().wrap(auth).route("/", web::get().to(describe))).await;
     for _ in 0..3 {
         alice_cookie(&app).await;
@@ -651,9 +685,11 @@ async fn a_secure_cookie_over_plain_http_is_warned_about_once() {
     let proxied = atest::init_service(
         App::new()
             .wrap(
-                SpnegoAuth::new()
-                    .hostname("localhost")
-                    .session_cookie(SessionCookie::new(key(10)).name("proxied_cookie")),
+                SpnegoAuth::builder()
+                    .principal(ServicePrincipal::host("localhost"))
+                    .session_cookie(SessionCookie::new(key(10)).name("proxied_cookie"))
+                    .build()
+                    .unwrap(),
             )
             .route("/", web::get().to(describe)),
     )
@@ -676,8 +712,8 @@ async fn a_secure_cookie_over_plain_http_is_warned_about_once() {
 #[actix_web::test]
 async fn a_login_route_inside_optional_login_identifies_browsers_everywhere() {
     realm();
-    let auth = SpnegoAuth::new()
-        .hostname("localhost")
+    let auth = SpnegoAuth::builder()
+        .principal(ServicePrincipal::host("localhost"))
         .session_cookie(SessionCookie::new(key(11)).secure(false))
         .build()
         .unwrap();

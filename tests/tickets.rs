@@ -6,14 +6,16 @@ use std::net::SocketAddr;
 use std::sync::OnceLock;
 
 use actix_gssapi::testing::{Negotiation, CLOCK_SKEW_SECS};
-use actix_gssapi::{KerberosIdentity, SpnegoAuth};
+use actix_gssapi::{KerberosIdentity, ServicePrincipal, SpnegoAuth};
 use actix_web::http::{header, StatusCode};
 use actix_web::{test as atest, web, App};
 use common::{logged, logs, realm};
 
 fn server() -> SocketAddr {
     static ADDR: OnceLock<SocketAddr> = OnceLock::new();
-    *ADDR.get_or_init(|| common::serve(SpnegoAuth::new().hostname("localhost")))
+    *ADDR.get_or_init(|| {
+        common::serve(SpnegoAuth::builder().principal(ServicePrincipal::host("localhost")))
+    })
 }
 
 /// `curl --negotiate` against `path`, optionally under `faketime <offset>`, with `ccache`;
@@ -86,8 +88,8 @@ async fn key_rotation_needs_no_restart_and_removed_keys_stop_working() {
     let realm = realm();
     let keytab = realm.dir().join("rotate.keytab");
     realm.add_service("HTTP/rotate.test", &keytab).unwrap();
-    let auth = SpnegoAuth::new()
-        .hostname("rotate.test")
+    let auth = SpnegoAuth::builder()
+        .principal(ServicePrincipal::host("rotate.test"))
         .keytab(keytab.display().to_string())
         .build()
         .unwrap();

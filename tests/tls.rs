@@ -13,7 +13,7 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 
 use actix_gssapi::testing::{ClientOptions, Negotiation};
-use actix_gssapi::{AuthEvent, ChannelBindings, KerberosIdentity, SpnegoAuth};
+use actix_gssapi::{AuthEvent, ChannelBindings, KerberosIdentity, ServicePrincipal, SpnegoAuth};
 use actix_web::http::{header, StatusCode};
 use actix_web::{test as atest, web, App, HttpResponse};
 use common::{logged, logs, realm};
@@ -248,10 +248,12 @@ async fn behind_a_tls_proxy_each_case_and_its_event() {
     let recorder = Arc::clone(&events);
     let bindings = ChannelBindings::tls_server_end_point(&cert.der()).unwrap();
     assert_eq!(bindings.application_data(), cert.end_point("-sha256"));
-    let auth = SpnegoAuth::new()
-        .hostname("localhost")
+    let auth = SpnegoAuth::builder()
+        .principal(ServicePrincipal::host("localhost"))
         .channel_bindings(bindings.clone().behind_tls_proxy())
-        .on_event(move |_, e| recorder.lock().unwrap().push(e.clone()));
+        .on_event(move |_, e| recorder.lock().unwrap().push(e.clone()))
+        .build()
+        .unwrap();
     let app = atest::init_service(App::new().wrap(auth).route(
         "/",
         web::get().to(|id: KerberosIdentity| async move {
@@ -294,9 +296,11 @@ async fn behind_a_tls_proxy_each_case_and_its_event() {
     );
 
     // Required, on plain HTTP without behind_tls_proxy: nothing can be bound.
-    let required = SpnegoAuth::new()
-        .hostname("localhost")
-        .channel_bindings(bindings.required());
+    let required = SpnegoAuth::builder()
+        .principal(ServicePrincipal::host("localhost"))
+        .channel_bindings(bindings.required())
+        .build()
+        .unwrap();
     let app = atest::init_service(
         App::new()
             .wrap(required)

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix_gssapi::testing::Negotiation;
-use actix_gssapi::{KerberosIdentity, SpnegoAuth};
+use actix_gssapi::{KerberosIdentity, ServicePrincipal, SpnegoAuth};
 use actix_web::{web, App, HttpRequest};
 use base64::Engine as _;
 use common::{alice_token, free_port, logged, logs, realm, start_example};
@@ -32,8 +32,8 @@ const ALICE: &str = "alice@EXAMPLE.TEST";
 /// WebSocket echoing `<principal>: <text>`; the counter says how often that handler ran.
 fn serve_ws() -> (SocketAddr, Arc<AtomicUsize>) {
     realm();
-    let auth = SpnegoAuth::new()
-        .hostname("localhost")
+    let auth = SpnegoAuth::builder()
+        .principal(ServicePrincipal::host("localhost"))
         .build()
         .expect("acceptor");
     let upgrades = Arc::new(AtomicUsize::new(0));

@@ -8,14 +8,16 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use actix_gssapi::testing::TestRealm;
-use actix_gssapi::SpnegoAuth;
+use actix_gssapi::{ServicePrincipal, SpnegoAuth};
 use base64::Engine as _;
 use common::{alice_token, logged, logs, realm};
 
 /// The server under test: `/` needs Kerberos, `/open` does not. One per test binary.
 fn server() -> SocketAddr {
     static ADDR: OnceLock<SocketAddr> = OnceLock::new();
-    *ADDR.get_or_init(|| common::serve(SpnegoAuth::new().hostname("localhost")))
+    *ADDR.get_or_init(|| {
+        common::serve(SpnegoAuth::builder().principal(ServicePrincipal::host("localhost")))
+    })
 }
 
 /// curl against `path` on the server under test.

@@ -30,12 +30,12 @@ use crate::error::Error;
 ///    let through unchecked.
 /// 4. A store that cannot answer (Redis down or slower than its
 ///    [timeout](crate::RedisConfig::timeout), the in-process store full) refuses the login
-///    with the [overloaded](crate::SpnegoAuth::overloaded) response, `503` with
+///    with the [overloaded](crate::Responses::overloaded) response, `503` with
 ///    `Retry-After`, also in [optional](crate::SpnegoAuth::optional) mode, and logs an error
 ///    (at most a line a second) and the event
 ///    [`ReplayStoreUnavailable`](crate::AuthEvent::ReplayStoreUnavailable); unless the Redis
 ///    store [falls back to memory](Self::fall_back_to_memory). At most
-///    [`login_queue`](crate::SpnegoAuth::login_queue) logins wait for the store at once; the
+///    [`login_queue`](crate::Capacity::login_queue) logins wait for the store at once; the
 ///    next ones get that answer at once.
 ///
 /// [`mit_file_cache`](Self::mit_file_cache) keeps MIT's own cache instead (per machine, a
@@ -45,7 +45,7 @@ use crate::error::Error;
 /// use actix_gssapi::{ReplayProtection, SpnegoAuth};
 ///
 /// // The default: in this process, for up to a million logins in the window.
-/// let auth = SpnegoAuth::new().replay_protection(ReplayProtection::in_memory());
+/// let builder = SpnegoAuth::builder().replay_protection(ReplayProtection::in_memory());
 /// ```
 #[derive(Clone)]
 #[must_use]
@@ -127,14 +127,15 @@ impl ReplayProtection {
     /// reconnects by itself.
     ///
     /// ```no_run
-    /// use actix_gssapi::{RedisConfig, ReplayProtection, SpnegoAuth};
+    /// use actix_gssapi::{RedisConfig, ReplayProtection, ServicePrincipal, SpnegoAuth};
     ///
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// // e.g. rediss://:PASSWORD@redis.example.com:6380/ (TLS, a password): from your secrets.
     /// let url = std::env::var("REPLAY_REDIS_URL")?;
-    /// let auth = SpnegoAuth::new()
-    ///     .hostname("www.example.com")
-    ///     .replay_protection(ReplayProtection::redis(RedisConfig::new(url)));
+    /// let auth = SpnegoAuth::builder()
+    ///     .principal(ServicePrincipal::host("www.example.com"))
+    ///     .replay_protection(ReplayProtection::redis(RedisConfig::new(url)))
+    ///     .build()?;
     /// # Ok(())
     /// # }
     /// ```

@@ -12,15 +12,19 @@
 //!
 //! ```no_run
 //! use actix_gssapi::testing::{shared_realm, Negotiation};
-//! use actix_gssapi::{KerberosIdentity, SpnegoAuth};
+//! use actix_gssapi::{KerberosIdentity, ServicePrincipal, SpnegoAuth};
 //! use actix_web::{test, web, App};
 //!
 //! #[actix_web::test]
 //! async fn alice_gets_in() {
 //!     let realm = shared_realm(); // exports KRB5_CONFIG, KRB5_KTNAME, KRB5CCNAME, KRB5RCACHEDIR
+//!     let auth = SpnegoAuth::builder()
+//!         .principal(ServicePrincipal::host("localhost"))
+//!         .build()
+//!         .unwrap();
 //!     let app = test::init_service(
 //!         App::new()
-//!             .wrap(SpnegoAuth::new().hostname("localhost"))
+//!             .wrap(auth)
 //!             .route("/", web::get().to(|id: KerberosIdentity| async move {
 //!                 id.principal().to_owned()
 //!             })),

@@ -143,12 +143,20 @@ where
 /// A real server whose `/open` is open and everything else is protected by `auth` (wrapped
 /// around a scope, after routing): it answers `Hello, <principal>` (or `Hello, anonymous`),
 /// recording its path and `X-Case`.
-pub fn serve(auth: actix_gssapi::SpnegoAuth) -> std::net::SocketAddr {
+pub fn serve(auth: actix_gssapi::SpnegoAuthBuilder) -> std::net::SocketAddr {
+    serve_with(auth, |auth| auth)
+}
+
+/// [`serve`] with `derive` applied to the built `SpnegoAuth` (e.g. `SpnegoAuth::optional`).
+pub fn serve_with(
+    auth: actix_gssapi::SpnegoAuthBuilder,
+    derive: fn(actix_gssapi::SpnegoAuth) -> actix_gssapi::SpnegoAuth,
+) -> std::net::SocketAddr {
     use actix_gssapi::KerberosIdentity;
     use actix_web::{web, App, HttpRequest};
 
     realm();
-    let auth = auth.build().expect("acceptor");
+    let auth = derive(auth.build().expect("acceptor"));
     spawn_server(move || {
         App::new()
             .route("/open", web::get().to(|| async { "open" }))
