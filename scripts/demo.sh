@@ -12,5 +12,5 @@ source scripts/lib.sh
 # Only what the demo needs: the build's packages, a KDC with kadmin.local, kinit and curl (the
 # test suite's Samba, Redis and browsers are for scripts/test.sh).
 ensure_packages "${BUILD_PACKAGES[@]}" "${RUNTIME_PACKAGES[@]}"
-cargo build --features testing --example demo --example hello
+cargo build --example demo --example hello
 exec target/debug/examples/demo "$@"

@@ -11,11 +11,11 @@ source scripts/lib.sh
 
 ensure_all_packages
 rm -rf target/tmp/test-logs
-cargo test --all-features "$@"
+cargo test --workspace --all-features "$@"
 if (($# == 0)); then
     # The flood test measures the release build (tests/flood.rs says why); the debug run above
     # lists it as ignored.
-    cargo build --release --features testing --example bench
+    cargo build --release --example bench
     cargo test --release --all-features --test flood -- --nocapture
     scripts/check-logs.sh
 fi

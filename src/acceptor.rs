@@ -5,8 +5,8 @@
 //! need (`gss_acquire_cred_from`, `gss_accept_sec_context` with its outputs,
 //! `gss_display_name`, `gss_get_name_attribute`, `gss_import_name`; for password logins
 //! `gss_acquire_cred_with_password` and `gss_init_sec_context`). Of the library's own modules
-//! it is the only one that sees `libgssapi` types (the `testing` feature's client uses them
-//! too); the rest of the crate gets plain Rust values from it.
+//! it is the only one that sees `libgssapi` types (the `actix-gssapi-testing` crate's client
+//! uses them too, on its own); the rest of the crate gets plain Rust values from it.
 
 #![allow(unsafe_code)]
 
@@ -25,8 +25,6 @@ use crate::password::PasswordFailure;
 use crate::service_name::{ServiceName, VerifyTarget};
 use libgssapi::credential::{Cred, CredUsage};
 use libgssapi::error::{Error as GssError, MajorFlags};
-#[cfg(feature = "testing")]
-use libgssapi_sys::GSS_C_INITIATE;
 use libgssapi_sys::{
     gss_OID, gss_OID_set, gss_accept_sec_context, gss_acquire_cred_from, gss_buffer_desc,
     gss_cred_id_t, gss_cred_usage_t, gss_ctx_id_t, gss_delete_sec_context, gss_display_name,
@@ -751,18 +749,6 @@ impl Drop for RawName {
             }
         }
     }
-}
-
-/// Initiator credentials from a named credential cache (used by the test realm's client).
-#[cfg(feature = "testing")]
-pub(crate) fn initiator_from_ccache(ccache: &str) -> Result<Cred, GssFailure> {
-    let raw = acquire_from(None, GSS_C_INITIATE, &[("ccache", ccache)])
-        .map_err(|e| GssFailure::from_gss(&e))?;
-    let handle = raw.0;
-    std::mem::forget(raw);
-    // SAFETY: ownership of the handle moves from `raw` (forgotten, so never released) to the
-    // `Cred`, which releases it once.
-    Ok(unsafe { Cred::from_c(handle) })
 }
 
 // ---------------------------------------------------------------------------------------------

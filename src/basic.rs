@@ -224,7 +224,7 @@ pub(crate) fn offers_basic(www_authenticate: &[u8]) -> bool {
 }
 
 /// A summary of what a value parses to that shows no credential bytes, for the fuzz targets.
-#[cfg(feature = "fuzzing")]
+#[cfg(fuzzing)]
 pub(crate) fn fuzz_parse(value: &[u8]) -> Result<(String, Vec<u8>), String> {
     match parse_bytes(value) {
         Basic::OtherScheme => Err("not Basic".to_owned()),

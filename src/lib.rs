@@ -107,10 +107,9 @@
 //! # Features
 //! - `redis`: [`ReplayProtection::redis`] and [`RedisConfig`] — replay protection shared by
 //!   every node through a Redis server (TLS and passwords supported).
-//! - `testing`: [`testing`] — a throwaway MIT realm (own `krb5kdc` on loopback, keytab, user
-//!   with a ticket), a throwaway Active Directory domain (a Samba AD DC on loopback, users in
-//!   nested groups) and a Negotiate client, to test your own protected handlers against real
-//!   Kerberos; a throwaway Redis server (`TestRedis`).
+//!
+//! Test support (a throwaway MIT realm, a Samba AD DC, a Negotiate client, a throwaway Redis)
+//! is the `actix-gssapi-testing` crate, a dev-dependency.
 //!
 //! [actix-web]: https://docs.rs/actix-web
 //! [RFC 4559]: https://www.rfc-editor.org/rfc/rfc4559
@@ -170,11 +169,8 @@ pub use responses::Responses;
 pub use service_name::ServicePrincipal;
 pub use session::SessionCookie;
 
-#[cfg(feature = "testing")]
-pub mod testing;
-
-/// Entry points for `cargo fuzz` (the `fuzzing` feature): not a public API.
-#[cfg(feature = "fuzzing")]
+/// Entry points for `cargo fuzz` (built with `--cfg fuzzing`): not a public API.
+#[cfg(fuzzing)]
 #[doc(hidden)]
 pub mod __fuzz {
     /// Parses one raw `Authorization` value (header parsing, base64, token framing) and

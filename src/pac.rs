@@ -577,8 +577,8 @@ fn decode_upn_dns_info(bytes: &[u8]) -> Result<(Option<String>, Option<String>),
     Ok((string(0)?, string(4)?))
 }
 
-/// For `cargo fuzz` (the `fuzzing` feature): decodes and summarises, never panics.
-#[cfg(feature = "fuzzing")]
+/// For `cargo fuzz` (built with `--cfg fuzzing`): decodes and summarises, never panics.
+#[cfg(fuzzing)]
 pub(crate) fn fuzz_summary(logon_info: &[u8], upn_dns_info: Option<&[u8]>) -> String {
     match decode(logon_info, upn_dns_info) {
         Ok(pac) => format!(

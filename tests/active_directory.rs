@@ -1,4 +1,4 @@
-//! Against a real Active Directory DC (Samba, started by the `testing` feature): the groups in
+//! Against a real Active Directory DC (Samba, started by `actix-gssapi-testing`): the groups in
 //! an AD ticket's PAC reach handlers through `KerberosIdentity::pac()`, nested groups
 //! included, as the DC itself computes them; a user in 400 groups (a ~6 KB token) logs in
 //! over a real connection; `Require` admits by group SID; `examples/active_directory` works
@@ -6,8 +6,8 @@
 
 mod common;
 
-use actix_gssapi::testing::{shared_domain, Negotiation, TestDomain, MANY_GROUPS};
 use actix_gssapi::{KerberosIdentity, ServicePrincipal, Sid, SpnegoAuth};
+use actix_gssapi_testing::{shared_domain, Negotiation, TestDomain, MANY_GROUPS};
 use actix_web::http::{header, StatusCode};
 use actix_web::{test, web, App, HttpResponse};
 
@@ -244,9 +244,9 @@ async fn constrained_delegation_reaches_only_the_allowed_back_end() {
         };
         let result = web::block(move || {
             let cache = creds.store_in_memory().expect("store");
-            let holder = actix_gssapi::testing::ccache_principal(cache.name()).expect("holder");
+            let holder = actix_gssapi_testing::ccache_principal(cache.name()).expect("holder");
             let reach = |service: &str| {
-                actix_gssapi::testing::Negotiation::start_from_ccache_name(cache.name(), service)
+                actix_gssapi_testing::Negotiation::start_from_ccache_name(cache.name(), service)
                     .is_ok()
             };
             format!(

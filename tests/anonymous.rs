@@ -9,8 +9,8 @@ mod common;
 
 use std::sync::OnceLock;
 
-use actix_gssapi::testing::{Negotiation, TestRealm};
 use actix_gssapi::{KerberosIdentity, ServicePrincipal, SpnegoAuth};
+use actix_gssapi_testing::{Negotiation, TestRealm};
 use actix_web::http::{header, StatusCode};
 use actix_web::{test, web, App, HttpResponse};
 use common::{logged, logs};

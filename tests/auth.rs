@@ -5,11 +5,11 @@ mod common;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use actix_gssapi::testing::{ClientOptions, Negotiation};
 use actix_gssapi::{
     Capacity, ErrorKind, KerberosIdentity, Responses, ServicePrincipal, SpnegoAuth,
     SpnegoAuthBuilder,
 };
+use actix_gssapi_testing::{ClientOptions, Negotiation};
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::{header, StatusCode};
 use actix_web::{test, web, App, HttpMessage as _, HttpResponse};
@@ -353,7 +353,7 @@ async fn expired_ticket_is_forbidden() {
     let ccache = realm.kinit("carol", "carol-password", &[]).unwrap();
     let client = Negotiation::start(&ccache, "HTTP@localhost").unwrap();
     // Past the ticket's end and the realm's clock-skew allowance.
-    let wait = 2 + actix_gssapi::testing::CLOCK_SKEW_SECS + 2;
+    let wait = 2 + actix_gssapi_testing::CLOCK_SKEW_SECS + 2;
     actix_rt::time::sleep(std::time::Duration::from_secs(wait)).await;
     let calls = Arc::new(AtomicUsize::new(0));
     let app = counting_app!(localhost().build().unwrap(), calls);

@@ -7,8 +7,8 @@ use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use actix_gssapi::testing::{ccache_principal, ClientOptions, Negotiation};
 use actix_gssapi::{Credentials, ErrorKind, KerberosIdentity, ServicePrincipal, SpnegoAuth};
+use actix_gssapi_testing::{ccache_principal, ClientOptions, Negotiation};
 use actix_web::http::header;
 use actix_web::{test, web, App, HttpResponse};
 use common::realm;

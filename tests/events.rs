@@ -6,11 +6,11 @@ mod common;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use actix_gssapi::testing::{ClientOptions, Negotiation, CLOCK_SKEW_SECS};
 use actix_gssapi::{
     AuthEvent, Capacity, KerberosIdentity, Key, Require, ServicePrincipal, SessionCookie,
     SpnegoAuth, SpnegoAuthBuilder,
 };
+use actix_gssapi_testing::{ClientOptions, Negotiation, CLOCK_SKEW_SECS};
 use actix_web::http::{header, StatusCode};
 use actix_web::{test, web, App, HttpResponse};
 use base64::Engine as _;

@@ -8,10 +8,10 @@
 //! one): `scripts/test.sh` runs it with `--release` after the rest of the suite, with a short
 //! flood (`FLOOD_SECS`, default 8: with a login every 100 ms, p99 is the second worst of 80).
 //! The full run is
-//! `cargo build --release --features testing --example bench && FLOOD_SECS=15 cargo test
+//! `cargo build --release --example bench && FLOOD_SECS=15 cargo test
 //! --release --all-features --test flood -- --nocapture`.
 //!
-//! The server is `examples/bench` with the default replay store (in-process) and
+//! The server is `harness/bench.rs` with the default replay store (in-process) and
 //! `max_connections(1024)` per worker, as the README's overload section advises. A replay of a
 //! token the store holds is answered on the worker before GSSAPI runs, so the flood's
 //! connections are answered (and their buffers freed) within microseconds, and neither the
@@ -29,7 +29,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use actix_gssapi::testing::Negotiation;
+use actix_gssapi_testing::Negotiation;
 use common::load;
 use common::{realm, rss_kib, start_bench};
 

@@ -9,8 +9,8 @@ use std::net::{SocketAddr, TcpStream};
 use std::sync::{Arc, Barrier, OnceLock};
 use std::time::Duration;
 
-use actix_gssapi::testing::{ClientOptions, Negotiation};
 use actix_gssapi::{ServicePrincipal, SpnegoAuth};
+use actix_gssapi_testing::{ClientOptions, Negotiation};
 use base64::Engine as _;
 use common::{alice_token, called, logs, realm};
 

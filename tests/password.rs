@@ -21,7 +21,7 @@ const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STA
 
 /// `alice`'s password in the shared realm, and passwords that must never be logged: each
 /// ends in `-password`, which `scripts/check-logs.sh` looks for.
-const ALICE: &str = actix_gssapi::testing::ALICE_PASSWORD;
+const ALICE: &str = actix_gssapi_testing::ALICE_PASSWORD;
 const WRONG: &str = "not-alices-password";
 
 type Events = Arc<Mutex<Vec<AuthEvent>>>;

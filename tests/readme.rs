@@ -59,7 +59,7 @@ fn every_readme_snippet_is_compiled_code() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
     let mut files = Vec::new();
-    for dir in ["examples", "tests", "src"] {
+    for dir in ["examples", "harness", "tests", "src", "testing/src"] {
         rust_files(&root.join(dir), &mut files);
     }
     let snippets = rust_snippets(&readme);

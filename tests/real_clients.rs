@@ -1139,7 +1139,7 @@ fn requests_http_basic_auth_logs_in_over_https_only() {
     let r = requests_basic(
         &url,
         "alice",
-        actix_gssapi::testing::ALICE_PASSWORD,
+        actix_gssapi_testing::ALICE_PASSWORD,
         Some(&cert),
     );
     assert_eq!(
@@ -1158,7 +1158,7 @@ fn requests_http_basic_auth_logs_in_over_https_only() {
     let port = common::free_port();
     let _plain = common::start_example("password_fallback", port, &common::env_for_localhost());
     let url = format!("http://localhost:{port}/");
-    let r = requests_basic(&url, "alice", actix_gssapi::testing::ALICE_PASSWORD, None);
+    let r = requests_basic(&url, "alice", actix_gssapi_testing::ALICE_PASSWORD, None);
     assert_eq!(
         (r.status.as_str(), r.challenges.as_str()),
         ("401", "Negotiate"),

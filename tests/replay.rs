@@ -7,10 +7,10 @@ mod common;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use actix_gssapi::testing::{ClientOptions, Negotiation};
 use actix_gssapi::{
     AuthEvent, Capacity, ReplayProtection, ServicePrincipal, SpnegoAuth, SpnegoAuthBuilder,
 };
+use actix_gssapi_testing::{ClientOptions, Negotiation};
 use base64::Engine as _;
 use common::{called, logged, logs, raw_get, realm, serve};
 
@@ -384,8 +384,8 @@ fn a_copy_sent_at_the_last_second_mit_accepts_is_still_a_replay() {
 mod redis {
     use std::time::{Duration, Instant};
 
-    use actix_gssapi::testing::TestRedis;
     use actix_gssapi::{RedisConfig, ReplayProtection};
+    use actix_gssapi_testing::TestRedis;
 
     use super::*;
 

@@ -333,13 +333,13 @@ async fn a_host_prefixed_cookie_name_browsers_would_drop_fails_at_build() {
 }
 
 /// A second user, for a cookie of one user beside the ticket of another.
-fn bob_token(options: actix_gssapi::testing::ClientOptions) -> actix_gssapi::testing::Negotiation {
+fn bob_token(options: actix_gssapi_testing::ClientOptions) -> actix_gssapi_testing::Negotiation {
     static BOB: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
     let ccache = BOB.get_or_init(|| {
         realm().add_user("bob", "Bob!Passw0rd").unwrap();
         realm().kinit("bob", "Bob!Passw0rd", &[]).unwrap()
     });
-    actix_gssapi::testing::Negotiation::start_with(ccache, "HTTP@localhost", options).unwrap()
+    actix_gssapi_testing::Negotiation::start_with(ccache, "HTTP@localhost", options).unwrap()
 }
 
 fn cookie_and(cookie: &str, authorization: &str) -> actix_http::Request {
@@ -359,8 +359,8 @@ fn with_token(authorization: &str) -> actix_http::Request {
 }
 
 /// alice's token, made with `options` (delegating, raw Kerberos 5).
-fn alice_with(options: actix_gssapi::testing::ClientOptions) -> actix_gssapi::testing::Negotiation {
-    actix_gssapi::testing::Negotiation::start_with(
+fn alice_with(options: actix_gssapi_testing::ClientOptions) -> actix_gssapi_testing::Negotiation {
+    actix_gssapi_testing::Negotiation::start_with(
         &realm().alice_ccache(),
         "HTTP@localhost",
         options,
@@ -421,7 +421,7 @@ async fn a_ticket_beside_a_cookie_decides_and_replaces_it() {
     );
 
     // A delegated ticket beside a cookie brings its credential.
-    let delegated = bob_token(actix_gssapi::testing::ClientOptions {
+    let delegated = bob_token(actix_gssapi_testing::ClientOptions {
         delegate: true,
         ..Default::default()
     });
@@ -589,7 +589,7 @@ async fn a_stricter_spnego_auth_refuses_cookies_of_looser_logins() {
 
     // A cookie from a login that mapped names brings the name; one from a raw Kerberos 5
     // token says so.
-    let raw = alice_with(actix_gssapi::testing::ClientOptions {
+    let raw = alice_with(actix_gssapi_testing::ClientOptions {
         raw_krb5: true,
         ..Default::default()
     });
@@ -630,7 +630,7 @@ async fn a_rule_the_cookie_cannot_meet_asks_for_a_ticket() {
     .await;
     // alice logs in with a delegated ticket and gets a cookie...
     let delegating = || {
-        alice_with(actix_gssapi::testing::ClientOptions {
+        alice_with(actix_gssapi_testing::ClientOptions {
             delegate: true,
             ..Default::default()
         })

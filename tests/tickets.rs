@@ -5,8 +5,8 @@ mod common;
 use std::net::SocketAddr;
 use std::sync::OnceLock;
 
-use actix_gssapi::testing::{Negotiation, CLOCK_SKEW_SECS};
 use actix_gssapi::{KerberosIdentity, ServicePrincipal, SpnegoAuth};
+use actix_gssapi_testing::{Negotiation, CLOCK_SKEW_SECS};
 use actix_web::http::{header, StatusCode};
 use actix_web::{test as atest, web, App};
 use common::{logged, logs, realm};

@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 
-use actix_gssapi::testing::{ClientOptions, Negotiation};
 use actix_gssapi::{AuthEvent, ChannelBindings, KerberosIdentity, ServicePrincipal, SpnegoAuth};
+use actix_gssapi_testing::{ClientOptions, Negotiation};
 use actix_web::http::{header, StatusCode};
 use actix_web::{test as atest, web, App, HttpResponse};
 use common::{logged, logs, realm};

@@ -12,8 +12,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use actix_gssapi::testing::Negotiation;
 use actix_gssapi::{KerberosIdentity, ServicePrincipal, SpnegoAuth};
+use actix_gssapi_testing::Negotiation;
 use actix_web::{web, App, HttpRequest};
 use base64::Engine as _;
 use common::{alice_token, free_port, logged, logs, realm, start_example};

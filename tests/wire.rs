@@ -7,8 +7,8 @@ use std::net::SocketAddr;
 use std::process::Command;
 use std::sync::OnceLock;
 
-use actix_gssapi::testing::TestRealm;
 use actix_gssapi::{ServicePrincipal, SpnegoAuth};
+use actix_gssapi_testing::TestRealm;
 use base64::Engine as _;
 use common::{alice_token, logged, logs, realm};
 

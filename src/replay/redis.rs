@@ -613,10 +613,10 @@ fn host_port(host: &str, port: u16) -> String {
     }
 }
 
-#[cfg(all(test, feature = "testing"))]
+#[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::TestRedis;
+    use actix_gssapi_testing::TestRedis;
     use std::future::Future;
     use std::sync::{Barrier, Condvar};
     use std::task::{Context, Poll, Wake, Waker};
@@ -1072,7 +1072,7 @@ mod tests {
     }
 
     /// Prints how many inserts a second one store gets through (`cargo test --release
-    /// --features testing,redis --lib replay::redis -- --ignored --nocapture`).
+    /// --features redis --lib replay::redis -- --ignored --nocapture`).
     #[test]
     #[ignore]
     fn throughput() {

@@ -1,5 +1,5 @@
 //! A small HTTP/1.1 load generator for the soak test and the benchmark
-//! (`examples/benchmark.rs` includes this file): keep-alive connections on one thread, with
+//! (`harness/benchmark.rs` includes this file): keep-alive connections on one thread, with
 //! fresh single-use Negotiate tokens made beforehand so that token generation is not measured.
 #![allow(dead_code)]
 
@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use actix_gssapi::testing::Negotiation;
+use actix_gssapi_testing::Negotiation;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 

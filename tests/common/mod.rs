@@ -4,7 +4,7 @@
 
 use std::sync::{Mutex, OnceLock};
 
-use actix_gssapi::testing::{shared_realm, Negotiation, TestRealm};
+use actix_gssapi_testing::{shared_realm, Negotiation, TestRealm};
 
 static LINES: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
@@ -275,7 +275,7 @@ pub fn start_example(name: &str, port: u16, env: &[(&str, std::ffi::OsString)]) 
     child
 }
 
-/// Starts `examples/bench` in its own process with `extra` environment, accepting
+/// Starts `harness/bench.rs` in its own process with `extra` environment, accepting
 /// authenticators up to 300 s old (tokens made before a run, or replayed during one, are then
 /// refused only as replays), and returns it with its address.
 pub fn start_bench(extra: &[(&'static str, std::ffi::OsString)]) -> (Reaped, std::net::SocketAddr) {

@@ -26,10 +26,9 @@ enum Tls {
 /// its directory removed when the `TestRedis` is dropped; a watchdog shell stops it too when
 /// the test process ends without dropping it.
 ///
-#[cfg_attr(feature = "redis", doc = "```no_run")]
-#[cfg_attr(not(feature = "redis"), doc = "```ignore")]
-/// use actix_gssapi::testing::TestRedis;
-/// use actix_gssapi::RedisConfig;
+/// ```no_run
+/// use actix_gssapi::RedisConfig; // the `redis` feature
+/// use actix_gssapi_testing::TestRedis;
 ///
 /// let redis = TestRedis::start_tls().unwrap();
 /// let config = RedisConfig::new(redis.url()).tls_root_certificates(redis.ca_pem());

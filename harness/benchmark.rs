@@ -1,4 +1,4 @@
-//! Side-by-side benchmark: `examples/bench` (this crate) against Apache httpd +
+//! Side-by-side benchmark: `harness/bench.rs` (this crate) against Apache httpd +
 //! mod_auth_gssapi, in one run, on one throwaway realm, with the same load generator, the same
 //! load shape and fresh single-use tokens made beforehand for every authenticated request.
 //!
@@ -32,7 +32,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use actix_gssapi::testing::{Negotiation, TestRealm};
+use actix_gssapi_testing::{Negotiation, TestRealm};
 use load::{Credentials, Report, Token};
 
 type Result<T> = std::result::Result<T, Box<dyn Error>>;
@@ -549,7 +549,7 @@ fn median(v: &[f64]) -> f64 {
 fn compare_stores(realm: &TestRealm, users: &[load::User], o: &Options) -> Result<Vec<StoreRuns>> {
     let n = o.requests / 2;
     #[cfg(feature = "redis")]
-    let redis = actix_gssapi::testing::TestRedis::start()?;
+    let redis = actix_gssapi_testing::TestRedis::start()?;
     let mut stores: Vec<(StoreRuns, String, Option<u32>)> = vec![
         (StoreRuns::new("MIT file cache"), String::new(), None),
         (

@@ -1,6 +1,14 @@
-//! A throwaway MIT Kerberos realm and a Negotiate client, for tests and demos.
+//! Test support for [actix-gssapi]: a throwaway MIT Kerberos realm, a throwaway Active
+//! Directory domain (a Samba AD DC), a Negotiate client and a throwaway Redis, to test your
+//! own protected handlers against real Kerberos. Add it as a dev-dependency:
 //!
-//! Enabled by the `testing` feature. [`TestRealm::start`] creates a realm in a temporary
+//! ```toml
+//! [dev-dependencies]
+//! actix-gssapi-testing = "0.1"
+//! ```
+//!
+//! Its API is for tests: it follows its own version, not actix-gssapi's.
+//! [`TestRealm::start`] creates a realm in a temporary
 //! directory (database, `krb5.conf`, a keytab for `HTTP/localhost`, a user `alice` with a
 //! forwardable ticket) and runs its own `krb5kdc` on a free loopback port. It needs MIT
 //! Kerberos' server tools on the `PATH` (Debian/Ubuntu: `krb5-kdc krb5-admin-server
@@ -11,8 +19,8 @@
 //! call:
 //!
 //! ```no_run
-//! use actix_gssapi::testing::{shared_realm, Negotiation};
 //! use actix_gssapi::{KerberosIdentity, ServicePrincipal, SpnegoAuth};
+//! use actix_gssapi_testing::{shared_realm, Negotiation};
 //! use actix_web::{test, web, App};
 //!
 //! #[actix_web::test]
@@ -51,6 +59,10 @@
 //! The KDC is stopped and the directory removed when the [`TestRealm`] is dropped, and — for
 //! the shared realm, which lives as long as the process — by a watchdog shell that notices the
 //! test process has gone. Nothing is left running.
+//!
+//! [actix-gssapi]: https://docs.rs/actix-gssapi
+#![deny(missing_docs)]
+#![deny(unsafe_code)]
 
 use std::ffi::OsString;
 use std::fmt::Write as _;
@@ -68,6 +80,7 @@ use libgssapi::name::Name;
 use libgssapi::oid::{GSS_MECH_KRB5, GSS_MECH_SPNEGO, GSS_NT_HOSTBASED_SERVICE};
 
 mod ad;
+mod ffi;
 mod redis;
 
 pub use ad::{shared_domain, TestDomain, AD_REALM, AD_USERS, MANY_GROUPS};
@@ -164,7 +177,7 @@ impl TestRealm {
         }
         let keytab = realm.keytab();
         realm.add_service("HTTP/localhost", &keytab)?;
-        if let Some(host) = crate::sys::machine_hostname() {
+        if let Some(host) = ffi::machine_hostname() {
             if host != "localhost" {
                 realm.add_service(&format!("HTTP/{host}"), &keytab)?;
             }
@@ -440,7 +453,7 @@ princ2 = GeneralString:{realm}
         let port = self.kdc_port;
         let realm = &self.realm;
         let mut domain_realm = format!("    localhost = {realm}\n    .localhost = {realm}\n");
-        if let Some(host) = crate::sys::machine_hostname() {
+        if let Some(host) = ffi::machine_hostname() {
             let _ = writeln!(domain_realm, "    {host} = {realm}");
         }
         let anchors = if self.anonymous {
@@ -636,7 +649,7 @@ impl Negotiation {
         let gss = |what: &str, e: libgssapi::error::Error| {
             io::Error::other(format!("{what}: {}", e.to_string().trim_end()))
         };
-        let cred = crate::acceptor::initiator_from_ccache(ccache)
+        let cred = ffi::initiator_from_ccache(ccache)
             .map_err(|e| io::Error::other(format!("client credential: {e}")))?;
         let target = Name::new(service.as_bytes(), Some(GSS_NT_HOSTBASED_SERVICE))
             .map_err(|e| gss("service name", e))?;
@@ -706,7 +719,7 @@ impl Negotiation {
 /// # Errors
 /// When GSSAPI finds no usable credential in the cache (missing, destroyed or expired).
 pub fn ccache_principal(ccache: &str) -> io::Result<String> {
-    let cred = crate::acceptor::initiator_from_ccache(ccache)
+    let cred = ffi::initiator_from_ccache(ccache)
         .map_err(|e| io::Error::other(format!("credential in {ccache}: {e}")))?;
     let name = cred
         .name()

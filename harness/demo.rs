@@ -12,7 +12,7 @@
 //!
 //! Needs MIT Kerberos' KDC tools and curl (Debian/Ubuntu: `krb5-kdc krb5-admin-server
 //! krb5-user curl`) and the `hello` example built beside this one
-//! (`cargo build --features testing --examples`).
+//! (`cargo build --examples`).
 
 use std::ffi::OsStr;
 use std::io::{self, BufRead as _, BufReader};
@@ -22,7 +22,7 @@ use std::process::{Child, Command, ExitCode, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use actix_gssapi::testing::TestRealm;
+use actix_gssapi_testing::TestRealm;
 
 /// The server, stopped and reaped whenever the demo ends: normal return, error or panic.
 ///
@@ -197,8 +197,8 @@ fn hello_binary() -> io::Result<PathBuf> {
         Err(io::Error::new(
             io::ErrorKind::NotFound,
             format!(
-                "{} is missing: build the examples first with `cargo build --features testing \
-                 --examples` (scripts/demo.sh does)",
+                "{} is missing: build the examples first with `cargo build --examples` \
+                 (scripts/demo.sh does)",
                 path.display()
             ),
         ))

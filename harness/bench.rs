@@ -13,7 +13,7 @@
 //! [`ReplayProtection`]: `memory` (the in-process store), `redis://HOST:PORT/` or
 //! `rediss://...` (needs the `redis` feature), unset for MIT's file cache (what Apache's
 //! mod_auth_gssapi uses, so the side-by-side rows compare like with like). Used by
-//! `tests/soak.rs` and `examples/benchmark.rs`.
+//! `tests/soak.rs` and `harness/benchmark.rs`.
 
 use actix_gssapi::{
     Capacity, KerberosIdentity, Key, ReplayProtection, ServicePrincipal, SessionCookie, SpnegoAuth,
