@@ -63,11 +63,7 @@ fn every_readme_snippet_is_compiled_code() {
         rust_files(&root.join(dir), &mut files);
     }
     let snippets = rust_snippets(&readme);
-    assert!(
-        snippets.len() >= 8,
-        "found only {} snippets",
-        snippets.len()
-    );
+    assert!(!snippets.is_empty(), "found no ```rust snippet");
     let mut missing = Vec::new();
     for snippet in &snippets {
         let lines = code_lines(snippet);
