@@ -3,7 +3,7 @@
 //! `ADMIN_GROUP_SID` (403 otherwise).
 //!
 //! ```sh
-//! # keys for HTTP/<this host> exported from AD (ktpass or msktutil, see the README)
+//! # keys for HTTP/<this host> exported from AD (see src/guide/keytab.md)
 //! ADMIN_GROUP_SID=S-1-5-21-...-512 cargo run --example active_directory -- 127.0.0.1:8080
 //! kinit alice@AD.EXAMPLE.COM && curl --negotiate -u : http://$(hostname):8080/
 //! curl --negotiate -u : http://$(hostname):8080/admin

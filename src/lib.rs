@@ -1,11 +1,17 @@
-//! Kerberos single sign-on for [actix-web]: HTTP Negotiate ([RFC 4559]) through GSSAPI.
+//! Kerberos single sign-on for [actix-web]: HTTP Negotiate / SPNEGO ([RFC 4559]) through
+//! GSSAPI.
 //!
 //! Browsers and tools in a Kerberos realm (Active Directory or MIT) log in to your service
 //! without a password prompt: the client sends `Authorization: Negotiate <token>` holding a
-//! Kerberos ticket for `HTTP/<your host>`, [`SpnegoAuth`] checks it against the service's
-//! keytab, and your handler receives the user as a [`KerberosIdentity`].
+//! Kerberos ticket for `HTTP/<the host name in the URL>`, [`SpnegoAuth`] checks it with the
+//! service's keytab, and your handler receives the user as a [`KerberosIdentity`].
 //!
 //! # Getting started
+//! The service principal must be `HTTP/<the host name in the URL>`, fully qualified
+//! (`www.example.com`, not `www`), and the keytab must hold its key: clients ask their KDC for
+//! a ticket for exactly that name. The [keytab guide](guide::keytab) shows how to export it
+//! from Active Directory or MIT.
+//!
 //! ```no_run
 //! use actix_gssapi::{KerberosIdentity, ServicePrincipal, SpnegoAuth};
 //! use actix_web::{web, App, HttpServer};
@@ -16,105 +22,76 @@
 //!
 //! #[actix_web::main]
 //! async fn main() -> std::io::Result<()> {
-//!     // Tickets for HTTP/www.example.com (the host name in the URL users open), keys from
-//!     // $KRB5_KTNAME or /etc/krb5.keytab; fails here, naming both, when the key is missing.
 //!     let auth = SpnegoAuth::builder()
+//!         // The host name users put in the URL: the key the keytab exported from AD holds.
 //!         .principal(ServicePrincipal::host("www.example.com"))
+//!         .keytab("/etc/http.keytab")
+//!         // Fails here, naming the keytab and the principal, when the key is missing.
 //!         .build()
 //!         .map_err(std::io::Error::other)?;
-//!     HttpServer::new(move || App::new().wrap(auth.clone()).route("/", web::get().to(me)))
-//!         .bind("0.0.0.0:8080")?
-//!         .run()
-//!         .await
+//!     HttpServer::new(move || {
+//!         App::new()
+//!             .route("/", web::get().to(|| async { "open to everyone" }))
+//!             // Only this scope needs a login. Its SpnegoAuth runs after routing, so no
+//!             // spelling of the path gets around it.
+//!             .service(
+//!                 web::scope("/api")
+//!                     .wrap(auth.clone())
+//!                     .route("/me", web::get().to(me)),
+//!             )
+//!     })
+//!     .bind("0.0.0.0:8080")?
+//!     .run()
+//!     .await
 //! }
 //! ```
-//! With a ticket (`kinit alice`), `curl --negotiate -u : http://www.example.com:8080/` answers
-//! `Hello, alice@EXAMPLE.COM`.
+//! With a ticket (`kinit alice@EXAMPLE.COM`), `curl --negotiate -u :
+//! http://www.example.com:8080/api/me` answers `Hello, alice@EXAMPLE.COM`.
 //!
-//! # How it works
-//! For each request that reaches a `SpnegoAuth` (wrap the app, or only the scopes and resources
-//! that need a login):
+//! # What clients get
+//! For a request that reaches a `SpnegoAuth` (not in [`optional`](SpnegoAuth::optional) mode):
 //!
 //! | request | answer |
 //! | --- | --- |
-//! | no `Authorization`, or another scheme (`Basic`, `Bearer`) | `401`, `WWW-Authenticate: Negotiate`, body `Unauthorized` (and a `Basic` challenge with the [password fallback](PasswordFallback)) |
-//! | `Negotiate` token GSSAPI accepts | your handler runs, with [`KerberosIdentity`] in the request extensions; its response gets `WWW-Authenticate: Negotiate <token>` (mutual authentication) |
-//! | `Negotiate` with a bad token: not base64, garbage, truncated, replayed, expired ticket, ticket for another service or from another realm, an NTLM token, an anonymous ticket | `403`, body `Forbidden`, and a `log` warning with the reason (never the token) |
-//! | several `Authorization` headers | `403` (which one would count is ambiguous) |
+//! | no `Authorization` header | `401`, `WWW-Authenticate: Negotiate`, `text/plain` body `Unauthorized` |
+//! | `Authorization` with another scheme (`Basic`, `Bearer`) | `401`, the same challenge |
+//! | `Negotiate` token GSSAPI accepts | your handler runs with the [`KerberosIdentity`]; `WWW-Authenticate: Negotiate <token>` (mutual authentication) is added to its response, whatever its status |
+//! | `Negotiate` token that is malformed (not base64, truncated, not a GSS-API token, over 64 KiB of base64), invalid, replayed, for another service, expired, from a foreign realm, anonymous (unless allowed), or an NTLM token | `403`, `text/plain` body `Forbidden` (no challenge); a log line gives the reason, never the token |
+//! | several `Authorization` headers | `403`: which one counts would be ambiguous |
+//! | a SPNEGO exchange needing another round trip (`GSS_S_CONTINUE_NEEDED`) | `403`, logged as unsupported; every Kerberos client (browsers, curl, requests-gssapi) completes in one round trip |
+//! | a login while the [login queue](Capacity::login_queue) is full | `503`, `Retry-After: 1`; a warning is logged at most once a second |
+//! | `Negotiate` token GSSAPI accepts, but the [replay store](ReplayProtection) cannot answer (Redis down or slow, the in-process store full) | `503`, `Retry-After: 1` (also in optional mode): never let through unchecked; an error is logged at most once a second |
+//! | with the [password fallback](PasswordFallback): `Basic` credentials | checked with the KDC: the handler runs, or `401` with both challenges (`503` when no KDC answers); on plain HTTP (unless allowed) `401` with `Negotiate` only, unread. An NTLM token gets `401` with both challenges |
 //!
-//! In [`optional`](SpnegoAuth::optional) mode, requests without credentials reach the handler
-//! anonymously, valid tokens still identify the user, and bad tokens are logged and ignored.
-//! To protect part of an app, wrap that scope or resource: its `SpnegoAuth` runs after
-//! routing, so no spelling of the path gets around it (see
-//! [Protecting part of an app](SpnegoAuth#protecting-part-of-an-app)). Responses are
-//! configurable ([`Responses::unauthorized`], [`Responses::forbidden`] and their `_with`
-//! variants).
+//! In optional mode, no credentials or another scheme reach the handler anonymously, a valid
+//! token identifies the user as above, and a bad one is logged and the request goes on
+//! anonymously. A token is single-use: clients need a fresh one per request (curl, browsers
+//! and GSSAPI libraries make one each time).
 //!
-//! The acceptor credentials are acquired once, at [`SpnegoAuthBuilder::build`] or when the first
-//! worker starts: one for each of the crate's own GSSAPI threads
-//! ([`Capacity::accept_threads`]), shared by every worker. A missing keytab or key stops the
-//! server from starting instead of failing each request. The keytab file is copied into
-//! memory and copied again when it changes (a key rotation needs no restart). The GSSAPI call
-//! runs on those threads, never on the async workers, so a slow keytab or disk never stalls
-//! other requests; logins wait for them in a bounded queue, served by client address in turn
-//! ([`Capacity::login_queue`]), and past it get `503` with `Retry-After`. Each accepted
-//! token's authenticator then goes into the [replay store](ReplayProtection) (in-process by
-//! default, Redis for several nodes), which refuses it the second time.
-//!
-//! Only single-round Kerberos is supported: a SPNEGO exchange that needs another round trip
-//! (`GSS_S_CONTINUE_NEEDED`, e.g. a client offering only NTLM) is refused with `403` and
-//! logged as unsupported. Every Kerberos client (browsers, curl, requests-gssapi) finishes in
-//! one round.
-//!
-//! # Password fallback
-//! Off by default. With [`SpnegoAuthBuilder::password_fallback`], clients that cannot do Kerberos
-//! (outside the domain, scripts, browsers that fell back to NTLM) may send their Kerberos
-//! password (`Authorization: Basic`) over TLS: it is checked with the KDC, and the ticket the
-//! KDC issues for this service is accepted with the service's own keytab, so a spoofed KDC
-//! logs nobody in. See [`PasswordFallback`].
-//!
-//! # Delegation
-//! A client that delegates (`curl --negotiate --delegation always`, browsers configured for
-//! it) gives the server a forwardable TGT: [`KerberosIdentity::delegated_credentials`]
-//! returns it as [`Credentials`], which [`Credentials::store_into`] writes to a credential
-//! cache so the server can call the next service as the user.
-//!
-//! # Logging
-//! Through the [`log`] crate, with targets under `actix_gssapi` (filter on that prefix):
-//! `info` once at start-up (the service name, keytab, threads and queue), `warn` for every
-//! refused token or authorization with the reason and the peer, method and path (never the
-//! query string, never the token) and for logins turned away with `503` (at most one line a
-//! second), `debug` for each 401 and each success.
-//!
-//! # Security
-//! - Replays: a token whose authenticator was accepted before, within twice the clock skew
-//!   plus 2 s (10 minutes by default), is refused, also in other framing. The store is in-process by
-//!   default; [`ReplayProtection::redis`] (the `redis` feature) shares it between nodes, and a
-//!   store that cannot answer refuses logins (`503`) rather than let one through unchecked.
-//! - Anonymous tickets (anonymous PKINIT) are refused unless
-//!   [`allow_anonymous`](SpnegoAuthBuilder::allow_anonymous) is on.
-//! - Session cookies are bound to the service name and an optional context: services that
-//!   share a key do not share logins. A request with credentials is authenticated by them,
-//!   never by its cookie; a cookie carries what its login established, and a stricter
-//!   `SpnegoAuth` or a [`Require`] it does not meet asks for a ticket (`401`).
-//! - `SpnegoAuth` authenticates; [`Require`] authorizes a scope by principal, realm, Active
-//!   Directory group ([`KerberosIdentity::pac`], only from a PAC GSSAPI verified) or
-//!   predicate. Compare whole principals, realm included.
-//! - Keep the keytab readable by the server's user only: it is the service's password.
-//! - Passwords ([`PasswordFallback`], opt-in) are read on TLS connections only, unless
-//!   allowed for a TLS-terminating proxy; the client never learns why one was refused.
+//! # Guides
+//! - [Keytab and service principal](guide::keytab): read first.
+//! - [Active Directory](guide::active_directory): groups, constrained delegation, forwarded
+//!   credentials.
+//! - [Composition](guide::composition): open routes, optional login, CORS, WebSockets, custom
+//!   answers, session cookies, the password fallback.
+//! - [Deployment](guide::deployment): several nodes, overload, TLS, logging, metrics.
+//! - [Security model](guide::security).
+//! - [Coming from mod_auth_gssapi or ASGI-GSSAPI](guide::coming_from).
 //!
 //! # Features
-//! - `redis`: [`ReplayProtection::redis`] and [`RedisConfig`] — replay protection shared by
-//!   every node through a Redis server (TLS and passwords supported).
+//! - `redis`: [`ReplayProtection::redis`] and [`RedisConfig`], replay protection shared by
+//!   every node through one Redis server (TLS and passwords supported).
 //!
-//! Test support (a throwaway MIT realm, a Samba AD DC, a Negotiate client, a throwaway Redis)
-//! is the `actix-gssapi-testing` crate, a dev-dependency.
+//! Test support — a throwaway MIT realm, Samba AD DC and Redis for testing your own handlers —
+//! is the `actix-gssapi-testing` crate in `testing/` (a dev-dependency).
 //!
 //! [actix-web]: https://docs.rs/actix-web
 //! [RFC 4559]: https://www.rfc-editor.org/rfc/rfc4559
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
+
+/// Long-form guides, one topic each; their code blocks are doctests.
+pub mod guide;
 
 mod acceptor;
 mod apreq;

@@ -802,7 +802,7 @@ async fn spnego_offers_needing_another_round_are_refused_as_unsupported() {
     assert_eq!(calls.load(Ordering::SeqCst), 0);
 }
 
-/// The README's CORS advice: actix-cors wrapped outside `SpnegoAuth` answers real preflights
+/// The composition guide's CORS advice: actix-cors wrapped outside `SpnegoAuth` answers real preflights
 /// itself; any other `OPTIONS` still needs a login.
 #[actix_web::test]
 async fn cors_outside_the_middleware_answers_preflights_and_nothing_else_gets_in() {

@@ -12,7 +12,7 @@
 //! --release --all-features --test flood -- --nocapture`.
 //!
 //! The server is `harness/bench.rs` with the default replay store (in-process) and
-//! `max_connections(1024)` per worker, as the README's overload section advises. A replay of a
+//! `max_connections(1024)` per worker, as the deployment guide (src/guide/deployment.md) advises. A replay of a
 //! token the store holds is answered on the worker before GSSAPI runs, so the flood's
 //! connections are answered (and their buffers freed) within microseconds, and neither the
 //! login queue nor the listen queue fills. Measured here (8 s runs, p99 / RSS growth):

@@ -81,7 +81,7 @@ fn shapes() -> Vec<Shape> {
         });
     };
 
-    // The README's shape (examples/protected_scope.rs): optional around the app, required
+    // The composition guide's shape (examples/protected_scope.rs): optional around the app, required
     // around the scope; NormalizePath outside both, as apps often add it.
     let a = auth.clone();
     add(
@@ -203,7 +203,7 @@ fn no_spelling_of_a_protected_path_gets_in_without_a_login() {
     }
 }
 
-/// The example the README copies, run as its own server.
+/// The example the composition guide copies, run as its own server.
 #[test]
 fn the_protected_scope_example_keeps_its_scope_closed() {
     let realm = realm();

@@ -1,0 +1,48 @@
+//!
+//! Read [`keytab`] first: the service principal must be `HTTP/<the host name in the URL>`,
+//! and the keytab must hold its key.
+//!
+//! - [`keytab`]: the keytab, how the service principal is chosen, exporting keys from MIT and
+//!   Active Directory, start-up errors.
+//! - [`active_directory`]: PAC groups and [`Require`](crate::Require), constrained
+//!   delegation, forwarded credentials, large tickets.
+//! - [`composition`]: open routes beside a protected scope, optional login, why wrapping a
+//!   scope is safe against path tricks, CORS, WebSockets, custom answers, session cookies,
+//!   the password fallback.
+//! - [`deployment`]: several nodes (session key, Redis replay store), overload, TLS and
+//!   channel bindings, logging, metrics.
+//! - [`security`]: the security model: what is checked, what each answer means, what is left
+//!   to you.
+//! - [`coming_from`]: mod_auth_gssapi directive by directive, and a side-by-side comparison
+//!   with ASGI-GSSAPI.
+//!
+//! [`keytab`]: crate::guide::keytab
+//! [`active_directory`]: crate::guide::active_directory
+//! [`composition`]: crate::guide::composition
+//! [`deployment`]: crate::guide::deployment
+//! [`security`]: crate::guide::security
+//! [`coming_from`]: crate::guide::coming_from
+
+pub mod keytab {
+    #![doc = include_str!("keytab.md")]
+}
+
+pub mod active_directory {
+    #![doc = include_str!("active_directory.md")]
+}
+
+pub mod composition {
+    #![doc = include_str!("composition.md")]
+}
+
+pub mod deployment {
+    #![doc = include_str!("deployment.md")]
+}
+
+pub mod security {
+    #![doc = include_str!("security.md")]
+}
+
+pub mod coming_from {
+    #![doc = include_str!("coming_from.md")]
+}
