@@ -283,30 +283,38 @@ impl KerberosIdentity {
     }
 }
 
-/// The configuration of the [`SpnegoAuth`](crate::SpnegoAuth) that identified the request, for
-/// the responses of a [`Require`](crate::Require) inside it.
+/// What the [`SpnegoAuth`](crate::SpnegoAuth) that let a request through decided: the one
+/// private request extension, read by the extractor (whose `401` is that configuration's, and
+/// which tells "anonymous by policy" from "middleware not mounted"), by a
+/// [`Require`](crate::Require) inside it (its answers and events are that configuration's),
+/// and by a `SpnegoAuth` nested inside it (which uses the outer decision instead of accepting
+/// the token again). An identified request also carries its [`KerberosIdentity`], the public
+/// extension.
 #[derive(Clone)]
-pub(crate) struct AuthenticatedBy(pub(crate) Arc<Config>);
-
-/// Marks a request that a [`SpnegoAuth`](crate::SpnegoAuth) let through without an identity,
-/// so the extractor can tell "anonymous by policy" (answer this configuration's 401) from
-/// "middleware not mounted" (answer 401, and warn), and a nested `SpnegoAuth` knows what the
-/// outer one decided.
-#[derive(Clone)]
-pub(crate) struct Negotiated {
+pub(crate) struct Handled {
     pub(crate) config: Arc<Config>,
-    /// The request brought credentials and they were refused.
-    pub(crate) refused: bool,
-    /// It is a CORS preflight this `SpnegoAuth` passed on, and whose answer it checks.
-    pub(crate) preflight: bool,
+    pub(crate) outcome: Outcome,
 }
 
-impl Negotiated {
+/// How a [`Handled`] request went on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// With its [`KerberosIdentity`].
+    Identified,
+    /// Without an identity, in optional mode: it brought no credentials (or another scheme).
+    Anonymous,
+    /// Without an identity, in optional mode: its credentials were refused.
+    Refused,
+    /// A CORS preflight passed on without an identity, whose answer that `SpnegoAuth` checks.
+    Preflight,
+}
+
+impl Handled {
     /// Reports the `401` that a `Require` inside an optional `SpnegoAuth` answers a request
     /// without an identity: a challenge for missing credentials, unless the credentials were
     /// refused (that was reported) or it is a preflight.
     pub(crate) fn report_challenge(&self, req: &HttpRequest) {
-        if !self.refused && !self.preflight && !req.headers().contains_key(AUTHORIZATION) {
+        if self.outcome == Outcome::Anonymous && !req.headers().contains_key(AUTHORIZATION) {
             self.config
                 .emit(req, || crate::events::AuthEvent::MissingCredentials);
         }
@@ -320,20 +328,20 @@ impl FromRequest for KerberosIdentity {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         // The extensions borrow ends here, before a user's `unauthorized_with` closure runs:
         // that closure may read or write the extensions itself.
-        let (identity, negotiated) = {
+        let (identity, handled) = {
             let extensions = req.extensions();
             (
                 extensions.get::<KerberosIdentity>().cloned(),
-                extensions.get::<Negotiated>().cloned(),
+                extensions.get::<Handled>().map(|h| Arc::clone(&h.config)),
             )
         };
         if let Some(id) = identity {
             return ready(Ok(id));
         }
-        let response = match negotiated {
+        let response = match handled {
             // Not reported as an event: `Option<KerberosIdentity>` runs this too, and its
             // `None` is no challenge.
-            Some(negotiated) => negotiated.config.unauthorized_response(req),
+            Some(config) => config.unauthorized_response(req),
             None => {
                 log::warn!(
                     "KerberosIdentity extracted on {} {}, which no SpnegoAuth middleware \

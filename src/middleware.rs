@@ -22,7 +22,7 @@ use crate::credentials::Credentials;
 use crate::engine::Engine;
 use crate::events::{AuthEvent, Mechanism};
 use crate::failure::GssFailure;
-use crate::identity::{AuthenticatedBy, KerberosIdentity, Negotiated};
+use crate::identity::{Handled, KerberosIdentity, Outcome};
 use crate::negotiate::{self, Authorization, Malformed};
 use crate::password::{self, PasswordFailure, PasswordRefusal, Step};
 use crate::pool::Full;
@@ -229,7 +229,10 @@ where
             });
         let mut ext = req.extensions_mut();
         ext.insert(identity);
-        ext.insert(AuthenticatedBy(Arc::clone(&self.config)));
+        ext.insert(Handled {
+            config: Arc::clone(&self.config),
+            outcome: Outcome::Identified,
+        });
         drop(ext);
         self.forward(req)
     }
@@ -428,8 +431,10 @@ where
                 let res = config.forbidden_response(req.request());
                 return Ok(req.into_response(res).map_into_right_body());
             };
-            req.extensions_mut()
-                .insert(AuthenticatedBy(Arc::clone(&config)));
+            req.extensions_mut().insert(Handled {
+                config: Arc::clone(&config),
+                outcome: Outcome::Identified,
+            });
             return identified(
                 service,
                 &config,
@@ -573,8 +578,10 @@ fn earlier_outcome(req: &ServiceRequest) -> Earlier {
     let extensions = req.extensions();
     if extensions.contains::<KerberosIdentity>() {
         Earlier::Identified
-    } else if let Some(n) = extensions.get::<Negotiated>() {
-        Earlier::Anonymous { refused: n.refused }
+    } else if let Some(h) = extensions.get::<Handled>() {
+        Earlier::Anonymous {
+            refused: h.outcome == Outcome::Refused,
+        }
     } else {
         Earlier::Nothing
     }
@@ -583,10 +590,13 @@ fn earlier_outcome(req: &ServiceRequest) -> Earlier {
 /// Records that the request goes on anonymously, for the extractor (which answers with this
 /// configuration's 401) and for `SpnegoAuth`s nested inside this one.
 fn mark_anonymous(req: &ServiceRequest, config: &Arc<Config>, refused: bool) {
-    req.extensions_mut().insert(Negotiated {
+    req.extensions_mut().insert(Handled {
         config: Arc::clone(config),
-        refused,
-        preflight: false,
+        outcome: if refused {
+            Outcome::Refused
+        } else {
+            Outcome::Anonymous
+        },
     });
 }
 
@@ -627,8 +637,8 @@ where
         );
         let passed_by_outer = req
             .extensions()
-            .get::<Negotiated>()
-            .is_some_and(|n| n.preflight);
+            .get::<Handled>()
+            .is_some_and(|h| h.outcome == Outcome::Preflight);
         if passed_by_outer {
             // An enclosing SpnegoAuth passed it on as a preflight, and checks (and logs) what
             // comes back.
@@ -637,10 +647,9 @@ where
         if earlier == Earlier::Nothing {
             self.config.emit(req.request(), || AuthEvent::CorsPreflight);
         }
-        req.extensions_mut().insert(Negotiated {
+        req.extensions_mut().insert(Handled {
             config: Arc::clone(&self.config),
-            refused: false,
-            preflight: true,
+            outcome: Outcome::Preflight,
         });
         let config = Arc::clone(&self.config);
         let fut = self.service.call(req);

@@ -13,7 +13,7 @@ use futures_util::future::{ok, ready, LocalBoxFuture, Ready};
 
 use crate::config::Config;
 use crate::events::AuthEvent;
-use crate::identity::{AuthenticatedBy, KerberosIdentity, Negotiated};
+use crate::identity::{Handled, KerberosIdentity};
 use crate::pac::Sid;
 
 type Predicate = Arc<dyn Fn(&KerberosIdentity) -> bool + Send + Sync>;
@@ -309,25 +309,24 @@ where
     forward_ready!(service);
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
-        let (identity, by, negotiated) = {
+        let (identity, handled) = {
             let ext = req.extensions();
             (
                 ext.get::<KerberosIdentity>().cloned(),
-                ext.get::<AuthenticatedBy>().map(|a| Arc::clone(&a.0)),
-                ext.get::<Negotiated>().cloned(),
+                ext.get::<Handled>().cloned(),
             )
         };
-        if let (None, Some(negotiated)) = (&identity, &negotiated) {
-            negotiated.report_challenge(req.request());
+        if let (None, Some(handled)) = (&identity, &handled) {
+            handled.report_challenge(req.request());
         }
-        let anonymous = negotiated.map(|n| n.config);
+        let by = handled.map(|h| h.config);
         let res = match verdict(&self.rule, identity.as_ref()) {
             Verdict::Allow => {
                 let fut = self.service.call(req);
                 return Box::pin(async move { Ok(fut.await?.map_into_left_body()) });
             }
             Verdict::Challenge => {
-                let config = anonymous.unwrap_or_else(|| {
+                let config = by.unwrap_or_else(|| {
                     log::warn!(
                         "Require on {} {}, which no SpnegoAuth covers: wrap the app or scope \
                          with SpnegoAuth outside Require",
@@ -347,8 +346,7 @@ where
                     req.path(),
                     self.rule
                 );
-                by.or(anonymous)
-                    .unwrap_or_else(|| Arc::new(Config::default()))
+                by.unwrap_or_else(|| Arc::new(Config::default()))
                     .unauthorized_response(req.request())
             }
             Verdict::Refuse => {
