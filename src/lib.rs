@@ -111,6 +111,7 @@ mod failure;
 mod identity;
 mod krb5;
 mod middleware;
+mod mit_errors;
 mod negotiate;
 mod pac;
 mod password;

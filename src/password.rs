@@ -7,7 +7,6 @@
 //! wires the steps in.
 
 use std::fmt;
-use std::sync::OnceLock;
 
 use actix_web::http::header::{HeaderValue, WWW_AUTHENTICATE};
 use actix_web::http::StatusCode;
@@ -15,7 +14,8 @@ use actix_web::HttpResponse;
 
 use crate::basic::{self, Basic, BasicCredentials, BasicMalformed};
 use crate::error::{Error, ErrorKind};
-use crate::failure::{GssFailure, BASE};
+use crate::failure::GssFailure;
+use crate::mit_errors::{MitErrors, BASE};
 use crate::negotiate::{Authorization, Malformed};
 use crate::service_name::{ServiceName, VerifyTarget};
 
@@ -368,7 +368,7 @@ const CODES: &[(i32, PasswordRefusal)] = &[
 ];
 
 /// The messages libkrb5 gives instead of a code's own text when it knows the principal
-/// (`get_in_tkt.c`, `gic_pwd.c`), in the `mit-krb5` gettext domain.
+/// (`get_in_tkt.c`, `gic_pwd.c`).
 const FORMATS: &[(&str, PasswordRefusal)] = &[
     (
         "Client '%s' not found in Kerberos database",
@@ -380,46 +380,12 @@ const FORMATS: &[(&str, PasswordRefusal)] = &[
     ),
 ];
 
-struct Known {
-    messages: Vec<(String, PasswordRefusal)>,
-    formats: Vec<(Vec<String>, PasswordRefusal)>,
-}
+static TABLE: MitErrors<PasswordRefusal> = MitErrors::new(CODES, FORMATS);
 
-fn known() -> &'static Known {
-    static KNOWN: OnceLock<Known> = OnceLock::new();
-    KNOWN.get_or_init(|| Known {
-        messages: CODES
-            .iter()
-            .filter_map(|&(code, class)| Some((crate::krb5::error_text(code)?, class)))
-            .collect(),
-        formats: FORMATS
-            .iter()
-            .map(|&(f, class)| {
-                (
-                    crate::failure::pieces(&crate::sys::gettext("mit-krb5", f)),
-                    class,
-                )
-            })
-            .collect(),
-    })
-}
-
-/// The class of a failed KDC exchange: from the Kerberos error code when the mechglue kept
-/// it, else from its text (see `failure.rs` for why).
+/// The class of a failed KDC exchange (see `mit_errors.rs`).
 fn classify_kdc(failure: &GssFailure) -> Option<PasswordRefusal> {
     let (minor, text) = failure.minor();
-    if let Some(&(_, class)) = CODES.iter().find(|(code, _)| *code as u32 == minor) {
-        return Some(class);
-    }
-    let known = known();
-    if let Some((_, class)) = known.messages.iter().find(|(m, _)| m == text) {
-        return Some(*class);
-    }
-    known
-        .formats
-        .iter()
-        .find(|(pieces, _)| crate::failure::fits(text, pieces))
-        .map(|(_, class)| *class)
+    TABLE.classify(minor, text)
 }
 
 /// Where a password login stopped.
