@@ -123,10 +123,7 @@ async fn raw_krb5_tokens_are_accepted_too() {
             .route("/", web::get().to(whoami)),
     )
     .await;
-    let options = ClientOptions {
-        raw_krb5: true,
-        ..Default::default()
-    };
+    let options = ClientOptions::new().raw_krb5();
     let client = Negotiation::start_with(&realm.alice_ccache(), "HTTP@localhost", options).unwrap();
     let res = test::call_service(&app, get("/", Some(client.header()))).await;
     assert_eq!(res.status(), StatusCode::OK);
@@ -659,10 +656,7 @@ async fn delegated_credential_exports_to_a_ccache_that_reaches_another_service()
         }),
     ))
     .await;
-    let options = ClientOptions {
-        delegate: true,
-        ..Default::default()
-    };
+    let options = ClientOptions::new().delegate();
     let client = Negotiation::start_with(&realm.alice_ccache(), "HTTP@localhost", options).unwrap();
     let (status, body) = status_and_body(&app, get("/", Some(client.header()))).await;
     assert_eq!((status, body.as_str()), (StatusCode::OK, "stored"));

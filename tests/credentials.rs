@@ -38,10 +38,7 @@ async fn delegated() -> Credentials {
             ),
     )
     .await;
-    let options = ClientOptions {
-        delegate: true,
-        ..Default::default()
-    };
+    let options = ClientOptions::new().delegate();
     let client = Negotiation::start_with(&realm.alice_ccache(), "HTTP@localhost", options).unwrap();
     let req = test::TestRequest::get()
         .uri("/")
@@ -232,10 +229,7 @@ async fn concurrent_users_never_see_each_others_credentials() {
             ),
     )
     .await;
-    let options = || ClientOptions {
-        delegate: true,
-        ..Default::default()
-    };
+    let options = || ClientOptions::new().delegate();
     let request = |ccache: &Path| {
         let client = Negotiation::start_with(ccache, "HTTP@localhost", options()).unwrap();
         test::TestRequest::get()

@@ -97,14 +97,8 @@ async fn each_outcome_is_reported_once_and_classified() {
         "TlRMTVNTUAABAAAAB4IIogAAAAAAAAAAAAAAAAAAAAAKAGFKAAAADw=="
     );
     let replayed = spnego();
-    let raw = alice_with(ClientOptions {
-        raw_krb5: true,
-        ..Default::default()
-    });
-    let delegating = alice_with(ClientOptions {
-        delegate: true,
-        ..Default::default()
-    });
+    let raw = alice_with(ClientOptions::new().raw_krb5());
+    let delegating = alice_with(ClientOptions::new().delegate());
     let elsewhere =
         Negotiation::start(&realm.alice_ccache(), "HTTP@events-elsewhere.test").unwrap();
 
@@ -201,10 +195,7 @@ async fn expired_tickets_stale_keytabs_skewed_clocks_and_raw_replays() {
     let res = test::call_service(&app, get("/stale", Some(stale_token.header()))).await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
 
-    let raw = alice_with(ClientOptions {
-        raw_krb5: true,
-        ..Default::default()
-    });
+    let raw = alice_with(ClientOptions::new().raw_krb5());
     for status in [StatusCode::OK, StatusCode::FORBIDDEN] {
         let res = test::call_service(&app, get("/raw", Some(raw.header()))).await;
         assert_eq!(res.status(), status);

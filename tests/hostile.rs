@@ -274,10 +274,7 @@ fn cases() -> Vec<Case> {
     }
     let unpadded = format!("Negotiate {}", B64.encode(fresh()).trim_end_matches('='));
     c.push(case("ok-unpadded", vec![unpadded.into_bytes()], 200, true));
-    let raw = ClientOptions {
-        raw_krb5: true,
-        ..Default::default()
-    };
+    let raw = ClientOptions::new().raw_krb5();
     let krb5 = Negotiation::start_with(&realm.alice_ccache(), "HTTP@localhost", raw).unwrap();
     c.push(case(
         "ok-raw-krb5",

@@ -28,10 +28,7 @@ fn spnego() -> Negotiation {
 }
 
 fn raw_krb5() -> Negotiation {
-    let options = ClientOptions {
-        raw_krb5: true,
-        ..ClientOptions::default()
-    };
+    let options = ClientOptions::new().raw_krb5();
     Negotiation::start_with(&realm().alice_ccache(), "HTTP@localhost", options).expect("token")
 }
 

@@ -421,10 +421,7 @@ async fn a_ticket_beside_a_cookie_decides_and_replaces_it() {
     );
 
     // A delegated ticket beside a cookie brings its credential.
-    let delegated = bob_token(actix_gssapi_testing::ClientOptions {
-        delegate: true,
-        ..Default::default()
-    });
+    let delegated = bob_token(actix_gssapi_testing::ClientOptions::new().delegate());
     let res = atest::call_service(&app, cookie_and(&alice, delegated.header())).await;
     assert_eq!(
         atest::read_body(res).await,
@@ -589,10 +586,7 @@ async fn a_stricter_spnego_auth_refuses_cookies_of_looser_logins() {
 
     // A cookie from a login that mapped names brings the name; one from a raw Kerberos 5
     // token says so.
-    let raw = alice_with(actix_gssapi_testing::ClientOptions {
-        raw_krb5: true,
-        ..Default::default()
-    });
+    let raw = alice_with(actix_gssapi_testing::ClientOptions::new().raw_krb5());
     let res = atest::call_service(&mapping, with_token(raw.header())).await;
     let (mapped_cookie, _) = set_cookie(&res);
     for app in [&mapping, &requiring_names] {
@@ -629,12 +623,7 @@ async fn a_rule_the_cookie_cannot_meet_asks_for_a_ticket() {
     )
     .await;
     // alice logs in with a delegated ticket and gets a cookie...
-    let delegating = || {
-        alice_with(actix_gssapi_testing::ClientOptions {
-            delegate: true,
-            ..Default::default()
-        })
-    };
+    let delegating = || alice_with(actix_gssapi_testing::ClientOptions::new().delegate());
     let res = atest::call_service(&app, with_token(delegating().header())).await;
     assert_eq!(res.status(), StatusCode::OK);
     let (cookie, _) = set_cookie(&res);

@@ -75,11 +75,13 @@ fn rsa() -> &'static Certificate {
 
 /// A token from alice for `HTTP@localhost`, bound to `bindings` (or not).
 fn token(bindings: Option<Vec<u8>>, raw_krb5: bool) -> Negotiation {
-    let options = ClientOptions {
-        channel_bindings: bindings,
-        raw_krb5,
-        ..Default::default()
-    };
+    let mut options = ClientOptions::new();
+    if let Some(data) = bindings {
+        options = options.channel_bindings(data);
+    }
+    if raw_krb5 {
+        options = options.raw_krb5();
+    }
     Negotiation::start_with(&realm().alice_ccache(), "HTTP@localhost", options).unwrap()
 }
 

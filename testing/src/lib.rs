@@ -604,8 +604,18 @@ impl std::fmt::Debug for Negotiation {
     }
 }
 
-/// Options for [`Negotiation::start_with`].
+/// Options for [`Negotiation::start_with`]: by default what a browser sends (SPNEGO, mutual
+/// authentication, no delegation, no channel bindings).
+///
+/// ```
+/// use actix_gssapi_testing::ClientOptions;
+///
+/// let options = ClientOptions::new().delegate().raw_krb5();
+/// assert!(options.delegate && options.raw_krb5 && options.channel_bindings.is_none());
+/// ```
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+#[must_use]
 pub struct ClientOptions {
     /// Ask to delegate the user's TGT (`GSS_C_DELEG_FLAG`).
     pub delegate: bool,
@@ -614,6 +624,31 @@ pub struct ClientOptions {
     /// Bind the token to a TLS channel: the channel bindings' application data, e.g.
     /// `tls-server-end-point:<certificate hash>` (RFC 5929), as a client that sends them does.
     pub channel_bindings: Option<Vec<u8>>,
+}
+
+impl ClientOptions {
+    /// What a browser sends.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Delegate the user's TGT (`curl --negotiate --delegation always`).
+    pub fn delegate(mut self) -> Self {
+        self.delegate = true;
+        self
+    }
+
+    /// Use the raw Kerberos 5 mechanism instead of SPNEGO.
+    pub fn raw_krb5(mut self) -> Self {
+        self.raw_krb5 = true;
+        self
+    }
+
+    /// Bind the token to a TLS channel with this application data.
+    pub fn channel_bindings(mut self, application_data: impl Into<Vec<u8>>) -> Self {
+        self.channel_bindings = Some(application_data.into());
+        self
+    }
 }
 
 impl Negotiation {
