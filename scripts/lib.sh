@@ -7,8 +7,8 @@ BUILD_PACKAGES=(build-essential pkg-config libkrb5-dev libclang-dev)
 # Packages that the tests and the demo need: a KDC and kadmin.local for the throwaway realm,
 # kinit/klist, and a curl that speaks --negotiate.
 RUNTIME_PACKAGES=(krb5-kdc krb5-admin-server krb5-user curl)
-# Only the tests: faketime skews a client's clock (tests/tickets.rs); browsers, OCR and what
-# pip needs to build python-gssapi for the real-client tests (tests/real_clients.rs); openssl
+# Only the tests: faketime skews a client's clock (tests/mit/tickets.rs); browsers, OCR and what
+# pip needs to build python-gssapi for the real-client tests (tests/mit/real_clients.rs); openssl
 # and MIT's PKINIT plugin for a realm that issues anonymous tickets (tests/anonymous.rs); a
 # Samba AD DC for what only Active Directory has (tests/active_directory.rs); a Redis server (and
 # redis-cli) for the shared replay store (openssl makes its TLS certificates).

@@ -4,7 +4,7 @@
 # what the crate logged during the suite for secrets (scripts/check-logs.sh). Arguments go to
 # `cargo test` (and skip the release flood and the log scan), e.g.
 #
-#   scripts/test.sh --test auth replayed
+#   scripts/test.sh --test mit auth::replayed
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/lib.sh

@@ -191,7 +191,7 @@ impl SpnegoAuth {
     /// [`SessionCookie`](crate::SessionCookie) they already hold. What works: a login route
     /// that requires a login, inside the optional `SpnegoAuth` that issues the cookie. The
     /// browser gets the `401` there, answers it with a ticket, and the cookie it gets back
-    /// identifies it on every route (`tests/sessions.rs` runs this shape):
+    /// identifies it on every route (`tests/mit/sessions.rs` runs this shape):
     ///
     /// ```no_run
     /// use actix_gssapi::{KerberosIdentity, Key, ServicePrincipal, SessionCookie, SpnegoAuth};

@@ -26,7 +26,7 @@ pub use crate::password::PasswordRefusal;
 ///
 /// GSSAPI failures are classified from GSSAPI's major status and the Kerberos error code MIT
 /// reports as the minor status (each class is checked against a real KDC in
-/// `tests/events.rs`); [`label`](Self::label) gives a stable name per variant for metrics.
+/// `tests/mit/events.rs`); [`label`](Self::label) gives a stable name per variant for metrics.
 /// Events carry no token bytes and nothing secret: they may be logged.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

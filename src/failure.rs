@@ -6,7 +6,7 @@
 //! (measured: "Request is a replay" as 100006). The class comes from the Kerberos error code
 //! when it arrived unchanged (raw Kerberos tokens), else from the minor status' text, compared
 //! with libkrb5's own text for each code and MIT's own message formats, translated as MIT
-//! translates them. tests/events.rs checks every class against a real KDC.
+//! translates them. tests/mit/events.rs checks every class against a real KDC.
 //!
 //! [`AuthEvent`]: crate::AuthEvent
 

@@ -245,7 +245,7 @@ impl PasswordFallback {
 
 /// Why a password login was refused, in
 /// [`AuthEvent::PasswordRefused`](crate::AuthEvent::PasswordRefused). Classified from what the
-/// KDC and MIT Kerberos report (`tests/password.rs` checks each against a real KDC). The
+/// KDC and MIT Kerberos report (`tests/mit/password.rs` checks each against a real KDC). The
 /// client never learns which: it gets the same `401`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Creates (or checks) the Python virtualenv that tests/real_clients.rs runs its clients in:
+# Creates (or checks) the Python virtualenv that tests/mit/real_clients.rs runs its clients in:
 # requests-gssapi and httpx-gssapi at the versions pinned in requirements.txt.
 #
 #   tests/clients/setup.sh [VENV_DIR]     (default: target/client-venv)

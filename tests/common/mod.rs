@@ -73,6 +73,19 @@ pub fn logged(parts: &[&str]) -> bool {
     logs().iter().any(|l| parts.iter().all(|p| l.contains(p)))
 }
 
+/// bob (password `bob-password`), with a forwardable ticket: created once per process, since
+/// the modules of one test binary share its realm.
+pub fn bob_ccache() -> std::path::PathBuf {
+    static BOB: OnceLock<std::path::PathBuf> = OnceLock::new();
+    BOB.get_or_init(|| {
+        realm().add_user("bob", "bob-password").expect("bob");
+        realm()
+            .kinit("bob", "bob-password", &[])
+            .expect("bob's ticket")
+    })
+    .clone()
+}
+
 /// A fresh SPNEGO token for `HTTP@localhost` from alice's ticket.
 pub fn alice_token() -> Negotiation {
     Negotiation::start(&realm().alice_ccache(), "HTTP@localhost").expect("alice's token")

@@ -1,7 +1,7 @@
 //! Delegated credentials on disk: private, never through a planted symlink, never over
 //! another user's cache.
 
-mod common;
+use crate::common;
 
 use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
 use std::path::Path;
@@ -182,15 +182,7 @@ async fn store_in_memory_is_unique_and_destroyed_on_drop() {
     assert_eq!(ccache_principal(b.name()).unwrap(), "alice@EXAMPLE.TEST");
 }
 
-/// bob, with a forwardable ticket, created once in this binary's realm.
-fn bob_ccache() -> std::path::PathBuf {
-    static BOB: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
-    BOB.get_or_init(|| {
-        realm().add_user("bob", "bob-password").unwrap();
-        realm().kinit("bob", "bob-password", &[]).unwrap()
-    })
-    .clone()
-}
+use common::bob_ccache;
 
 /// Two users delegate at the same time; each handler stores the credential with the pattern
 /// the docs teach and, once both have stored theirs, reads back whose it holds. With one

@@ -6,7 +6,7 @@
 //! `gss_init_sec_context` with channel bindings, as curl ≥ 8.10 and python-gssapi do). Debian
 //! 12's curl 7.88 sends none: it is the "client without bindings".
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

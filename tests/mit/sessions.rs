@@ -1,7 +1,7 @@
 //! Session cookies: issued after Negotiate, accepted instead of a token, refused when tampered,
 //! expired or made with a foreign key, shared by every node with the key, rotatable.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
@@ -334,12 +334,8 @@ async fn a_host_prefixed_cookie_name_browsers_would_drop_fails_at_build() {
 
 /// A second user, for a cookie of one user beside the ticket of another.
 fn bob_token(options: actix_gssapi_testing::ClientOptions) -> actix_gssapi_testing::Negotiation {
-    static BOB: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
-    let ccache = BOB.get_or_init(|| {
-        realm().add_user("bob", "Bob!Passw0rd").unwrap();
-        realm().kinit("bob", "Bob!Passw0rd", &[]).unwrap()
-    });
-    actix_gssapi_testing::Negotiation::start_with(ccache, "HTTP@localhost", options).unwrap()
+    let ccache = common::bob_ccache();
+    actix_gssapi_testing::Negotiation::start_with(&ccache, "HTTP@localhost", options).unwrap()
 }
 
 fn cookie_and(cookie: &str, authorization: &str) -> actix_http::Request {

@@ -6,7 +6,7 @@
 //! `req.path().starts_with("/protected")`. The handlers here take no `KerberosIdentity` (like
 //! static files), so the middleware alone stands between a request and the secret.
 
-mod common;
+use crate::common;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -4,7 +4,7 @@
 //! `examples/password_fallback` with curl (plain HTTP allowed and not, a KDC that is down).
 //! No log line may carry a password.
 
-mod common;
+use crate::common;
 
 use std::sync::{Arc, Mutex};
 
@@ -755,7 +755,7 @@ fn the_example_serves_https_and_answers_503_when_the_kdc_is_down() {
 
 /// What one password login costs next to one Negotiate login, on this machine's loopback KDC
 /// (the README quotes it). Ignored: a measurement, not a check. Run with
-/// `cargo test --release --all-features --test password -- --ignored --nocapture cost`.
+/// `cargo test --release --all-features --test mit password:: -- --ignored --nocapture cost`.
 #[actix_web::test]
 #[ignore]
 async fn cost_of_a_password_login_next_to_a_negotiate_login() {

@@ -17,7 +17,7 @@
 //! killed and reaped when the test is done with it (or panics), so no browser process outlives
 //! the test.
 
-mod common;
+use crate::common;
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;

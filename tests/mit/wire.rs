@@ -1,7 +1,7 @@
 //! A real server on loopback and a real client (`curl --negotiate`, built on MIT GSSAPI):
 //! what clients see on the wire, including tickets from another realm and oversized headers.
 
-mod common;
+use crate::common;
 
 use std::net::SocketAddr;
 use std::process::Command;

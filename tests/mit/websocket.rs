@@ -5,7 +5,7 @@
 //! through `examples/websocket` (build the examples first: `cargo test --test websocket` alone
 //! does not).
 
-mod common;
+use crate::common;
 
 use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};

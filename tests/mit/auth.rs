@@ -1,6 +1,6 @@
 //! The middleware against a real MIT KDC, in process: every documented behaviour.
 
-mod common;
+use crate::common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -1141,12 +1141,7 @@ async fn an_mit_ticket_has_no_pac_groups() {
 #[actix_web::test]
 async fn require_admits_by_principal_realm_and_predicate() {
     use actix_gssapi::Require;
-    let realm = realm();
-    static BOB: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
-    let bob = BOB.get_or_init(|| {
-        realm.add_user("bob", "bob-password").ok();
-        realm.kinit("bob", "bob-password", &[]).unwrap()
-    });
+    let bob = &common::bob_ccache();
     let calls = Arc::new(AtomicUsize::new(0));
     let counted = |calls: &Arc<AtomicUsize>| common::counting_route(calls, "in");
     let app = test::init_service(

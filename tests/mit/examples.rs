@@ -2,7 +2,7 @@
 //! `curl --negotiate -u :`, its start-up error, the sessions example, and the README's demo
 //! end to end.
 
-mod common;
+use crate::common;
 
 use std::ffi::OsString;
 use std::process::{Command, Stdio};

@@ -1,6 +1,6 @@
 //! Tickets that must fail, and key rotation that must keep working without a restart.
 
-mod common;
+use crate::common;
 
 use std::net::SocketAddr;
 use std::sync::OnceLock;

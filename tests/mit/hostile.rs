@@ -2,7 +2,7 @@
 //! pins the exact status and whether the application ran. Nothing may get through, nothing
 //! may crash the server.
 
-mod common;
+use crate::common;
 
 use std::io::{Read as _, Write as _};
 use std::net::{SocketAddr, TcpStream};
@@ -214,8 +214,7 @@ fn cases() -> Vec<Case> {
         url_safe_status == 200,
     ));
     // Real tickets that are not for this server.
-    realm.add_user("bob", "bob-password").ok();
-    let bob = realm.kinit("bob", "bob-password", &[]).unwrap();
+    let bob = common::bob_ccache();
     realm
         .kadmin("addprinc -randkey HTTP/other-service.test")
         .unwrap();

@@ -1,7 +1,7 @@
 //! `SpnegoAuthBuilder::on_event`: every outcome, classified from what the real KDC and MIT GSSAPI
 //! report (not from guesses), exactly once per request.
 
-mod common;
+use crate::common;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

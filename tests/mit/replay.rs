@@ -2,7 +2,7 @@
 //! file cache, tokens in other framing, tokens whose authenticator cannot be located, a full
 //! store; with the `redis` feature, two servers sharing one real `redis-server` on loopback.
 
-mod common;
+use crate::common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
