@@ -10,9 +10,9 @@
 //! actix-web's 25,000). With `BENCH_SESSIONS=1` it
 //! also issues session cookies (a key generated at start-up, and no `Secure` flag, since the
 //! load generator speaks plain HTTP: for measuring only). `REPLAY_STORE` picks the
-//! [`ReplayProtection`]: `memory` (the in-process store), `redis://HOST:PORT/` or
-//! `rediss://...` (needs the `redis` feature), unset for MIT's file cache (what Apache's
-//! mod_auth_gssapi uses, so the side-by-side rows compare like with like). Used by
+//! [`ReplayProtection`]: unset or `memory` for the in-process store (the crate's default),
+//! `mit` for MIT's file cache (what Apache's mod_auth_gssapi uses), `redis://HOST:PORT/` or
+//! `rediss://...` (needs the `redis` feature). Used by
 //! `tests/soak.rs` and `harness/benchmark.rs`.
 
 use actix_gssapi::{
@@ -73,15 +73,16 @@ async fn main() -> std::io::Result<()> {
 fn replay_store() -> std::io::Result<ReplayProtection> {
     let store = std::env::var("REPLAY_STORE").unwrap_or_default();
     match store.as_str() {
-        "" => Ok(ReplayProtection::mit_file_cache()),
-        "memory" => Ok(ReplayProtection::in_memory()),
+        // The crate's default, as users get it.
+        "" | "memory" => Ok(ReplayProtection::in_memory()),
+        "mit" => Ok(ReplayProtection::mit_file_cache()),
         #[cfg(feature = "redis")]
         url if url.starts_with("redis://") || url.starts_with("rediss://") => {
             Ok(ReplayProtection::redis(actix_gssapi::RedisConfig::new(url)))
         }
         other => Err(std::io::Error::other(format!(
-            "REPLAY_STORE={other:?}: expected memory, a redis:// or rediss:// URL (with the \
-             redis feature), or nothing for MIT's file cache"
+            "REPLAY_STORE={other:?}: expected nothing or memory (the in-process default), mit \
+             (MIT's file cache), or a redis:// or rediss:// URL (with the redis feature)"
         ))),
     }
 }

@@ -14,8 +14,8 @@
 //! `wrk`), fed one fresh token per request by a Lua script, so that the comparison does not
 //! rest on our own load generator alone.
 //!
-//! The headline rows run our server with MIT's file replay cache, as Apache's mod_auth_gssapi
-//! uses. `--store-rounds N` (default 3; 0 skips) then compares the replay stores: the
+//! The headline rows run our server as users get it, with the default (in-process) replay
+//! store; Apache's mod_auth_gssapi uses MIT's file cache. `--store-rounds N` (default 3; 0 skips) then compares the replay stores: the
 //! authenticated path with MIT's file cache, the in-process store and (built with the `redis`
 //! feature) a Redis store on a local `redis-server`, N interleaved rounds of each, each
 //! round a fresh server; it prints the median logins/s and CPU per login (for Redis, the
@@ -111,7 +111,8 @@ fn start_ours(realm: &TestRealm, sessions: bool) -> Result<Server> {
     start_ours_with(realm, sessions, "")
 }
 
-/// Our server with `REPLAY_STORE=replay_store` (empty: MIT's file cache).
+/// Our server with `REPLAY_STORE=replay_store` (empty: the default, in-process; `mit`: MIT's
+/// file cache).
 fn start_ours_with(realm: &TestRealm, sessions: bool, replay_store: &str) -> Result<Server> {
     let exe = std::env::current_exe()?
         .parent()
@@ -551,7 +552,7 @@ fn compare_stores(realm: &TestRealm, users: &[load::User], o: &Options) -> Resul
     #[cfg(feature = "redis")]
     let redis = actix_gssapi_testing::TestRedis::start()?;
     let mut stores: Vec<(StoreRuns, String, Option<u32>)> = vec![
-        (StoreRuns::new("MIT file cache"), String::new(), None),
+        (StoreRuns::new("MIT file cache"), "mit".to_owned(), None),
         (
             StoreRuns::new("in-process store"),
             "memory".to_owned(),

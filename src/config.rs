@@ -51,6 +51,16 @@ use crate::session::SessionCookie;
 /// worker starts. The defaults are the safe ones: every request needs authentication, and the
 /// server only accepts tickets for its own name.
 ///
+/// A built `SpnegoAuth` has no setters: what its credentials were acquired for cannot change
+/// behind the start-up check. Configure a builder, and build again, instead:
+///
+/// ```compile_fail
+/// # fn main() -> Result<(), actix_gssapi::Error> {
+/// let auth = actix_gssapi::SpnegoAuth::builder().build()?;
+/// let auth = auth.keytab("/etc/other.keytab"); // error: no method `keytab` on `SpnegoAuth`
+/// # Ok(()) }
+/// ```
+///
 /// # Protecting part of an app
 /// Wrap the scope or resource that needs a login, not the whole app: its middleware runs after
 /// actix-web has routed the request, so no spelling of the path (`/%70rotected`, `//`, a

@@ -127,7 +127,7 @@ fn one_flooding_client_does_not_slow_down_an_honest_one() {
         ("BENCH_MAX_CONNECTIONS", "1024".into()),
         ("REPLAY_STORE", "memory".into()),
     ];
-    // To measure other settings by hand (REPLAY_STORE= for MIT's file cache).
+    // To measure other settings by hand (REPLAY_STORE=mit for MIT's file cache).
     for key in [
         "BENCH_ACCEPT_THREADS",
         "BENCH_LOGIN_QUEUE_PER_PEER",
