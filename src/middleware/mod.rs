@@ -1,4 +1,12 @@
-//! The `Transform`/`Service` pair: what happens to each request.
+//! The `Transform`/`Service` pair: what happens to each request. `call` is the path, step by
+//! step; the steps with a module of their own are the session cookie (`sessions`), the
+//! password fallback (`passwords`) and CORS preflights (`preflight`).
+
+mod passwords;
+mod preflight;
+mod sessions;
+
+use sessions::SessionBinding;
 
 use std::rc::Rc;
 
@@ -144,30 +152,6 @@ fn decide(optional: bool, earlier: Earlier, authorization: Authorization) -> Dec
     }
 }
 
-/// Whether this `SpnegoAuth` may take the login a session cookie carries as its own: the same
-/// policy as for a ticket, and what this configuration would have asked of the login (a local
-/// name mapping, a password check) must have been asked. `Err` says why not, for the log.
-fn admit_session(
-    config: &Config,
-    claims: &crate::claims::Claims,
-    bound: bool,
-) -> Result<(), String> {
-    admit(config, Facts::from(claims), bound).map_err(|(_, why)| why)?;
-    if config.local_names != LocalNames::Off && claims.local_name.is_none() {
-        return Err(format!(
-            "{} logged in where local names were not mapped, and this SpnegoAuth maps them",
-            claims.principal
-        ));
-    }
-    if claims.mechanism == Mechanism::Password && config.password.is_none() {
-        return Err(format!(
-            "{} logged in with a password, and this SpnegoAuth takes no passwords",
-            claims.principal
-        ));
-    }
-    Ok(())
-}
-
 impl<S, B> Service<ServiceRequest> for SpnegoAuthMiddleware<S>
 where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
@@ -214,51 +198,6 @@ where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
     B: MessageBody + 'static,
 {
-    /// Goes on with the identity a session cookie carried.
-    fn by_session(
-        &self,
-        req: ServiceRequest,
-        identity: KerberosIdentity,
-    ) -> LocalBoxFuture<'static, Result<ServiceResponse<EitherBody<B>>, actix_web::Error>> {
-        self.config
-            .emit(req.request(), || AuthEvent::Authenticated {
-                principal: identity.principal().to_owned(),
-                mechanism: Mechanism::SessionCookie,
-                delegated: false,
-                channel_bound: identity.is_channel_bound(),
-            });
-        let mut ext = req.extensions_mut();
-        ext.insert(identity);
-        ext.insert(Handled {
-            config: Arc::clone(&self.config),
-            outcome: Outcome::Identified,
-        });
-        drop(ext);
-        self.forward(req)
-    }
-
-    /// What the password fallback makes of the request, when it is on and takes it.
-    fn password_step(
-        &self,
-        req: &ServiceRequest,
-        earlier: Earlier,
-        authorization: &Authorization,
-    ) -> Option<Step> {
-        let fallback = self.config.password.as_ref()?;
-        if earlier == Earlier::Identified {
-            return None;
-        }
-        let step = password::step(
-            fallback,
-            req.app_config().secure(),
-            self.config.optional,
-            earlier == Earlier::Anonymous { refused: true },
-            authorization,
-            req.headers().get(AUTHORIZATION).map(HeaderValue::as_bytes),
-        );
-        (!matches!(step, Step::NotMine)).then_some(step)
-    }
-
     /// Reports what is known before GSSAPI runs (tokens are reported after it); a nested
     /// `SpnegoAuth` repeats none of it.
     fn report_before_gssapi(
@@ -509,70 +448,6 @@ where
     Ok(res.map_into_left_body())
 }
 
-/// A session cookie configuration and the audience its cookies are bound to.
-#[derive(Clone)]
-pub(crate) struct SessionBinding {
-    cookie: SessionCookie,
-    audience: String,
-}
-
-/// Whether a cookie too big for browsers was logged (once per process: it is the user's
-/// group count, not a configuration, that makes one).
-static WARNED_TOO_BIG: AtomicBool = AtomicBool::new(false);
-
-impl SessionBinding {
-    /// The cookie for a fresh login, if one can be issued.
-    fn issue(
-        &self,
-        config: &Config,
-        req: &ServiceRequest,
-        identity: &KerberosIdentity,
-    ) -> Option<actix_web::cookie::Cookie<'static>> {
-        let claims = identity.session_claims(&self.audience, config.local_names != LocalNames::Off);
-        match self
-            .cookie
-            .issue(&claims, identity.expires_at(), SystemTime::now())
-        {
-            Ok(cookie) => {
-                if self.cookie.is_secure()
-                    && req.connection_info().scheme() == "http"
-                    && self.cookie.first_plain_http_answer()
-                {
-                    log::warn!(
-                        "{}: session cookie {} is Secure, but this request came over plain \
-                         HTTP: browsers drop a Secure cookie set over HTTP (curl keeps it for \
-                         localhost), so every request will negotiate again. Serve HTTPS (or \
-                         set X-Forwarded-Proto behind a TLS proxy); on an HTTP-only intranet \
-                         host, SessionCookie::secure(false) sends the cookie in clear text \
-                         (logged once)",
-                        describe(req),
-                        self.cookie.cookie_name()
-                    );
-                }
-                Some(cookie)
-            }
-            Err(NotIssued::TooShort) => None,
-            Err(NotIssued::TooBig(len)) => {
-                let once = !WARNED_TOO_BIG.swap(true, Ordering::Relaxed);
-                let line = format!(
-                    "{}: no session cookie for {}: it would be {len} bytes, more than browsers \
-                     keep ({MAX_COOKIE_BYTES}; the PAC has {} groups): the client goes on \
-                     sending tickets",
-                    describe(req),
-                    identity.principal(),
-                    identity.pac().map_or(0, |p| p.group_sids().len())
-                );
-                if once {
-                    log::warn!("{line} (logged once; later ones at debug level)");
-                } else {
-                    log::debug!("{line}");
-                }
-                None
-            }
-        }
-    }
-}
-
 /// What an enclosing `SpnegoAuth` left in the request's extensions.
 fn earlier_outcome(req: &ServiceRequest) -> Earlier {
     let extensions = req.extensions();
@@ -624,172 +499,6 @@ where
         Box::pin(async move { Ok(fut.await?.map_into_left_body()) })
     }
 
-    /// Passes a CORS preflight on without an identity, and makes sure what comes back is a
-    /// CORS answer (see [`SpnegoAuthBuilder::authenticate_preflights`]).
-    fn preflight(
-        &self,
-        req: ServiceRequest,
-        earlier: Earlier,
-    ) -> LocalBoxFuture<'static, Result<ServiceResponse<EitherBody<B>>, actix_web::Error>> {
-        log::debug!(
-            "{}: CORS preflight, passed on unauthenticated",
-            describe(&req)
-        );
-        let passed_by_outer = req
-            .extensions()
-            .get::<Handled>()
-            .is_some_and(|h| h.outcome == Outcome::Preflight);
-        if passed_by_outer {
-            // An enclosing SpnegoAuth passed it on as a preflight, and checks (and logs) what
-            // comes back.
-            return self.forward(req);
-        }
-        if earlier == Earlier::Nothing {
-            self.config.emit(req.request(), || AuthEvent::CorsPreflight);
-        }
-        req.extensions_mut().insert(Handled {
-            config: Arc::clone(&self.config),
-            outcome: Outcome::Preflight,
-        });
-        let config = Arc::clone(&self.config);
-        let fut = self.service.call(req);
-        Box::pin(async move {
-            let res = fut.await?;
-            let (req, res) = res.into_parts();
-            match cors::judge_answer(&res) {
-                PreflightAnswer::Answer => {
-                    // Browsers read only the status and headers of a preflight's answer: the
-                    // body goes, so no content leaves unauthenticated, whoever wrote it.
-                    let mut res = res.set_body(());
-                    res.headers_mut().remove(header::CONTENT_LENGTH);
-                    return Ok(
-                        ServiceResponse::new(req, res.map_into_boxed_body()).map_into_right_body()
-                    );
-                }
-                PreflightAnswer::NotAnAnswer => log::warn!(
-                    "{}: the application's answer to a CORS preflight is not one (a 2xx with \
-                     Access-Control-Allow-Origin and -Methods or -Headers); answering 401 \
-                     instead (wrap actix-cors inside SpnegoAuth to answer preflights, or call \
-                     SpnegoAuthBuilder::authenticate_preflights)",
-                    describe_request(&req)
-                ),
-                // actix-cors answers 400 to an origin it does not allow: the browser fails
-                // the preflight either way.
-                PreflightAnswer::Refused(status) => log::info!(
-                    "{}: the application refused the CORS preflight ({status}); answering 401",
-                    describe_request(&req)
-                ),
-            }
-            let res = config.unauthorized_response(&req);
-            Ok(ServiceResponse::new(req, res).map_into_right_body())
-        })
-    }
-
-    /// What the password fallback does with a request it took ([`password::step`]): queue the
-    /// password check, or answer without the KDC.
-    fn password(
-        &self,
-        req: ServiceRequest,
-        step: Step,
-        earlier: Earlier,
-    ) -> LocalBoxFuture<'static, Result<ServiceResponse<EitherBody<B>>, actix_web::Error>> {
-        let config = &self.config;
-        let refused = |req: ServiceRequest, reason: PasswordRefusal| {
-            config.emit(req.request(), || AuthEvent::PasswordRefused { reason });
-            if config.optional {
-                mark_anonymous(&req, config, true);
-                return self.forward(req);
-            }
-            let res = config.unauthorized_response(req.request());
-            answer(req, res)
-        };
-        match step {
-            Step::Verify(credentials) => {
-                let (Some(fallback), Some(target)) = (&config.password, &self.password_target)
-                else {
-                    // Both are set together in `new_transform`.
-                    return refused(req, PasswordRefusal::Other);
-                };
-                let user = fallback.principal(credentials.user());
-                let want_local_name = config.local_names != LocalNames::Off;
-                match self.engine.verify_password(
-                    req.peer_addr().map(|a| a.ip()),
-                    user.clone(),
-                    credentials,
-                    target.clone(),
-                    want_local_name,
-                ) {
-                    Ok(pending) => Box::pin(after_login(
-                        self.parts(),
-                        req,
-                        (Login::Password { user }, false),
-                        async move {
-                            let failure = match pending.await {
-                                Some(Ok(accepted)) => return Ok(accepted),
-                                Some(Err(failure)) => failure,
-                                None => PasswordFailure::Credentials(GssFailure::internal(
-                                    "the password check did not complete (it panicked, or \
-                                     the engine is gone)",
-                                )),
-                            };
-                            Err(Refused::Password {
-                                reason: password::classify(&failure),
-                                message: password::message(&failure).to_owned(),
-                            })
-                        },
-                    )),
-                    Err(full) => self.overloaded(req, full),
-                }
-            }
-            Step::Refuse(why) => {
-                log::warn!("{}: password login refused: {why}", describe(&req));
-                refused(req, PasswordRefusal::Malformed)
-            }
-            Step::Insecure => {
-                log::warn!(
-                    "{}: a password (Authorization: Basic) on a plain HTTP connection, refused \
-                     without reading it: passwords are taken over TLS only (serve HTTPS; behind \
-                     a proxy that terminates TLS, PasswordFallback::allow_insecure_http)",
-                    describe(&req)
-                );
-                refused(req, PasswordRefusal::InsecureTransport)
-            }
-            Step::OfferAfterNtlm => {
-                if earlier == Earlier::Nothing {
-                    config.emit(req.request(), || AuthEvent::NtlmOffered);
-                }
-                log::warn!(
-                    "{}: NTLM token under Negotiate: the client got no Kerberos ticket for {}. \
-                     Likely causes: it has no ticket for the realm (not logged in to it), the \
-                     host name in its URL is not the service principal's (a wrong SPN, or a \
-                     DNS alias), or the site is not trusted for Negotiate (Firefox \
-                     network.negotiate-auth.trusted-uris, Chrome AuthServerAllowlist). \
-                     Answering 401 with a password challenge (Basic) too: the user can give a \
-                     password",
-                    describe(&req),
-                    self.password_target
-                        .as_ref()
-                        .map_or_else(|| "this service".to_owned(), ToString::to_string)
-                );
-                let res = config.unauthorized_response(req.request());
-                answer(req, res)
-            }
-            Step::AskAgain => {
-                log::debug!(
-                    "{}: an enclosing SpnegoAuth refused the password, answering 401",
-                    describe(&req)
-                );
-                let res = config.unauthorized_response(req.request());
-                answer(req, res)
-            }
-            // Never handed here (`call` goes on with Negotiate); refuse rather than let through.
-            Step::NotMine => {
-                let res = config.unauthorized_response(req.request());
-                answer(req, res)
-            }
-        }
-    }
-
     /// The 503 answer to a login the queue cannot take, with a warning at most once a second.
     fn overloaded(
         &self,
@@ -810,43 +519,6 @@ where
         self.config.emit(req.request(), || AuthEvent::Overloaded);
         let res = self.config.overloaded_response(req.request());
         answer(req, res)
-    }
-
-    /// The identity from a valid session cookie, if sessions are on, the request has one, and
-    /// this configuration would have admitted the login it carries.
-    fn session_identity(&self, req: &ServiceRequest) -> Option<KerberosIdentity> {
-        let binding = self.session.as_ref()?;
-        match binding
-            .cookie
-            .read(&binding.audience, req.headers(), SystemTime::now())
-        {
-            Session::Valid { claims, expires_at } => {
-                let bound = self
-                    .config
-                    .channel_bindings
-                    .as_ref()
-                    .and_then(|cb| cb.for_request(req.app_config().secure()))
-                    .is_some();
-                if let Err(why) = admit_session(&self.config, &claims, bound) {
-                    log::info!(
-                        "{}: session cookie not used: {why}; falling back to Negotiate",
-                        describe(req)
-                    );
-                    return None;
-                }
-                let identity = KerberosIdentity::from_session(*claims, expires_at);
-                Some(if self.config.local_names == LocalNames::Off {
-                    identity.without_local_name()
-                } else {
-                    identity
-                })
-            }
-            Session::Invalid(why) => {
-                log::info!("{}: {why}; falling back to Negotiate", describe(req));
-                None
-            }
-            Session::Absent => None,
-        }
     }
 }
 
