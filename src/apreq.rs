@@ -22,7 +22,8 @@ use std::ops::Range;
 
 use sha2::{Digest, Sha256};
 
-use crate::replay::Tag;
+/// What identifies one token: a SHA-256 of its authenticator's ciphertext.
+pub(crate) type Tag = [u8; 32];
 
 /// Why a token's authenticator could not be located (a static reason for the log; never
 /// token bytes).

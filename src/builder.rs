@@ -38,6 +38,13 @@ pub struct SpnegoAuthBuilder {
     config: Config,
 }
 
+impl SpnegoAuth {
+    /// Everything there is to configure: see [`SpnegoAuthBuilder`].
+    pub fn builder() -> SpnegoAuthBuilder {
+        SpnegoAuthBuilder::default()
+    }
+}
+
 impl SpnegoAuthBuilder {
     /// Which tickets the server accepts: one host name, the machine's, any key in the keytab,
     /// or a service account for constrained delegation. See [`ServicePrincipal`].

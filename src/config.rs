@@ -5,7 +5,6 @@ use std::sync::{Arc, OnceLock};
 
 use actix_web::{HttpRequest, HttpResponse};
 
-use crate::builder::SpnegoAuthBuilder;
 use crate::capacity::Capacity;
 use crate::channel_bindings::ChannelBindings;
 use crate::engine::{Engine, Settings};
@@ -97,7 +96,7 @@ use crate::session::SessionCookie;
 #[derive(Clone)]
 pub struct SpnegoAuth {
     pub(crate) config: Arc<Config>,
-    /// Started by [`SpnegoAuthBuilder::build`], or for [`SpnegoAuth::new`] when the first
+    /// Started by [`SpnegoAuthBuilder::build`](crate::SpnegoAuthBuilder::build), or for [`SpnegoAuth::new`] when the first
     /// worker starts; shared by every clone.
     engine: Arc<OnceLock<Result<Engine, Error>>>,
 }
@@ -142,7 +141,7 @@ impl SpnegoAuth {
     ///
     /// Its credentials are acquired when the first worker starts; a missing keytab or key is
     /// then logged and stops the server from starting. [`SpnegoAuth::builder`] and
-    /// [`build`](SpnegoAuthBuilder::build) give the same error at start-up, in hand.
+    /// [`build`](crate::SpnegoAuthBuilder::build) give the same error at start-up, in hand.
     ///
     /// ```no_run
     /// use actix_gssapi::{KerberosIdentity, SpnegoAuth};
@@ -166,11 +165,6 @@ impl SpnegoAuth {
     /// one and clone it, as above, to share them.
     pub fn new() -> Self {
         Self::from_config(Config::default())
-    }
-
-    /// Everything there is to configure: see [`SpnegoAuthBuilder`].
-    pub fn builder() -> SpnegoAuthBuilder {
-        SpnegoAuthBuilder::default()
     }
 
     pub(crate) fn from_config(config: Config) -> Self {

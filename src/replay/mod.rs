@@ -22,8 +22,7 @@ pub(crate) mod redis;
 
 pub use protection::ReplayProtection;
 
-/// What identifies one token: a SHA-256 of its authenticator's ciphertext.
-pub(crate) type Tag = [u8; 32];
+pub(crate) use crate::apreq::Tag;
 
 /// What an insert found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
