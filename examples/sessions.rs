@@ -16,7 +16,7 @@ use actix_gssapi::{KerberosIdentity, Key, ServicePrincipal, SessionCookie, Spneg
 use actix_web::{web, App, HttpServer};
 
 async fn hello(id: KerberosIdentity) -> String {
-    let how = if id.via_session_cookie() {
+    let how = if id.is_from_session_cookie() {
         "session cookie"
     } else {
         "Kerberos ticket"

@@ -195,7 +195,7 @@ impl KerberosIdentity {
     /// is what the login that issued the cookie established. A [`Require`](crate::Require)
     /// rule that refuses a cookie's identity answers `401 Negotiate`, so that the client's
     /// ticket decides.
-    pub fn via_session_cookie(&self) -> bool {
+    pub fn is_from_session_cookie(&self) -> bool {
         self.via_session
     }
 
@@ -214,7 +214,7 @@ impl KerberosIdentity {
     /// credential is there as for any login.
     /// For a request authenticated by its session cookie, whether the login that issued
     /// the cookie was a password login.
-    pub fn via_password(&self) -> bool {
+    pub fn is_password_login(&self) -> bool {
         self.mechanism == Mechanism::Password
     }
 

@@ -66,7 +66,7 @@ use crate::service_name::{ServiceName, VerifyTarget};
 /// | request | answer |
 /// | --- | --- |
 /// | no credentials, another scheme | `401` with both challenges |
-/// | `Basic` with the right password | the handler runs; [`KerberosIdentity::via_password`](crate::KerberosIdentity::via_password) is true |
+/// | `Basic` with the right password | the handler runs; [`KerberosIdentity::is_password_login`](crate::KerberosIdentity::is_password_login) is true |
 /// | wrong password, unknown user, expired password, disabled or locked account, a ticket the keytab cannot decrypt, malformed `Basic` header | `401` with both challenges (the browser asks again); the reason goes to the `warn` log line and to [`AuthEvent::PasswordRefused`](crate::AuthEvent::PasswordRefused), never to the client |
 /// | no KDC reachable | `503` (the [overloaded](crate::Responses::overloaded) answer, `Retry-After: 1`): the password could not be checked, and asking again would only make the user retype it |
 /// | an NTLM token under `Negotiate` | `401` with both challenges instead of `403`, so the browser asks for a password, and a `warn` line naming the likely causes |

@@ -266,7 +266,7 @@ fn verdict(rule: &Rule, identity: Option<&KerberosIdentity>) -> Verdict {
     match identity {
         None => Verdict::Challenge,
         Some(id) if rule.allows(id) => Verdict::Allow,
-        Some(id) if id.via_session_cookie() => Verdict::AskForTicket,
+        Some(id) if id.is_from_session_cookie() => Verdict::AskForTicket,
         Some(_) => Verdict::Refuse,
     }
 }

@@ -47,8 +47,8 @@ async fn whoami(id: KerberosIdentity) -> String {
     format!(
         "{} password={} cookie={}",
         id.principal(),
-        id.via_password(),
-        id.via_session_cookie()
+        id.is_password_login(),
+        id.is_from_session_cookie()
     )
 }
 
@@ -389,7 +389,7 @@ async fn a_password_login_gets_a_session_cookie() {
                 web::scope("/tickets-only")
                     .wrap(actix_gssapi::Require::predicate(
                         "not a password login",
-                        |id| !id.via_password(),
+                        |id| !id.is_password_login(),
                     ))
                     .route("", web::get().to(whoami)),
             ),

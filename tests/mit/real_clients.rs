@@ -839,7 +839,7 @@ fn chromium_logs_in_on_a_login_route_and_the_cookie_identifies_it_on_open_pages(
                 "/",
                 web::get().to(|id: Option<KerberosIdentity>| async move {
                     let text = match id {
-                        Some(id) if id.via_session_cookie() => {
+                        Some(id) if id.is_from_session_cookie() => {
                             format!("Hello, {} (cookie)", id.principal())
                         }
                         Some(id) => format!("Hello, {} (ticket)", id.principal()),

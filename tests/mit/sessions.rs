@@ -18,7 +18,7 @@ async fn describe(id: KerberosIdentity) -> HttpResponse {
     HttpResponse::Ok().body(format!(
         "{} session={} delegated={}",
         id.principal(),
-        id.via_session_cookie(),
+        id.is_from_session_cookie(),
         id.delegated_credentials().is_some()
     ))
 }
@@ -514,7 +514,7 @@ async fn a_stricter_spnego_auth_refuses_cookies_of_looser_logins() {
         format!(
             "{} session={} local={:?} mechanism={}",
             id.principal(),
-            id.via_session_cookie(),
+            id.is_from_session_cookie(),
             id.local_name(),
             id.mechanism()
         )
