@@ -14,6 +14,7 @@ mod credentials;
 mod events;
 mod examples;
 mod hostile;
+mod http2;
 mod password;
 mod paths;
 mod real_clients;
