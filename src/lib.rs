@@ -75,6 +75,7 @@
 //! - [Composition](guide::composition): open routes, optional login, CORS, WebSockets, custom
 //!   answers, session cookies, the password fallback.
 //! - [Deployment](guide::deployment): several nodes, overload, TLS, logging, metrics.
+//! - [Forward auth](guide::forward_auth): Kerberos in front of any application, behind nginx.
 //! - [Security model](guide::security).
 //! - [Coming from mod_auth_gssapi or ASGI-GSSAPI](guide::coming_from).
 //!
@@ -108,6 +109,7 @@ mod engine;
 mod error;
 mod events;
 mod failure;
+mod forward_auth;
 mod identity;
 mod krb5;
 mod middleware;
@@ -132,6 +134,7 @@ pub use config::SpnegoAuth;
 pub use credentials::{Credentials, MemoryCcache, PrivateCcache};
 pub use error::{Error, ErrorKind};
 pub use events::{AuthEvent, Malformed, Mechanism, PasswordRefusal};
+pub use forward_auth::ForwardAuth;
 pub use identity::{KerberosIdentity, KerberosIdentityExt};
 #[doc(hidden)]
 pub use middleware::SpnegoAuthMiddleware;

@@ -11,6 +11,8 @@
 //!   the password fallback.
 //! - [`deployment`]: several nodes (session key, Redis replay store), overload, TLS and
 //!   channel bindings, logging, metrics.
+//! - [`forward_auth`]: Kerberos in front of an application that knows nothing of it, behind
+//!   nginx (`auth_request`) and [`ForwardAuth`](crate::ForwardAuth).
 //! - [`security`]: the security model: what is checked, what each answer means, what is left
 //!   to you.
 //! - [`coming_from`]: mod_auth_gssapi directive by directive, and a side-by-side comparison
@@ -20,6 +22,7 @@
 //! [`active_directory`]: crate::guide::active_directory
 //! [`composition`]: crate::guide::composition
 //! [`deployment`]: crate::guide::deployment
+//! [`forward_auth`]: crate::guide::forward_auth
 //! [`security`]: crate::guide::security
 //! [`coming_from`]: crate::guide::coming_from
 
@@ -37,6 +40,10 @@ pub mod composition {
 
 pub mod deployment {
     #![doc = include_str!("deployment.md")]
+}
+
+pub mod forward_auth {
+    #![doc = include_str!("forward_auth.md")]
 }
 
 pub mod security {

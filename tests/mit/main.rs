@@ -13,6 +13,7 @@ mod auth;
 mod credentials;
 mod events;
 mod examples;
+mod forward_auth;
 mod hostile;
 mod http2;
 mod password;

@@ -1,0 +1,304 @@
+//! `ForwardAuth` behind a real nginx (Debian's, `auth_request`), configured with the `server`
+//! block of the forward-auth guide as written, curl `--negotiate` in front and an application
+//! behind that shows what reached it: a login passes with the user nginx set, no ticket gets
+//! the `401` challenge through nginx, a refused or replayed token `403`, a spoofed
+//! `X-Remote-User` never reaches the application, and the session cookie and the server's
+//! mutual-authentication token get back to the client. And `examples/forward_auth`'s contract.
+
+use crate::common;
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use actix_gssapi::{Capacity, ForwardAuth, Key, ServicePrincipal, SessionCookie, SpnegoAuth};
+use actix_web::{web, App, HttpRequest};
+use common::{alice_token, free_port, realm, Reaped};
+
+/// The nginx configuration of the guide: its one ```nginx block.
+fn guide_server_block() -> String {
+    let guide = include_str!("../../src/guide/forward_auth.md");
+    let start = guide
+        .find("```nginx\n")
+        .expect("an nginx block in the guide")
+        + 9;
+    let len = guide[start..].find("\n```").expect("the block's end");
+    guide[start..start + len].to_owned()
+}
+
+/// A running nginx with the guide's block, its addresses pointed at this test's servers.
+struct Nginx {
+    _process: Reaped,
+    port: u16,
+}
+
+impl Nginx {
+    fn start(auth_port: u16, upstream_port: u16) -> Self {
+        let port = free_port();
+        let dir = realm().dir().join(format!("nginx-{port}"));
+        std::fs::create_dir_all(&dir).expect("nginx directory");
+        let block = guide_server_block()
+            .replace("127.0.0.1:8080", &format!("127.0.0.1:{port}"))
+            .replace("127.0.0.1:8081", &format!("127.0.0.1:{auth_port}"))
+            .replace("127.0.0.1:3000", &format!("127.0.0.1:{upstream_port}"));
+        let d = dir.display();
+        // As root, nginx's workers would run as `nobody`, who cannot enter the realm's private
+        // directory where the temporary paths are.
+        let user = if is_root() { "user root;\n" } else { "" };
+        // One process (no master and workers): killing it on drop leaves nothing behind.
+        let conf = format!(
+            "{user}master_process off;\nerror_log {d}/error.log info;\npid {d}/nginx.pid;\n\
+             events {{ worker_connections 256; }}\n\
+             http {{\n access_log off;\n client_body_temp_path {d}/body;\n \
+             proxy_temp_path {d}/proxy;\n fastcgi_temp_path {d}/fastcgi;\n \
+             uwsgi_temp_path {d}/uwsgi;\n scgi_temp_path {d}/scgi;\n{block}\n}}\n"
+        );
+        std::fs::write(dir.join("nginx.conf"), conf).expect("nginx.conf");
+        let nginx = nginx_binary();
+        let process = Reaped(
+            Command::new(&nginx)
+                .arg("-p")
+                .arg(&dir)
+                .arg("-e")
+                .arg(dir.join("error.log"))
+                .arg("-c")
+                .arg(dir.join("nginx.conf"))
+                .args(["-g", "daemon off;"])
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap_or_else(|e| {
+                    panic!("{}: {e} (apt-get install nginx-light)", nginx.display())
+                }),
+        );
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "nginx did not start: {}",
+                std::fs::read_to_string(dir.join("error.log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Self {
+            _process: process,
+            port,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://localhost:{}{path}", self.port)
+    }
+}
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|v| v.split_whitespace().next().map(|uid| uid == "0"))
+        .unwrap_or(false)
+}
+
+fn nginx_binary() -> PathBuf {
+    ["/usr/sbin/nginx", "/usr/bin/nginx"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+        .unwrap_or_else(|| PathBuf::from("nginx"))
+}
+
+/// What reached the application: `path user=<X-Remote-User>` per request.
+type Seen = Arc<Mutex<Vec<String>>>;
+
+/// The endpoint (a session cookie without `Secure`: nginx speaks plain HTTP here), an
+/// application that echoes what it got, and nginx in front of both.
+fn setup() -> (Nginx, Seen) {
+    realm();
+    let auth = SpnegoAuth::builder()
+        .principal(ServicePrincipal::host("localhost"))
+        .capacity(Capacity::new().login_queue_per_peer(None))
+        .session_cookie(SessionCookie::new(Key::generate()).secure(false))
+        .build()
+        .expect("acceptor");
+    let endpoint = common::spawn_server(move || {
+        App::new().service(ForwardAuth::new().service("/auth", auth.clone()))
+    });
+    let seen: Seen = Arc::default();
+    let record = Arc::clone(&seen);
+    let upstream = common::spawn_server(move || {
+        let record = Arc::clone(&record);
+        App::new().default_service(web::to(move |req: HttpRequest| {
+            let users: Vec<String> = req
+                .headers()
+                .get_all("x-remote-user")
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                .collect();
+            let line = format!("{} user={}", req.path(), users.join("|"));
+            record.lock().unwrap().push(line.clone());
+            async move { line }
+        }))
+    });
+    (Nginx::start(endpoint.port(), upstream.port()), seen)
+}
+
+struct Exchange {
+    code: u16,
+    head: String,
+    body: String,
+}
+
+impl Exchange {
+    /// The values of header `name` in the last response curl got.
+    fn last_headers(&self, name: &str) -> Vec<&str> {
+        let last = self.head.rsplit("HTTP/").next().unwrap_or("");
+        last.lines()
+            .filter_map(|l| l.split_once(':'))
+            .filter(|(k, _)| k.trim().eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.trim())
+            .collect()
+    }
+}
+
+fn curl(url: &str, args: &[&str]) -> Exchange {
+    let mut all = vec!["-D", "-"];
+    all.extend_from_slice(args);
+    all.push(url);
+    let (code, out) = common::curl(&all, &realm().env());
+    let (head, body) = out.rsplit_once("\r\n\r\n").unwrap_or((&out, ""));
+    Exchange {
+        code,
+        head: head.to_owned(),
+        body: body.to_owned(),
+    }
+}
+
+fn reached(seen: &Seen, path: &str) -> Vec<String> {
+    seen.lock()
+        .unwrap()
+        .iter()
+        .filter(|l| l.split(' ').next() == Some(path))
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn a_login_through_nginx_reaches_the_application_as_alice_and_the_cookie_comes_back() {
+    let (nginx, seen) = setup();
+    let res = curl(&nginx.url("/app/page"), &["--negotiate", "-u", ":"]);
+    assert_eq!(
+        (res.code, res.body.as_str()),
+        (200, "/app/page user=alice@EXAMPLE.TEST"),
+        "{}",
+        res.head
+    );
+    // The server's mutual-authentication token and the session cookie reached the client.
+    let mutual = res.last_headers("www-authenticate");
+    assert!(
+        mutual.len() == 1 && mutual[0].starts_with("Negotiate ") && mutual[0].len() > 20,
+        "{}",
+        res.head
+    );
+    let cookie = res.last_headers("set-cookie");
+    let pair = cookie
+        .first()
+        .and_then(|c| c.split(';').next())
+        .unwrap_or_else(|| panic!("no session cookie through nginx: {}", res.head))
+        .to_owned();
+    // The cookie alone gets the next request in, as alice.
+    let res = curl(&nginx.url("/app/again"), &["-b", &pair]);
+    assert_eq!(
+        (res.code, res.body.as_str()),
+        (200, "/app/again user=alice@EXAMPLE.TEST"),
+        "{}",
+        res.head
+    );
+    // One X-Remote-User each time: nginx's, not a copy beside the client's.
+    assert_eq!(
+        reached(&seen, "/app/again"),
+        ["/app/again user=alice@EXAMPLE.TEST"]
+    );
+}
+
+#[test]
+fn without_a_ticket_nginx_passes_the_challenge_and_the_application_sees_nothing() {
+    let (nginx, seen) = setup();
+    let res = curl(&nginx.url("/app/private"), &[]);
+    assert_eq!(res.code, 401, "{}", res.head);
+    assert_eq!(
+        res.last_headers("www-authenticate"),
+        ["Negotiate"],
+        "{}",
+        res.head
+    );
+    // Spoofing the identity header without a ticket gets nowhere either.
+    let res = curl(
+        &nginx.url("/app/spoof-alone"),
+        &["-H", "X-Remote-User: admin@EXAMPLE.TEST"],
+    );
+    assert_eq!(res.code, 401);
+    // A refused token, and a replayed one.
+    let res = curl(
+        &nginx.url("/app/garbage"),
+        &["-H", "Authorization: Negotiate AAAAAAAAAAAAAAAA"],
+    );
+    assert_eq!(res.code, 403, "{}", res.head);
+    let header = format!("Authorization: {}", alice_token().header());
+    assert_eq!(curl(&nginx.url("/app/first"), &["-H", &header]).code, 200);
+    let res = curl(&nginx.url("/app/replayed"), &["-H", &header]);
+    assert_eq!(res.code, 403, "{}", res.head);
+    for path in [
+        "/app/private",
+        "/app/spoof-alone",
+        "/app/garbage",
+        "/app/replayed",
+    ] {
+        assert!(
+            reached(&seen, path).is_empty(),
+            "{path} reached the application"
+        );
+    }
+    assert_eq!(
+        reached(&seen, "/app/first"),
+        ["/app/first user=alice@EXAMPLE.TEST"]
+    );
+}
+
+#[test]
+fn a_spoofed_identity_header_is_replaced_by_nginx() {
+    let (nginx, seen) = setup();
+    let res = curl(
+        &nginx.url("/app/spoofed"),
+        &[
+            "--negotiate",
+            "-u",
+            ":",
+            "-H",
+            "X-Remote-User: admin@EXAMPLE.TEST",
+        ],
+    );
+    assert_eq!(res.code, 200, "{}", res.head);
+    assert_eq!(
+        reached(&seen, "/app/spoofed"),
+        ["/app/spoofed user=alice@EXAMPLE.TEST"],
+        "the client's X-Remote-User went through"
+    );
+}
+
+/// `examples/forward_auth ADDR` with `SPNEGO_HOSTNAME`: `GET /auth` answers `200` with
+/// `X-Remote-User`, or the `401` challenge.
+#[test]
+fn the_example_answers_the_documented_contract() {
+    let port = free_port();
+    let _server = common::start_example("forward_auth", port, &common::env_for_localhost());
+    let url = format!("http://localhost:{port}/auth");
+    let res = curl(&url, &["--negotiate", "-u", ":"]);
+    assert_eq!(res.code, 200, "{}", res.head);
+    assert_eq!(res.last_headers("x-remote-user"), ["alice@EXAMPLE.TEST"]);
+    assert_eq!(res.last_headers("x-remote-realm"), ["EXAMPLE.TEST"]);
+    let res = curl(&url, &["-X", "POST"]);
+    assert_eq!(res.code, 401);
+    assert_eq!(res.last_headers("www-authenticate"), ["Negotiate"]);
+}
