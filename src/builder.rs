@@ -75,10 +75,11 @@ impl SpnegoAuthBuilder {
     /// `WELLKNOWN/ANONYMOUS@WELLKNOWN:ANONYMOUS`) as identities.
     ///
     /// Defaults to off: a context GSSAPI marks anonymous (`GSS_C_ANON_FLAG`) is refused with
-    /// `403` (anonymously passed on in [`optional`](SpnegoAuth::optional) mode), and logged. Realms
-    /// that enable anonymous PKINIT (MIT recommends it to armour logins with FAST) let anyone
-    /// get such a ticket, so it proves only that the client reached the KDC. Turn this on only
-    /// if your handlers check [`KerberosIdentity::is_anonymous`](crate::KerberosIdentity::is_anonymous).
+    /// `403` (anonymously passed on in [`optional`](SpnegoAuth::optional) mode), and logged.
+    /// Realms that enable anonymous PKINIT (MIT recommends it to armour logins with FAST) let
+    /// anyone get such a ticket, so it proves only that the client reached the KDC. Turn this
+    /// on only if your handlers check
+    /// [`KerberosIdentity::is_anonymous`](crate::KerberosIdentity::is_anonymous).
     pub fn allow_anonymous(mut self) -> Self {
         self.config.allow_anonymous = true;
         self
@@ -260,7 +261,8 @@ impl SpnegoAuthBuilder {
     /// ```
     /// use actix_gssapi::{ReplayProtection, SpnegoAuth};
     ///
-    /// let builder = SpnegoAuth::builder().replay_protection(ReplayProtection::in_memory().max_entries(4_000_000));
+    /// let builder = SpnegoAuth::builder()
+    ///     .replay_protection(ReplayProtection::in_memory().max_entries(4_000_000));
     /// ```
     pub fn replay_protection(mut self, protection: ReplayProtection) -> Self {
         self.config.replay = protection;

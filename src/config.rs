@@ -96,8 +96,8 @@ use crate::session::SessionCookie;
 #[derive(Clone)]
 pub struct SpnegoAuth {
     pub(crate) config: Arc<Config>,
-    /// Started by [`SpnegoAuthBuilder::build`](crate::SpnegoAuthBuilder::build), or for [`SpnegoAuth::new`] when the first
-    /// worker starts; shared by every clone.
+    /// Started by [`SpnegoAuthBuilder::build`](crate::SpnegoAuthBuilder::build), or for
+    /// [`SpnegoAuth::new`] when the first worker starts; shared by every clone.
     engine: Arc<OnceLock<Result<Engine, Error>>>,
 }
 

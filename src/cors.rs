@@ -1,7 +1,7 @@
 //! CORS preflights: which requests are ones (they pass `SpnegoAuth` unauthenticated unless
-//! [`authenticate_preflights`](crate::SpnegoAuthBuilder::authenticate_preflights)), and whether what
-//! the application answered is a preflight answer (only then does it go out). Pure functions
-//! of the request and the response.
+//! [`authenticate_preflights`](crate::SpnegoAuthBuilder::authenticate_preflights)), and
+//! whether what the application answered is a preflight answer (only then does it go out).
+//! Pure functions of the request and the response.
 
 use actix_web::http::header;
 use actix_web::http::{Method, StatusCode};

@@ -229,16 +229,17 @@ impl KerberosIdentity {
 
     /// Whether the client used an anonymous ticket (`WELLKNOWN/ANONYMOUS`, GSSAPI's
     /// `GSS_C_ANON_FLAG`). Always `false` unless
-    /// [`SpnegoAuthBuilder::allow_anonymous`](crate::SpnegoAuthBuilder::allow_anonymous) is on: anonymous
-    /// tickets are refused by default.
+    /// [`SpnegoAuthBuilder::allow_anonymous`](crate::SpnegoAuthBuilder::allow_anonymous) is
+    /// on: anonymous tickets are refused by default.
     pub fn is_anonymous(&self) -> bool {
         self.anonymous
     }
 
     /// The local account name krb5's `auth_to_local` rules map the client to (`alice` for
     /// `alice@EXAMPLE.COM` by default), when
-    /// [`SpnegoAuthBuilder::map_local_names`](crate::SpnegoAuthBuilder::map_local_names) is on and a rule
-    /// maps it; `None` otherwise. A session cookie carries the name its login was mapped to.
+    /// [`SpnegoAuthBuilder::map_local_names`](crate::SpnegoAuthBuilder::map_local_names) is on
+    /// and a rule maps it; `None` otherwise. A session cookie carries the name its login was
+    /// mapped to.
     pub fn local_name(&self) -> Option<&str> {
         self.local_name.as_deref()
     }

@@ -21,7 +21,8 @@ use crate::service_name::{ServiceName, VerifyTarget};
 
 /// Lets clients that cannot do Kerberos log in with their Kerberos password
 /// (`Authorization: Basic`), checked with the KDC and verified against the service's own
-/// keytab. Off unless given to [`SpnegoAuthBuilder::password_fallback`](crate::SpnegoAuthBuilder::password_fallback).
+/// keytab. Off unless given to
+/// [`SpnegoAuthBuilder::password_fallback`](crate::SpnegoAuthBuilder::password_fallback).
 ///
 /// Laptops outside the domain, scripts, and browsers that could not get a ticket (and fell
 /// back to NTLM) cannot do Negotiate. With the fallback on, the `401` answer offers both
@@ -83,8 +84,8 @@ use crate::service_name::{ServiceName, VerifyTarget};
 /// # Cost and abuse
 /// Each `Basic` request costs two KDC exchanges (initial ticket, service ticket), three when
 /// the account needs pre-authentication (as every Active Directory account does), on a
-/// GSSAPI thread, where a Negotiate login costs none. Password checks wait in the same bounded [login queue](crate::Capacity::login_queue)
-/// as Negotiate logins, served by client address in turn: a client guessing passwords gets
+/// GSSAPI thread, where a Negotiate login costs none. Password checks wait in the same
+/// bounded [login queue](crate::Capacity::login_queue) as Negotiate logins, served by client address in turn: a client guessing passwords gets
 /// `503` past its [share](crate::Capacity::login_queue_per_peer) and delays others' logins
 /// by one check at most. Every guess reaches the KDC, so the realm's lockout policy applies.
 /// A KDC that does not answer holds a thread for MIT's timeouts (`kdc_timeout` in

@@ -7,7 +7,8 @@ use std::fmt;
 use crate::error::{Error, ErrorKind};
 
 /// Which tickets the server accepts: the service principal whose key, from the keytab, opens
-/// them. One choice, given to [`SpnegoAuthBuilder::principal`](crate::SpnegoAuthBuilder::principal).
+/// them. One choice, given to
+/// [`SpnegoAuthBuilder::principal`](crate::SpnegoAuthBuilder::principal).
 ///
 /// Clients ask their KDC for a ticket to `HTTP/<the host name in the URL>`, so the usual
 /// choice is [`host`](Self::host) with the fully-qualified name users type (the one an Active
