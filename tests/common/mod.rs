@@ -224,6 +224,50 @@ pub fn curl(args: &[&str], env: &[(&str, std::ffi::OsString)]) -> (u16, String) 
     curl_via(&[], args, env)
 }
 
+/// One curl run with its headers dumped (`-D -`): the last status, every status line and
+/// header curl printed (one block per response it got), and the last body.
+pub struct Exchange {
+    pub code: u16,
+    pub head: String,
+    pub body: String,
+}
+
+/// curl `args` against `url` with this process's realm (alice's ticket), headers dumped.
+pub fn curl_exchange(url: &str, args: &[&str]) -> Exchange {
+    let mut all = vec!["-D", "-"];
+    all.extend_from_slice(args);
+    all.push(url);
+    let (code, out) = curl(&all, &realm().env());
+    // The head ends at the last blank line curl printed, before the last response's body.
+    let (head, body) = out.rsplit_once("\r\n\r\n").unwrap_or((&out, ""));
+    Exchange {
+        code,
+        head: head.to_owned(),
+        body: body.to_owned(),
+    }
+}
+
+impl Exchange {
+    /// Every response's status line.
+    pub fn status_lines(&self) -> Vec<&str> {
+        self.head
+            .lines()
+            .filter(|l| l.starts_with("HTTP/"))
+            .map(str::trim)
+            .collect()
+    }
+
+    /// The values of header `name` in the last response (any case).
+    pub fn last_headers(&self, name: &str) -> Vec<&str> {
+        let last = self.head.rsplit("HTTP/").next().unwrap_or("");
+        last.lines()
+            .filter_map(|l| l.split_once(':'))
+            .filter(|(k, _)| k.trim().eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.trim())
+            .collect()
+    }
+}
+
 /// A child process, killed and reaped when dropped, whatever the test did.
 pub struct Reaped(pub std::process::Child);
 

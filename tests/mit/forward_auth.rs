@@ -144,35 +144,8 @@ fn setup() -> (Nginx, Seen) {
     (Nginx::start(endpoint.port(), upstream.port()), seen)
 }
 
-struct Exchange {
-    code: u16,
-    head: String,
-    body: String,
-}
-
-impl Exchange {
-    /// The values of header `name` in the last response curl got.
-    fn last_headers(&self, name: &str) -> Vec<&str> {
-        let last = self.head.rsplit("HTTP/").next().unwrap_or("");
-        last.lines()
-            .filter_map(|l| l.split_once(':'))
-            .filter(|(k, _)| k.trim().eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.trim())
-            .collect()
-    }
-}
-
-fn curl(url: &str, args: &[&str]) -> Exchange {
-    let mut all = vec!["-D", "-"];
-    all.extend_from_slice(args);
-    all.push(url);
-    let (code, out) = common::curl(&all, &realm().env());
-    let (head, body) = out.rsplit_once("\r\n\r\n").unwrap_or((&out, ""));
-    Exchange {
-        code,
-        head: head.to_owned(),
-        body: body.to_owned(),
-    }
+fn curl(url: &str, args: &[&str]) -> common::Exchange {
+    common::curl_exchange(url, args)
 }
 
 fn reached(seen: &Seen, path: &str) -> Vec<String> {

@@ -7,7 +7,7 @@ use crate::common;
 
 use actix_gssapi::{KerberosIdentity, Key, ServicePrincipal, SessionCookie, SpnegoAuth};
 use actix_web::{web, App};
-use common::{alice_token, realm};
+use common::{alice_token, realm, Exchange};
 
 async fn whoami(id: KerberosIdentity) -> String {
     format!("{} cookie={}", id.principal(), id.is_from_session_cookie())
@@ -29,49 +29,12 @@ fn serve() -> String {
     format!("https://localhost:{}/", addr.port())
 }
 
-/// The status lines and headers curl printed (`-D -`), before the body.
-struct Exchange {
-    code: u16,
-    head: String,
-    body: String,
-}
-
-/// curl `--http2` against `url` with `args`, headers dumped.
+/// curl `--http2` against `url` with `args`.
 fn curl_h2(url: &str, args: &[&str]) -> Exchange {
     let (cert, _) = common::tls_cert();
-    let cert = cert.to_str().expect("path");
-    let mut all = vec!["--http2", "--cacert", cert, "-D", "-"];
+    let mut all = vec!["--http2", "--cacert", cert.to_str().expect("path")];
     all.extend_from_slice(args);
-    all.push(url);
-    let (code, out) = common::curl(&all, &realm().env());
-    // The head ends at the last blank line curl printed for the last response.
-    let (head, body) = out.rsplit_once("\r\n\r\n").unwrap_or((&out, ""));
-    Exchange {
-        code,
-        head: head.to_owned(),
-        body: body.to_owned(),
-    }
-}
-
-impl Exchange {
-    /// Every response's status line (curl prints one per response it got).
-    fn status_lines(&self) -> Vec<&str> {
-        self.head
-            .lines()
-            .filter(|l| l.starts_with("HTTP/"))
-            .map(str::trim)
-            .collect()
-    }
-
-    /// The values of header `name` in the last response (h2 names are lowercase).
-    fn last_headers(&self, name: &str) -> Vec<&str> {
-        let last = self.head.rsplit("HTTP/").next().unwrap_or("");
-        last.lines()
-            .filter_map(|l| l.split_once(':'))
-            .filter(|(k, _)| k.trim().eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.trim())
-            .collect()
-    }
+    common::curl_exchange(url, &all)
 }
 
 #[test]
