@@ -374,3 +374,69 @@ async fn session_cookies_carry_the_groups_a_rule_asks_for() {
     assert_eq!(by_cookie, by_ticket);
     println!("400-group session cookie: {len} bytes");
 }
+
+/// A user in 400 groups through nginx in front of `ForwardAuth`, with the forward-auth guide's
+/// `server` block: the 6 KB token and the long `X-Remote-Groups` answer get through with the
+/// guide's buffer sizes, and do not with nginx's defaults (the block without them).
+#[actix_web::test]
+async fn a_user_in_400_groups_gets_through_nginx_with_the_guides_buffers() {
+    use actix_gssapi::{Capacity, ForwardAuth};
+    use common::nginx::{guide_server_block, Nginx};
+
+    domain();
+    let auth = SpnegoAuth::builder()
+        .principal(ServicePrincipal::host("localhost"))
+        .capacity(Capacity::new().login_queue_per_peer(None))
+        .build()
+        .unwrap();
+    let endpoint = common::spawn_server(move || {
+        App::new().service(ForwardAuth::new().service("/auth", auth.clone()))
+    });
+    let upstream = common::spawn_server(|| {
+        App::new().default_service(web::to(|req: actix_web::HttpRequest| async move {
+            let user = req
+                .headers()
+                .get("x-remote-user")
+                .map(|v| v.as_bytes().to_vec());
+            let groups = req
+                .headers()
+                .get("x-remote-groups")
+                .map_or(0, |v| v.as_bytes().split(|b| *b == b',').count());
+            format!(
+                "{} groups={groups}",
+                String::from_utf8_lossy(&user.unwrap_or_default())
+            )
+        }))
+    });
+    let get = |nginx: &Nginx, user: &str| {
+        let authorization = format!("Authorization: {}", token(user).header());
+        common::curl(&["-H", &authorization, &nginx.url("/app")], &domain().env())
+    };
+    let block = guide_server_block();
+    let nginx = Nginx::start(domain().dir(), &block, endpoint.port(), upstream.port());
+    // alice (a few groups) and the 400-group user, with the guide's settings.
+    let (code, body) = get(&nginx, "alice");
+    assert_eq!(code, 200, "{body}");
+    assert!(body.starts_with("alice@AD.TEST groups="), "{body}");
+    let (code, body) = get(&nginx, "manygroups");
+    assert_eq!(
+        (code, body.as_str()),
+        (
+            200,
+            format!("manygroups@AD.TEST groups={}", MANY_GROUPS + 2).as_str()
+        )
+    );
+    // nginx's defaults: the same block without the buffer settings.
+    let defaults: String = block
+        .lines()
+        .filter(|l| !l.contains("buffer"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert_ne!(defaults, block, "the guide's block sets no buffer size");
+    let nginx = Nginx::start(domain().dir(), &defaults, endpoint.port(), upstream.port());
+    let (code, _) = get(&nginx, "alice");
+    assert_eq!(code, 200, "alice needs no larger buffers");
+    let (code, body) = get(&nginx, "manygroups");
+    eprintln!("manygroups through nginx's default buffers: {code}");
+    assert_ne!(code, 200, "{body}");
+}

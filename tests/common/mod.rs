@@ -417,6 +417,7 @@ pub fn stall_keytab(
 }
 
 pub mod load;
+pub mod nginx;
 
 /// The `name=value` of the session cookie `res` sets (panics when it sets none), and the
 /// whole `Set-Cookie` header's length.

@@ -7,108 +7,12 @@
 
 use crate::common;
 
-use std::path::PathBuf;
-use std::process::Command;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use actix_gssapi::{Capacity, ForwardAuth, Key, ServicePrincipal, SessionCookie, SpnegoAuth};
 use actix_web::{web, App, HttpRequest};
-use common::{alice_token, free_port, realm, Reaped};
-
-/// The nginx configuration of the guide: its one ```nginx block.
-fn guide_server_block() -> String {
-    let guide = include_str!("../../src/guide/forward_auth.md");
-    let start = guide
-        .find("```nginx\n")
-        .expect("an nginx block in the guide")
-        + 9;
-    let len = guide[start..].find("\n```").expect("the block's end");
-    guide[start..start + len].to_owned()
-}
-
-/// A running nginx with the guide's block, its addresses pointed at this test's servers.
-struct Nginx {
-    _process: Reaped,
-    port: u16,
-}
-
-impl Nginx {
-    fn start(auth_port: u16, upstream_port: u16) -> Self {
-        let port = free_port();
-        let dir = realm().dir().join(format!("nginx-{port}"));
-        std::fs::create_dir_all(&dir).expect("nginx directory");
-        let block = guide_server_block()
-            .replace("127.0.0.1:8080", &format!("127.0.0.1:{port}"))
-            .replace("127.0.0.1:8081", &format!("127.0.0.1:{auth_port}"))
-            .replace("127.0.0.1:3000", &format!("127.0.0.1:{upstream_port}"));
-        let d = dir.display();
-        // As root, nginx's workers would run as `nobody`, who cannot enter the realm's private
-        // directory where the temporary paths are.
-        let user = if is_root() { "user root;\n" } else { "" };
-        // One process (no master and workers): killing it on drop leaves nothing behind.
-        let conf = format!(
-            "{user}master_process off;\nerror_log {d}/error.log info;\npid {d}/nginx.pid;\n\
-             events {{ worker_connections 256; }}\n\
-             http {{\n access_log off;\n client_body_temp_path {d}/body;\n \
-             proxy_temp_path {d}/proxy;\n fastcgi_temp_path {d}/fastcgi;\n \
-             uwsgi_temp_path {d}/uwsgi;\n scgi_temp_path {d}/scgi;\n{block}\n}}\n"
-        );
-        std::fs::write(dir.join("nginx.conf"), conf).expect("nginx.conf");
-        let nginx = nginx_binary();
-        let process = Reaped(
-            Command::new(&nginx)
-                .arg("-p")
-                .arg(&dir)
-                .arg("-e")
-                .arg(dir.join("error.log"))
-                .arg("-c")
-                .arg(dir.join("nginx.conf"))
-                .args(["-g", "daemon off;"])
-                .stdin(std::process::Stdio::null())
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .spawn()
-                .unwrap_or_else(|e| {
-                    panic!("{}: {e} (apt-get install nginx-light)", nginx.display())
-                }),
-        );
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "nginx did not start: {}",
-                std::fs::read_to_string(dir.join("error.log")).unwrap_or_default()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Self {
-            _process: process,
-            port,
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://localhost:{}{path}", self.port)
-    }
-}
-
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("Uid:"))
-        .and_then(|v| v.split_whitespace().next().map(|uid| uid == "0"))
-        .unwrap_or(false)
-}
-
-fn nginx_binary() -> PathBuf {
-    ["/usr/sbin/nginx", "/usr/bin/nginx"]
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.exists())
-        .unwrap_or_else(|| PathBuf::from("nginx"))
-}
+use common::nginx::{guide_server_block, Nginx};
+use common::{alice_token, free_port, realm};
 
 /// What reached the application: `path user=<X-Remote-User>` per request.
 type Seen = Arc<Mutex<Vec<String>>>;
@@ -141,7 +45,13 @@ fn setup() -> (Nginx, Seen) {
             async move { line }
         }))
     });
-    (Nginx::start(endpoint.port(), upstream.port()), seen)
+    let nginx = Nginx::start(
+        realm().dir(),
+        &guide_server_block(),
+        endpoint.port(),
+        upstream.port(),
+    );
+    (nginx, seen)
 }
 
 fn curl(url: &str, args: &[&str]) -> common::Exchange {

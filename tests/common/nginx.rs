@@ -1,0 +1,104 @@
+//! A throwaway nginx for the forward-auth tests, configured with the guide's `server` block.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use super::{free_port, Reaped};
+
+/// The nginx configuration of the guide: its one ```nginx block.
+pub fn guide_server_block() -> String {
+    let guide = include_str!("../../src/guide/forward_auth.md");
+    let start = guide
+        .find("```nginx\n")
+        .expect("an nginx block in the guide")
+        + 9;
+    let len = guide[start..].find("\n```").expect("the block's end");
+    guide[start..start + len].to_owned()
+}
+
+/// A running nginx (Debian's), one process, killed on drop.
+pub struct Nginx {
+    _process: Reaped,
+    pub port: u16,
+}
+
+impl Nginx {
+    /// nginx in a directory under `base` with `block` (a `server` block, as the guide's) in
+    /// its `http` block, the guide's three addresses pointed at `port` (nginx's own, from
+    /// [`free_port`]), `auth_port` (the endpoint) and `upstream_port` (the application).
+    pub fn start(base: &Path, block: &str, auth_port: u16, upstream_port: u16) -> Self {
+        let port = free_port();
+        let dir = base.join(format!("nginx-{port}"));
+        std::fs::create_dir_all(&dir).expect("nginx directory");
+        let block = block
+            .replace("127.0.0.1:8080", &format!("127.0.0.1:{port}"))
+            .replace("127.0.0.1:8081", &format!("127.0.0.1:{auth_port}"))
+            .replace("127.0.0.1:3000", &format!("127.0.0.1:{upstream_port}"));
+        let d = dir.display();
+        // As root, nginx's workers would run as `nobody`, who cannot enter the realm's private
+        // directory where the temporary paths are.
+        let user = if is_root() { "user root;\n" } else { "" };
+        // One process (no master and workers): killing it on drop leaves nothing behind.
+        let conf = format!(
+            "{user}master_process off;\nerror_log {d}/error.log info;\npid {d}/nginx.pid;\n\
+             events {{ worker_connections 256; }}\n\
+             http {{\n access_log off;\n client_body_temp_path {d}/body;\n \
+             proxy_temp_path {d}/proxy;\n fastcgi_temp_path {d}/fastcgi;\n \
+             uwsgi_temp_path {d}/uwsgi;\n scgi_temp_path {d}/scgi;\n{block}\n}}\n"
+        );
+        std::fs::write(dir.join("nginx.conf"), conf).expect("nginx.conf");
+        let nginx = nginx_binary();
+        let process = Reaped(
+            Command::new(&nginx)
+                .arg("-p")
+                .arg(&dir)
+                .arg("-e")
+                .arg(dir.join("error.log"))
+                .arg("-c")
+                .arg(dir.join("nginx.conf"))
+                .args(["-g", "daemon off;"])
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap_or_else(|e| {
+                    panic!("{}: {e} (apt-get install nginx-light)", nginx.display())
+                }),
+        );
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "nginx did not start: {}",
+                std::fs::read_to_string(dir.join("error.log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Self {
+            _process: process,
+            port,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://localhost:{}{path}", self.port)
+    }
+}
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|v| v.split_whitespace().next().map(|uid| uid == "0"))
+        .unwrap_or(false)
+}
+
+fn nginx_binary() -> PathBuf {
+    ["/usr/sbin/nginx", "/usr/bin/nginx"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+        .unwrap_or_else(|| PathBuf::from("nginx"))
+}
