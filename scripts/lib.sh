@@ -13,7 +13,7 @@ RUNTIME_PACKAGES=(krb5-kdc krb5-admin-server krb5-user curl)
 # Samba AD DC for what only Active Directory has (tests/active_directory.rs); a Redis server (and
 # redis-cli) for the shared replay store (openssl makes its TLS certificates).
 TEST_PACKAGES=(faketime firefox-esr chromium tesseract-ocr python3-venv python3-dev openssl krb5-pkinit
-    samba samba-ad-provision samba-ad-dc ldb-tools redis-server redis-tools nginx-light)
+    samba samba-ad-provision samba-ad-dc ldb-tools redis-server redis-tools nginx-light caddy)
 # Only scripts/bench.sh: the Apache mod_auth_gssapi it compares against, and wrk.
 BENCH_PACKAGES=(apache2 libapache2-mod-auth-gssapi wrk redis-server)
 

@@ -27,8 +27,8 @@ use crate::identity::KerberosIdentity;
 /// Every method is answered (proxies forward the original one). The identity headers are for
 /// the proxy only: it must set them on the request to the application itself, replacing any
 /// the client sent, and the application must be reachable through the proxy only. The
-/// [forward-auth guide](crate::guide::forward_auth) has an nginx configuration that the tests
-/// run as written.
+/// [forward-auth guide](crate::guide::forward_auth) has nginx and Caddy configurations that the
+/// tests run as written.
 ///
 /// ```no_run
 /// use actix_gssapi::{Capacity, ForwardAuth, ServicePrincipal, SpnegoAuth};

@@ -75,7 +75,8 @@
 //! - [Composition](guide::composition): open routes, optional login, CORS, WebSockets, custom
 //!   answers, session cookies, the password fallback.
 //! - [Deployment](guide::deployment): several nodes, overload, TLS, logging, metrics.
-//! - [Forward auth](guide::forward_auth): Kerberos in front of any application, behind nginx.
+//! - [Forward auth](guide::forward_auth): Kerberos in front of any application, behind nginx
+//!   or Caddy.
 //! - [Security model](guide::security).
 //! - [Coming from mod_auth_gssapi or ASGI-GSSAPI](guide::coming_from).
 //!

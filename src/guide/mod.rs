@@ -12,7 +12,7 @@
 //! - [`deployment`]: several nodes (session key, Redis replay store), overload, TLS and
 //!   channel bindings, logging, metrics.
 //! - [`forward_auth`]: Kerberos in front of an application that knows nothing of it, behind
-//!   nginx (`auth_request`) and [`ForwardAuth`](crate::ForwardAuth).
+//!   nginx (`auth_request`) or Caddy (`forward_auth`) and [`ForwardAuth`](crate::ForwardAuth).
 //! - [`security`]: the security model: what is checked, what each answer means, what is left
 //!   to you.
 //! - [`coming_from`]: mod_auth_gssapi directive by directive, and a side-by-side comparison

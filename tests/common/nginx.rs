@@ -1,4 +1,5 @@
-//! A throwaway nginx for the forward-auth tests, configured with the guide's `server` block.
+//! A throwaway nginx and a throwaway Caddy for the forward-auth tests, each configured with
+//! the guide's block.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -101,4 +102,71 @@ fn nginx_binary() -> PathBuf {
         .map(PathBuf::from)
         .find(|p| p.exists())
         .unwrap_or_else(|| PathBuf::from("nginx"))
+}
+
+/// The Caddy site of the guide: its one ```caddyfile block.
+pub fn guide_caddy_site() -> String {
+    let guide = include_str!("../../src/guide/forward_auth.md");
+    let start = guide
+        .find("```caddyfile\n")
+        .expect("a caddyfile block in the guide")
+        + 13;
+    let len = guide[start..].find("\n```").expect("the block's end");
+    guide[start..start + len].to_owned()
+}
+
+/// A running Caddy (Debian's), killed on drop.
+pub struct Caddy {
+    _process: Reaped,
+    pub port: u16,
+}
+
+impl Caddy {
+    /// Caddy in a directory under `base` with `site` (as the guide's), its addresses pointed
+    /// at a free port, `auth_port` and `upstream_port`; no admin endpoint, no HTTPS.
+    pub fn start(base: &Path, site: &str, auth_port: u16, upstream_port: u16) -> Self {
+        let port = free_port();
+        let dir = base.join(format!("caddy-{port}"));
+        std::fs::create_dir_all(&dir).expect("caddy directory");
+        let site = site
+            .replace(":8080", &format!(":{port}"))
+            .replace("127.0.0.1:8081", &format!("127.0.0.1:{auth_port}"))
+            .replace("127.0.0.1:3000", &format!("127.0.0.1:{upstream_port}"));
+        let conf = format!("{{\n\tadmin off\n\tauto_https off\n}}\n\n{site}\n");
+        std::fs::write(dir.join("Caddyfile"), conf).expect("Caddyfile");
+        let process = Reaped(
+            Command::new("caddy")
+                .args(["run", "--adapter", "caddyfile", "--config"])
+                .arg(dir.join("Caddyfile"))
+                .env("HOME", &dir)
+                .env("XDG_DATA_HOME", &dir)
+                .env("XDG_CONFIG_HOME", &dir)
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(
+                    std::fs::File::create(dir.join("caddy.log"))
+                        .map(std::process::Stdio::from)
+                        .unwrap_or_else(|_| std::process::Stdio::null()),
+                )
+                .spawn()
+                .unwrap_or_else(|e| panic!("caddy: {e} (apt-get install caddy)")),
+        );
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "caddy did not start: {}",
+                std::fs::read_to_string(dir.join("caddy.log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Self {
+            _process: process,
+            port,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://localhost:{}{path}", self.port)
+    }
 }

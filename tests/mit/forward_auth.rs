@@ -3,7 +3,8 @@
 //! behind that shows what reached it: a login passes with the user nginx set, no ticket gets
 //! the `401` challenge through nginx, a refused or replayed token `403`, a spoofed
 //! `X-Remote-User` never reaches the application, and the session cookie and the server's
-//! mutual-authentication token get back to the client. And `examples/forward_auth`'s contract.
+//! mutual-authentication token get back to the client. The guide's Caddy site the same way
+//! (`forward_auth`). And `examples/forward_auth`'s contract.
 
 use crate::common;
 
@@ -11,15 +12,15 @@ use std::sync::{Arc, Mutex};
 
 use actix_gssapi::{Capacity, ForwardAuth, Key, ServicePrincipal, SessionCookie, SpnegoAuth};
 use actix_web::{web, App, HttpRequest};
-use common::nginx::{guide_server_block, Nginx};
+use common::nginx::{guide_caddy_site, guide_server_block, Caddy, Nginx};
 use common::{alice_token, free_port, realm};
 
 /// What reached the application: `path user=<X-Remote-User>` per request.
 type Seen = Arc<Mutex<Vec<String>>>;
 
-/// The endpoint (a session cookie without `Secure`: nginx speaks plain HTTP here), an
-/// application that echoes what it got, and nginx in front of both.
-fn setup() -> (Nginx, Seen) {
+/// The endpoint (a session cookie without `Secure`: the proxies speak plain HTTP here) and an
+/// application that echoes what it got: their ports, and what reached the application.
+fn servers() -> (u16, u16, Seen) {
     realm();
     let auth = SpnegoAuth::builder()
         .principal(ServicePrincipal::host("localhost"))
@@ -35,22 +36,29 @@ fn setup() -> (Nginx, Seen) {
     let upstream = common::spawn_server(move || {
         let record = Arc::clone(&record);
         App::new().default_service(web::to(move |req: HttpRequest| {
-            let users: Vec<String> = req
-                .headers()
-                .get_all("x-remote-user")
-                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-                .collect();
-            let line = format!("{} user={}", req.path(), users.join("|"));
+            let all = |name: &str| {
+                req.headers()
+                    .get_all(name)
+                    .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                    .collect::<Vec<_>>()
+                    .join("|")
+            };
+            let mut line = format!("{} user={}", req.path(), all("x-remote-user"));
+            let groups = all("x-remote-groups");
+            if !groups.is_empty() {
+                line.push_str(&format!(" groups={groups}"));
+            }
             record.lock().unwrap().push(line.clone());
             async move { line }
         }))
     });
-    let nginx = Nginx::start(
-        realm().dir(),
-        &guide_server_block(),
-        endpoint.port(),
-        upstream.port(),
-    );
+    (endpoint.port(), upstream.port(), seen)
+}
+
+/// [`servers`] with nginx in front, configured with the guide's block.
+fn setup() -> (Nginx, Seen) {
+    let (endpoint, upstream, seen) = servers();
+    let nginx = Nginx::start(realm().dir(), &guide_server_block(), endpoint, upstream);
     (nginx, seen)
 }
 
@@ -184,4 +192,58 @@ fn the_example_answers_the_documented_contract() {
     let res = curl(&url, &["-X", "POST"]);
     assert_eq!(res.code, 401);
     assert_eq!(res.last_headers("www-authenticate"), ["Negotiate"]);
+}
+
+/// The guide's Caddy site in front of the same endpoint: a login passes as alice, no ticket
+/// gets the challenge through Caddy, a refused token `403`, and spoofed identity headers
+/// (`X-Remote-Groups` too, which the endpoint does not send without a PAC) never reach the
+/// application.
+#[test]
+fn behind_caddy_a_login_passes_and_spoofed_headers_are_dropped() {
+    let (endpoint, upstream, seen) = servers();
+    let caddy = Caddy::start(realm().dir(), &guide_caddy_site(), endpoint, upstream);
+    let res = curl(&caddy.url("/app/caddy"), &["--negotiate", "-u", ":"]);
+    assert_eq!(
+        (res.code, res.body.as_str()),
+        (200, "/app/caddy user=alice@EXAMPLE.TEST"),
+        "{}",
+        res.head
+    );
+    let res = curl(&caddy.url("/app/caddy-private"), &[]);
+    assert_eq!(res.code, 401, "{}", res.head);
+    assert_eq!(
+        res.last_headers("www-authenticate"),
+        ["Negotiate"],
+        "{}",
+        res.head
+    );
+    let res = curl(
+        &caddy.url("/app/caddy-garbage"),
+        &["-H", "Authorization: Negotiate AAAAAAAAAAAAAAAA"],
+    );
+    assert_eq!(res.code, 403, "{}", res.head);
+    let res = curl(
+        &caddy.url("/app/caddy-spoofed"),
+        &[
+            "--negotiate",
+            "-u",
+            ":",
+            "-H",
+            "X-Remote-User: admin@EXAMPLE.TEST",
+            "-H",
+            "X-Remote-Groups: S-1-5-21-1-2-3-512",
+        ],
+    );
+    assert_eq!(res.code, 200, "{}", res.head);
+    assert_eq!(
+        reached(&seen, "/app/caddy-spoofed"),
+        ["/app/caddy-spoofed user=alice@EXAMPLE.TEST"],
+        "a client's identity header went through Caddy"
+    );
+    for path in ["/app/caddy-private", "/app/caddy-garbage"] {
+        assert!(
+            reached(&seen, path).is_empty(),
+            "{path} reached the application"
+        );
+    }
 }
