@@ -7,15 +7,34 @@ use std::time::{Duration, Instant};
 
 use super::{free_port, Reaped};
 
-/// The nginx configuration of the guide: its one ```nginx block.
-pub fn guide_server_block() -> String {
+/// The forward-auth guide's one code block in `language` (`nginx`, `caddyfile`).
+fn guide_block(language: &str) -> String {
     let guide = include_str!("../../src/guide/forward_auth.md");
+    let fence = format!("```{language}\n");
     let start = guide
-        .find("```nginx\n")
-        .expect("an nginx block in the guide")
-        + 9;
+        .find(&fence)
+        .unwrap_or_else(|| panic!("a {language} block in the guide"))
+        + fence.len();
     let len = guide[start..].find("\n```").expect("the block's end");
     guide[start..start + len].to_owned()
+}
+
+/// The nginx configuration of the guide: its one ```nginx block.
+pub fn guide_server_block() -> String {
+    guide_block("nginx")
+}
+
+/// Waits (at most 10 s) until `what` listens on `port`; fails with its `log` otherwise.
+fn wait_for_listening(what: &str, port: u16, log: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not start: {}",
+            std::fs::read_to_string(log).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 /// A running nginx (Debian's), one process, killed on drop.
@@ -67,15 +86,7 @@ impl Nginx {
                     panic!("{}: {e} (apt-get install nginx-light)", nginx.display())
                 }),
         );
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "nginx did not start: {}",
-                std::fs::read_to_string(dir.join("error.log")).unwrap_or_default()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        wait_for_listening("nginx", port, &dir.join("error.log"));
         Self {
             _process: process,
             port,
@@ -106,13 +117,7 @@ fn nginx_binary() -> PathBuf {
 
 /// The Caddy site of the guide: its one ```caddyfile block.
 pub fn guide_caddy_site() -> String {
-    let guide = include_str!("../../src/guide/forward_auth.md");
-    let start = guide
-        .find("```caddyfile\n")
-        .expect("a caddyfile block in the guide")
-        + 13;
-    let len = guide[start..].find("\n```").expect("the block's end");
-    guide[start..start + len].to_owned()
+    guide_block("caddyfile")
 }
 
 /// A running Caddy (Debian's), killed on drop.
@@ -151,15 +156,7 @@ impl Caddy {
                 .spawn()
                 .unwrap_or_else(|e| panic!("caddy: {e} (apt-get install caddy)")),
         );
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "caddy did not start: {}",
-                std::fs::read_to_string(dir.join("caddy.log")).unwrap_or_default()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        wait_for_listening("caddy", port, &dir.join("caddy.log"));
         Self {
             _process: process,
             port,
