@@ -3,13 +3,19 @@
 //! is in headers the proxy hands on to the application behind it.
 
 use std::fmt;
+use std::sync::Arc;
 
 use actix_web::dev::HttpServiceFactory;
 use actix_web::http::header::{HeaderName, HeaderValue};
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::http::Method;
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 
-use crate::config::SpnegoAuth;
-use crate::identity::KerberosIdentity;
+use crate::config::{Config, SpnegoAuth};
+use crate::events::AuthEvent;
+use crate::identity::{Handled, KerberosIdentity};
+use crate::original_request::{Place, Segments};
+use crate::require::{Require, Verdict};
+use crate::trusted_proxy::TrustedProxy;
 
 /// The forward-auth endpoint: Kerberos in front of an application that knows nothing of it
 /// (Grafana, Jupyter, a wiki), behind a proxy that asks this endpoint about each request.
@@ -23,6 +29,7 @@ use crate::identity::KerberosIdentity;
 /// | a valid ticket (or session cookie) | `200`, empty, with the user in [`X-Remote-User`](Self::user_header) (`alice@EXAMPLE.COM`), the realm in `X-Remote-Realm`, the local name (when mapped) in `X-Remote-Local-User`, the verified PAC's group SIDs (comma-separated) in `X-Remote-Groups`; and `WWW-Authenticate: Negotiate <token>` (mutual authentication) and the session cookie's `Set-Cookie`, for the proxy to copy to the client |
 /// | no credentials | `401` with `WWW-Authenticate: Negotiate`, which the proxy returns to the client |
 /// | a refused token | `403` |
+/// | a [route rule](Self::require) refuses the user | `403`; `401` with the challenge when the identity came from a session cookie, so that a ticket decides |
 ///
 /// Every method is answered (proxies forward the original one). The identity headers are for
 /// the proxy only: it must set them on the request to the application itself, replacing any
@@ -55,6 +62,10 @@ pub struct ForwardAuth {
     realm: HeaderName,
     local_name: HeaderName,
     groups: HeaderName,
+    original_uri: HeaderName,
+    original_method: HeaderName,
+    trusted: TrustedProxy,
+    rules: Arc<Vec<(Place, Require)>>,
 }
 
 impl Default for ForwardAuth {
@@ -70,6 +81,17 @@ impl fmt::Debug for ForwardAuth {
             .field("realm_header", &self.realm)
             .field("local_name_header", &self.local_name)
             .field("groups_header", &self.groups)
+            .field("original_uri_header", &self.original_uri)
+            .field("original_method_header", &self.original_method)
+            .field("trusted_proxy", &self.trusted)
+            .field(
+                "rules",
+                &self
+                    .rules
+                    .iter()
+                    .map(|(place, rule)| format!("{place}: {}", rule.describe()))
+                    .collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -83,7 +105,91 @@ impl ForwardAuth {
             realm: HeaderName::from_static("x-remote-realm"),
             local_name: HeaderName::from_static("x-remote-local-user"),
             groups: HeaderName::from_static("x-remote-groups"),
+            original_uri: HeaderName::from_static("x-forwarded-uri"),
+            original_method: HeaderName::from_static("x-forwarded-method"),
+            trusted: TrustedProxy::default(),
+            rules: Arc::default(),
         }
+    }
+
+    /// Applies `rule` to the original requests for `prefix` and below, whatever their method:
+    /// the user must meet it, or the answer is `403` (`401` for a session cookie's identity,
+    /// so that a ticket decides, as [`Require`] does). Several rules covering one request must
+    /// all be met. Requests no rule covers need only a login.
+    ///
+    /// The original request is what the [trusted proxy](Self::trusted_proxy) says in
+    /// `X-Forwarded-Uri` (nginx: `$request_uri`; Caddy and Traefik send it themselves) and
+    /// `X-Forwarded-Method`. `prefix` covers whole segments (`/admin` covers `/admin` and
+    /// `/admin/x`, not `/administrator`) and is matched after the path is read every way a
+    /// server behind might read it: case-insensitively, percent-escapes decoded, `.`, `..`,
+    /// `//`, `\` and `;` parameters resolved. Every rule applies — as if the request could be
+    /// for any route — when the endpoint cannot tell which request it is asked about: no
+    /// `X-Forwarded-Uri`, two of them, one from an untrusted peer, or a path with an escaped
+    /// separator (`%2F`), a double escape or a control byte. Each such case is logged.
+    ///
+    /// ```
+    /// use actix_gssapi::{ForwardAuth, Require};
+    ///
+    /// let endpoint = ForwardAuth::new()
+    ///     .require("/admin", Require::principals(["root@EXAMPLE.COM"]))
+    ///     .require("/", Require::realms(["EXAMPLE.COM"]));
+    /// ```
+    ///
+    /// # Panics
+    /// When `prefix` is not a path (`/…`), or holds an escaped separator or control byte.
+    pub fn require(self, prefix: &str, rule: Require) -> Self {
+        self.push_rule(Place::new(prefix, None), rule)
+    }
+
+    /// [`require`](Self::require), for these methods only (a `GET` rule covers `HEAD` too).
+    /// An original request whose method the endpoint was not told is covered.
+    ///
+    /// ```
+    /// use actix_gssapi::{ForwardAuth, Require};
+    /// use actix_web::http::Method;
+    ///
+    /// let endpoint = ForwardAuth::new().require_for(
+    ///     [Method::POST, Method::PUT, Method::DELETE],
+    ///     "/wiki",
+    ///     Require::principals(["editor@EXAMPLE.COM"]),
+    /// );
+    /// ```
+    ///
+    /// # Panics
+    /// As [`require`](Self::require).
+    pub fn require_for(
+        self,
+        methods: impl IntoIterator<Item = Method>,
+        prefix: &str,
+        rule: Require,
+    ) -> Self {
+        let methods = methods.into_iter().map(|m| m.as_str().to_owned()).collect();
+        self.push_rule(Place::new(prefix, Some(methods)), rule)
+    }
+
+    fn push_rule(mut self, place: Place, rule: Require) -> Self {
+        Arc::make_mut(&mut self.rules).push((place, rule));
+        self
+    }
+
+    /// Who may say which request the endpoint is asked about. Defaults to
+    /// [`TrustedProxy::loopback`]: a proxy on the same host.
+    pub fn trusted_proxy(mut self, trusted: TrustedProxy) -> Self {
+        self.trusted = trusted;
+        self
+    }
+
+    /// The header holding the original request's URI. Defaults to `X-Forwarded-Uri` (what
+    /// Caddy's `forward_auth` and Traefik's `forwardAuth` send).
+    pub fn original_uri_header(mut self, name: HeaderName) -> Self {
+        self.original_uri = name;
+        self
+    }
+
+    /// The header holding the original request's method. Defaults to `X-Forwarded-Method`.
+    pub fn original_method_header(mut self, name: HeaderName) -> Self {
+        self.original_method = name;
+        self
     }
 
     /// The header that carries the principal. Defaults to `X-Remote-User`.
@@ -128,6 +234,9 @@ impl ForwardAuth {
     /// principal with a control character): a proxy must never pass a request on with an
     /// identity other than the one GSSAPI established.
     fn answer(&self, req: &HttpRequest, id: &KerberosIdentity) -> HttpResponse {
+        if let Some(refusal) = self.apply_rules(req, id) {
+            return refusal;
+        }
         let mut headers = vec![(self.user.clone(), id.principal().to_owned())];
         if let Some(realm) = id.realm() {
             headers.push((self.realm.clone(), realm.to_owned()));
@@ -157,6 +266,96 @@ impl ForwardAuth {
             }
         }
         res
+    }
+
+    /// The route rules' answer when one refuses `id`, or `None` to let it pass.
+    fn apply_rules(&self, req: &HttpRequest, id: &KerberosIdentity) -> Option<HttpResponse> {
+        if self.rules.is_empty() {
+            return None;
+        }
+        let original = self.original(req);
+        let (method, path) = match &original {
+            Ok((method, path)) => (method.as_deref(), Some(path)),
+            Err(why) => {
+                log::warn!(
+                    "{} {}: every route rule applies to this request for {:?}: {why}",
+                    req.method(),
+                    req.path(),
+                    id.principal()
+                );
+                (None, None)
+            }
+        };
+        let config = req
+            .extensions()
+            .get::<Handled>()
+            .map_or_else(|| Arc::new(Config::default()), |h| Arc::clone(&h.config));
+        let shown = path.map_or_else(|| "an unknown path".to_owned(), ToString::to_string);
+        for (place, rule) in self.rules.iter() {
+            if path.is_some_and(|path| !place.covers(method, path)) {
+                continue;
+            }
+            match rule.judge(id) {
+                Verdict::Allow => {}
+                Verdict::AskForTicket => {
+                    log::info!(
+                        "{} {}: the session cookie of {} does not meet the rule for {place} \
+                         ({}) on {shown}: answering 401 so that a ticket decides",
+                        req.method(),
+                        req.path(),
+                        id.principal(),
+                        rule.describe()
+                    );
+                    return Some(config.unauthorized_response(req));
+                }
+                Verdict::Refuse | Verdict::Challenge => {
+                    log::warn!(
+                        "{} {}: {} refused on {shown} by the rule for {place}: {}",
+                        req.method(),
+                        req.path(),
+                        id.principal(),
+                        rule.describe()
+                    );
+                    config.emit(req, || AuthEvent::Refused {
+                        rule: rule.describe(),
+                    });
+                    return Some(config.forbidden_response(req));
+                }
+            }
+        }
+        None
+    }
+
+    /// The original request's method (`None` when not told) and path, or why the endpoint
+    /// cannot tell which request it is asked about.
+    fn original(&self, req: &HttpRequest) -> Result<(Option<String>, Segments), String> {
+        if let Some(why) = self.trusted.distrust(req) {
+            return Err(format!("its {} is not taken: {why}", self.original_uri));
+        }
+        let one = |name: &HeaderName| {
+            let mut values = req.headers().get_all(name);
+            match (values.next(), values.next()) {
+                (Some(value), None) => Ok(Some(value.as_bytes())),
+                (None, _) => Ok(None),
+                (Some(_), Some(_)) => Err(format!(
+                    "it has several {name} headers (a client's beside the proxy's?)"
+                )),
+            }
+        };
+        let uri = one(&self.original_uri)?
+            .ok_or_else(|| format!("it has no {} header", self.original_uri))?;
+        let path = Segments::parse(uri).map_err(|why| {
+            format!(
+                "its {} cannot be read as one path: {why}",
+                self.original_uri
+            )
+        })?;
+        let method = one(&self.original_method)
+            .ok()
+            .flatten()
+            .and_then(|m| std::str::from_utf8(m).ok())
+            .map(str::to_owned);
+        Ok((method, path))
     }
 }
 
@@ -189,6 +388,160 @@ mod tests {
             "alice@EXAMPLE.TEST"
         );
         assert!(res.headers().get("x-remote-user").is_none());
+    }
+
+    /// A sub-request from `peer` about `uri` (none when `None`) with `method`.
+    fn asked(peer: &str, uri: Option<&str>, method: Option<&str>) -> HttpRequest {
+        let mut req = TestRequest::default().peer_addr(peer.parse().unwrap());
+        if let Some(uri) = uri {
+            req = req.append_header(("x-forwarded-uri", uri));
+        }
+        if let Some(method) = method {
+            req = req.append_header(("x-forwarded-method", method));
+        }
+        req.to_http_request()
+    }
+
+    fn status(endpoint: &ForwardAuth, req: &HttpRequest, id: &KerberosIdentity) -> u16 {
+        endpoint.answer(req, id).status().as_u16()
+    }
+
+    fn admins_only() -> ForwardAuth {
+        ForwardAuth::new()
+            .require("/admin", Require::principals(["root@EXAMPLE.TEST"]))
+            .require_for(
+                [Method::POST, Method::DELETE],
+                "/wiki",
+                Require::principals(["editor@EXAMPLE.TEST"]),
+            )
+    }
+
+    #[test]
+    fn route_rules_apply_to_the_original_request_however_it_is_spelled() {
+        let endpoint = admins_only();
+        let alice = KerberosIdentity::for_tests("alice@EXAMPLE.TEST", None);
+        let root = KerberosIdentity::for_tests("root@EXAMPLE.TEST", None);
+        let local = "127.0.0.1:5000";
+        for uri in [
+            "/admin",
+            "/admin/",
+            "/ADMIN/users",
+            "//admin",
+            "/x/../admin",
+            "/%61dmin?x=1",
+            "/admin;jsessionid=1",
+            "/public/..;/admin",
+            "/public\\..\\admin",
+            "http://host/admin",
+        ] {
+            let req = asked(local, Some(uri), Some("GET"));
+            assert_eq!(status(&endpoint, &req, &alice), 403, "{uri}");
+            assert_eq!(status(&endpoint, &req, &root), 200, "{uri}");
+        }
+        for uri in [
+            "/",
+            "/administrator",
+            "/public/admin",
+            "/public?next=/admin",
+        ] {
+            let req = asked(local, Some(uri), Some("GET"));
+            assert_eq!(status(&endpoint, &req, &alice), 200, "{uri}");
+        }
+        // Method-limited rules: reads are open, writes need the editor.
+        let get = asked(local, Some("/wiki/page"), Some("GET"));
+        assert_eq!(status(&endpoint, &get, &alice), 200);
+        let post = asked(local, Some("/wiki/page"), Some("post"));
+        assert_eq!(status(&endpoint, &post, &alice), 403);
+        let editor = KerberosIdentity::for_tests("editor@EXAMPLE.TEST", None);
+        assert_eq!(status(&endpoint, &post, &editor), 200);
+        let unknown = asked(local, Some("/wiki/page"), None);
+        assert_eq!(
+            status(&endpoint, &unknown, &alice),
+            403,
+            "no method: covered"
+        );
+    }
+
+    #[test]
+    fn every_rule_applies_when_the_original_request_is_unknown_or_untrusted() {
+        let endpoint = admins_only();
+        let alice = KerberosIdentity::for_tests("alice@EXAMPLE.TEST", None);
+        let public = Some("/public");
+        assert_eq!(
+            status(&endpoint, &asked("127.0.0.1:1", public, None), &alice),
+            200
+        );
+        for (why, req) in [
+            ("no header", asked("127.0.0.1:1", None, Some("GET"))),
+            ("another host", asked("192.0.2.7:1", public, Some("GET"))),
+            (
+                "escaped separator",
+                asked("127.0.0.1:1", Some("/public%2F..%2Fadmin"), None),
+            ),
+            (
+                "double escape",
+                asked("127.0.0.1:1", Some("/%252e%252e/admin"), None),
+            ),
+            (
+                "two headers",
+                TestRequest::default()
+                    .peer_addr("127.0.0.1:1".parse().unwrap())
+                    .append_header(("x-forwarded-uri", "/admin"))
+                    .append_header(("x-forwarded-uri", "/public"))
+                    .to_http_request(),
+            ),
+        ] {
+            assert_eq!(status(&endpoint, &req, &alice), 403, "{why}");
+        }
+        // Someone every rule admits is let in all the same.
+        let both = ForwardAuth::new().require("/admin", Require::realms(["EXAMPLE.TEST"]));
+        let req = asked("192.0.2.7:1", None, None);
+        assert_eq!(status(&both, &req, &alice), 200);
+        // Without rules, nothing about the original request matters.
+        assert_eq!(status(&ForwardAuth::new(), &req, &alice), 200);
+    }
+
+    #[test]
+    fn a_shared_secret_makes_the_original_request_trusted() {
+        let name = HeaderName::from_static("x-forward-auth-secret");
+        let endpoint = admins_only().trusted_proxy(
+            TrustedProxy::peers(["192.0.2.7".parse().unwrap()]).secret_header(name, "s3cret"),
+        );
+        let alice = KerberosIdentity::for_tests("alice@EXAMPLE.TEST", None);
+        let with = |secret: &str| {
+            TestRequest::default()
+                .peer_addr("192.0.2.7:1".parse().unwrap())
+                .insert_header(("x-forwarded-uri", "/public"))
+                .insert_header(("x-forward-auth-secret", secret))
+                .to_http_request()
+        };
+        assert_eq!(status(&endpoint, &with("s3cret"), &alice), 200);
+        assert_eq!(status(&endpoint, &with("guess"), &alice), 403);
+        assert_eq!(
+            status(
+                &endpoint,
+                &asked("192.0.2.7:1", Some("/public"), None),
+                &alice
+            ),
+            403
+        );
+        assert!(!format!("{endpoint:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn a_session_cookie_a_rule_refuses_is_asked_for_a_ticket() {
+        let endpoint = admins_only();
+        let alice = KerberosIdentity::for_tests("alice@EXAMPLE.TEST", None);
+        let cookie = KerberosIdentity::from_session(
+            alice.session_claims("HTTP@localhost", false),
+            std::time::SystemTime::now() + std::time::Duration::from_secs(60),
+        );
+        let res = endpoint.answer(&asked("127.0.0.1:1", Some("/admin"), None), &cookie);
+        assert_eq!(res.status(), 401);
+        assert_eq!(res.headers().get("www-authenticate").unwrap(), "Negotiate");
+        assert!(res.headers().get("x-remote-user").is_none());
+        let res = endpoint.answer(&asked("127.0.0.1:1", Some("/public"), None), &cookie);
+        assert_eq!(res.status(), 200);
     }
 
     #[test]

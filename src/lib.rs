@@ -116,6 +116,7 @@ mod krb5;
 mod middleware;
 mod mit_errors;
 mod negotiate;
+mod original_request;
 mod pac;
 mod password;
 mod pool;
@@ -125,6 +126,7 @@ mod responses;
 mod service_name;
 mod session;
 mod sys;
+mod trusted_proxy;
 
 /// Re-exported from actix-web's `cookie` crate, for [`SessionCookie`].
 pub use actix_web::cookie::{Key, SameSite};
@@ -150,6 +152,7 @@ pub use require::RequireMiddleware;
 pub use responses::Responses;
 pub use service_name::ServicePrincipal;
 pub use session::SessionCookie;
+pub use trusted_proxy::TrustedProxy;
 
 /// Entry points for `cargo fuzz` (built with `--cfg fuzzing`): not a public API.
 #[cfg(fuzzing)]
@@ -201,6 +204,15 @@ pub mod __fuzz {
     pub fn session_claims_round_trip(bytes: &[u8]) -> Option<bool> {
         let claims = crate::claims::decode(bytes)?;
         Some(crate::claims::decode(&crate::claims::encode(&claims)).as_ref() == Some(&claims))
+    }
+
+    /// Reads a forward-auth request's original URI (`X-Forwarded-Uri`) as route rules do; for
+    /// one that reads, whether its rendering (what log lines show) reads back the same.
+    /// `None` when it is unclear.
+    pub fn original_uri_round_trip(target: &[u8]) -> Option<bool> {
+        let segments = crate::original_request::Segments::parse(target).ok()?;
+        let again = crate::original_request::Segments::parse(segments.to_string().as_bytes());
+        Some(again.as_ref() == Ok(&segments))
     }
 
     /// Parses every `Authorization` header of a header map built from `values`.

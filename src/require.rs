@@ -250,9 +250,21 @@ impl Require {
     }
 }
 
+impl Require {
+    /// What this rule makes of an identity (a request with one).
+    pub(crate) fn judge(&self, identity: &KerberosIdentity) -> Verdict {
+        verdict(&self.rule, Some(identity))
+    }
+
+    /// The rule in words, for log lines and events.
+    pub(crate) fn describe(&self) -> String {
+        self.rule.to_string()
+    }
+}
+
 /// What to do with a request, from what the enclosing `SpnegoAuth` left.
 #[derive(Debug, PartialEq, Eq)]
-enum Verdict {
+pub(crate) enum Verdict {
     Allow,
     /// No identity: 401.
     Challenge,

@@ -10,7 +10,10 @@ use crate::common;
 
 use std::sync::{Arc, Mutex};
 
-use actix_gssapi::{Capacity, ForwardAuth, Key, ServicePrincipal, SessionCookie, SpnegoAuth};
+use actix_gssapi::{
+    Capacity, ForwardAuth, Key, Require, ServicePrincipal, SessionCookie, SpnegoAuth,
+};
+use actix_gssapi_testing::Negotiation;
 use actix_web::{web, App, HttpRequest};
 use common::nginx::{guide_caddy_site, guide_server_block, Caddy, Nginx};
 use common::{alice_token, free_port, realm};
@@ -21,6 +24,11 @@ type Seen = Arc<Mutex<Vec<String>>>;
 /// The endpoint (a session cookie without `Secure`: the proxies speak plain HTTP here) and an
 /// application that echoes what it got: their ports, and what reached the application.
 fn servers() -> (u16, u16, Seen) {
+    servers_with(ForwardAuth::new())
+}
+
+/// [`servers`] with `endpoint`'s settings and rules.
+fn servers_with(endpoint: ForwardAuth) -> (u16, u16, Seen) {
     realm();
     let auth = SpnegoAuth::builder()
         .principal(ServicePrincipal::host("localhost"))
@@ -29,7 +37,7 @@ fn servers() -> (u16, u16, Seen) {
         .build()
         .expect("acceptor");
     let endpoint = common::spawn_server(move || {
-        App::new().service(ForwardAuth::new().service("/auth", auth.clone()))
+        App::new().service(endpoint.clone().service("/auth", auth.clone()))
     });
     let seen: Seen = Arc::default();
     let record = Arc::clone(&seen);
@@ -246,4 +254,75 @@ fn behind_caddy_a_login_passes_and_spoofed_headers_are_dropped() {
             "{path} reached the application"
         );
     }
+}
+
+/// An endpoint whose `/app/admin` is bob's only.
+fn bobs_admin_pages() -> ForwardAuth {
+    ForwardAuth::new().require("/app/admin", Require::principals(["bob@EXAMPLE.TEST"]))
+}
+
+/// `Authorization: Negotiate …` with a fresh token of bob's.
+fn bob_header() -> String {
+    let token = Negotiation::start(&common::bob_ccache(), "HTTP@localhost").expect("bob's token");
+    format!("Authorization: {}", token.header())
+}
+
+/// Route rules behind `proxy_url` (nginx's or Caddy's): alice is refused every spelling of
+/// `/app/admin`, also when she sends her own `X-Forwarded-Uri`, and gets elsewhere; bob gets
+/// in; nothing refused reaches the application.
+fn route_rules_hold_behind(proxy_url: impl Fn(&str) -> String, seen: &Seen) {
+    let alice = ["--negotiate", "-u", ":", "--path-as-is"];
+    for path in [
+        "/app/admin",
+        "/app/admin/users?x=1",
+        "/app/ADMIN",
+        "/app/%61dmin",
+        "/app/x/../admin",
+        "/app//admin",
+        "/app/admin;x=1",
+    ] {
+        let res = curl(&proxy_url(path), &alice);
+        assert_eq!(res.code, 403, "{path}: {}", res.head);
+    }
+    // A client's own X-Forwarded-Uri is replaced by the proxy's.
+    let mut spoofing = alice.to_vec();
+    spoofing.extend(["-H", "X-Forwarded-Uri: /app/public"]);
+    let res = curl(&proxy_url("/app/admin/spoofed"), &spoofing);
+    assert_eq!(res.code, 403, "{}", res.head);
+    let res = curl(&proxy_url("/app/public"), &alice);
+    assert_eq!(
+        (res.code, res.body.as_str()),
+        (200, "/app/public user=alice@EXAMPLE.TEST"),
+        "{}",
+        res.head
+    );
+    let res = curl(&proxy_url("/app/admin/page"), &["-H", &bob_header()]);
+    assert_eq!(
+        (res.code, res.body.as_str()),
+        (200, "/app/admin/page user=bob@EXAMPLE.TEST"),
+        "{}",
+        res.head
+    );
+    let reached_admin: Vec<String> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|l| l.to_ascii_lowercase().contains("admin"))
+        .cloned()
+        .collect();
+    assert_eq!(reached_admin, ["/app/admin/page user=bob@EXAMPLE.TEST"]);
+}
+
+#[test]
+fn route_rules_apply_to_the_original_request_behind_nginx() {
+    let (endpoint, upstream, seen) = servers_with(bobs_admin_pages());
+    let nginx = Nginx::start(realm().dir(), &guide_server_block(), endpoint, upstream);
+    route_rules_hold_behind(|path| nginx.url(path), &seen);
+}
+
+#[test]
+fn route_rules_apply_to_the_original_request_behind_caddy() {
+    let (endpoint, upstream, seen) = servers_with(bobs_admin_pages());
+    let caddy = Caddy::start(realm().dir(), &guide_caddy_site(), endpoint, upstream);
+    route_rules_hold_behind(|path| caddy.url(path), &seen);
 }
