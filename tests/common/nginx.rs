@@ -7,21 +7,41 @@ use std::time::{Duration, Instant};
 
 use super::{free_port, Reaped};
 
-/// The forward-auth guide's one code block in `language` (`nginx`, `caddyfile`).
-fn guide_block(language: &str) -> String {
+/// The forward-auth guide's code block number `n` (from 0) in `language` (`nginx`,
+/// `caddyfile`).
+fn guide_block(language: &str, n: usize) -> String {
     let guide = include_str!("../../src/guide/forward_auth.md");
     let fence = format!("```{language}\n");
-    let start = guide
-        .find(&fence)
-        .unwrap_or_else(|| panic!("a {language} block in the guide"))
-        + fence.len();
+    let (start, _) = guide
+        .match_indices(&fence)
+        .nth(n)
+        .unwrap_or_else(|| panic!("{} {language} blocks in the guide", n + 1));
+    let start = start + fence.len();
     let len = guide[start..].find("\n```").expect("the block's end");
     guide[start..start + len].to_owned()
 }
 
-/// The nginx configuration of the guide: its one ```nginx block.
+/// The nginx configuration of the guide: its first ```nginx block.
 pub fn guide_server_block() -> String {
-    guide_block("nginx")
+    guide_block("nginx", 0)
+}
+
+/// The guide's `server` block with its HTTPS and HTTP/2 `listen` lines (its second ```nginx
+/// block) instead of the plain one, on `cert` and `key`.
+pub fn guide_tls_server_block(cert: &Path, key: &Path) -> String {
+    let listen = guide_block("nginx", 1)
+        .replace(
+            "/etc/ssl/certs/www.example.com.pem",
+            &cert.display().to_string(),
+        )
+        .replace(
+            "/etc/ssl/private/www.example.com.key",
+            &key.display().to_string(),
+        );
+    let plain = "    listen 127.0.0.1:8080;\n";
+    let block = guide_server_block();
+    assert!(block.contains(plain), "the guide's listen line changed");
+    block.replace(plain, &format!("{listen}\n"))
 }
 
 /// Waits (at most 10 s) until `what` listens on `port`; fails with its `log` otherwise.
@@ -96,6 +116,11 @@ impl Nginx {
     pub fn url(&self, path: &str) -> String {
         format!("http://localhost:{}{path}", self.port)
     }
+
+    /// [`url`](Self::url) over HTTPS, for a block that listens with `ssl`.
+    pub fn https_url(&self, path: &str) -> String {
+        format!("https://localhost:{}{path}", self.port)
+    }
 }
 
 fn is_root() -> bool {
@@ -117,7 +142,25 @@ fn nginx_binary() -> PathBuf {
 
 /// The Caddy site of the guide: its one ```caddyfile block.
 pub fn guide_caddy_site() -> String {
-    guide_block("caddyfile")
+    guide_block("caddyfile", 0)
+}
+
+/// The guide's Caddy site with its HTTPS lines (its second ```caddyfile block) instead of the
+/// plain first line, on `cert` and `key`.
+pub fn guide_tls_caddy_site(cert: &Path, key: &Path) -> String {
+    let opening = guide_block("caddyfile", 1)
+        .replace(
+            "/etc/ssl/certs/www.example.com.pem",
+            &cert.display().to_string(),
+        )
+        .replace(
+            "/etc/ssl/private/www.example.com.key",
+            &key.display().to_string(),
+        );
+    let plain = "http://:8080 {\n";
+    let site = guide_caddy_site();
+    assert!(site.starts_with(plain), "the guide's site address changed");
+    site.replacen(plain, &format!("{opening}\n"), 1)
 }
 
 /// A running Caddy (Debian's), killed on drop.
@@ -165,5 +208,10 @@ impl Caddy {
 
     pub fn url(&self, path: &str) -> String {
         format!("http://localhost:{}{path}", self.port)
+    }
+
+    /// [`url`](Self::url) over HTTPS, for a site with `tls`.
+    pub fn https_url(&self, path: &str) -> String {
+        format!("https://localhost:{}{path}", self.port)
     }
 }

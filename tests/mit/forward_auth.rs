@@ -15,7 +15,10 @@ use actix_gssapi::{
 };
 use actix_gssapi_testing::Negotiation;
 use actix_web::{web, App, HttpRequest};
-use common::nginx::{guide_caddy_site, guide_server_block, Caddy, Nginx};
+use common::nginx::{
+    guide_caddy_site, guide_server_block, guide_tls_caddy_site, guide_tls_server_block, Caddy,
+    Nginx,
+};
 use common::{alice_token, free_port, realm};
 
 /// What reached the application: `path user=<X-Remote-User>` per request.
@@ -325,4 +328,94 @@ fn route_rules_apply_to_the_original_request_behind_caddy() {
     let (endpoint, upstream, seen) = servers_with(bobs_admin_pages());
     let caddy = Caddy::start(realm().dir(), &guide_caddy_site(), endpoint, upstream);
     route_rules_hold_behind(|path| caddy.url(path), &seen);
+}
+
+/// The guide's block with its HTTPS and HTTP/2 `listen` lines: curl `--http2 --negotiate`
+/// logs in over h2 through nginx, with the mutual-authentication token and the session cookie
+/// coming back on h2, the cookie alone getting in, and the challenge without a ticket.
+#[test]
+fn through_nginx_over_http2_a_login_the_cookie_and_the_challenge_work() {
+    let (endpoint, upstream, seen) = servers();
+    let (cert, key) = common::tls_cert();
+    let block = guide_tls_server_block(&cert, &key);
+    let nginx = Nginx::start(realm().dir(), &block, endpoint, upstream);
+    let h2 = |path: &str, args: &[&str]| curl_h2(&nginx.https_url(path), args);
+    let res = h2("/app/h2", &["--negotiate", "-u", ":"]);
+    assert_eq!(
+        (res.code, res.body.as_str()),
+        (200, "/app/h2 user=alice@EXAMPLE.TEST"),
+        "{}",
+        res.head
+    );
+    let mutual = res.last_headers("www-authenticate");
+    assert!(
+        mutual.len() == 1 && mutual[0].starts_with("Negotiate ") && mutual[0].len() > 20,
+        "{}",
+        res.head
+    );
+    let cookie = res.last_headers("set-cookie");
+    let pair = cookie
+        .first()
+        .and_then(|c| c.split(';').next())
+        .unwrap_or_else(|| panic!("no session cookie over h2: {}", res.head))
+        .to_owned();
+    let res = h2("/app/h2-cookie", &["-b", &pair]);
+    assert_eq!(
+        (res.code, res.body.as_str()),
+        (200, "/app/h2-cookie user=alice@EXAMPLE.TEST"),
+        "{}",
+        res.head
+    );
+    let res = h2("/app/h2-private", &[]);
+    assert_eq!(res.code, 401, "{}", res.head);
+    assert_eq!(res.last_headers("www-authenticate"), ["Negotiate"]);
+    assert!(reached(&seen, "/app/h2-private").is_empty());
+}
+
+/// curl `--http2` with the test certificate trusted; every response must be h2.
+fn curl_h2(url: &str, args: &[&str]) -> common::Exchange {
+    let (cert, _) = common::tls_cert();
+    let mut all = vec!["--http2", "--cacert", cert.to_str().expect("path")];
+    all.extend_from_slice(args);
+    let res = curl(url, &all);
+    let lines = res.status_lines();
+    assert!(
+        !lines.is_empty() && lines.iter().all(|l| l.starts_with("HTTP/2 ")),
+        "{url}: not h2: {lines:?}"
+    );
+    res
+}
+
+/// The guide's Caddy site with its HTTPS lines: curl `--http2 --negotiate` logs in over h2
+/// through Caddy; the challenge and a refused token come back on h2.
+#[test]
+fn through_caddy_over_http2_a_login_passes_and_refusals_come_back() {
+    let (endpoint, upstream, seen) = servers();
+    let (cert, key) = common::tls_cert();
+    let site = guide_tls_caddy_site(&cert, &key);
+    let caddy = Caddy::start(realm().dir(), &site, endpoint, upstream);
+    let res = curl_h2(
+        &caddy.https_url("/app/caddy-h2"),
+        &["--negotiate", "-u", ":"],
+    );
+    assert_eq!(
+        (res.code, res.body.as_str()),
+        (200, "/app/caddy-h2 user=alice@EXAMPLE.TEST"),
+        "{}",
+        res.head
+    );
+    let res = curl_h2(&caddy.https_url("/app/caddy-h2-private"), &[]);
+    assert_eq!(res.code, 401, "{}", res.head);
+    assert_eq!(res.last_headers("www-authenticate"), ["Negotiate"]);
+    let res = curl_h2(
+        &caddy.https_url("/app/caddy-h2-garbage"),
+        &["-H", "Authorization: Negotiate AAAAAAAAAAAAAAAA"],
+    );
+    assert_eq!(res.code, 403, "{}", res.head);
+    for path in ["/app/caddy-h2-private", "/app/caddy-h2-garbage"] {
+        assert!(
+            reached(&seen, path).is_empty(),
+            "{path} reached the application"
+        );
+    }
 }
