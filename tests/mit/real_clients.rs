@@ -4,6 +4,7 @@
 //! Chromium, each run as a subprocess with the shared realm's environment (alice's ticket).
 //! Firefox also runs a single-page app that calls a protected API on another origin (CORS
 //! preflight, then a credentialed call), with actix-cors on either side of `SpnegoAuth`.
+//! Chromium also logs in through nginx (the forward-auth guide's block).
 //!
 //! Prerequisites (a missing one fails the test, naming what to install):
 //! - Debian packages `firefox-esr`, `chromium`, `tesseract-ocr`, `python3-venv` (with a
@@ -714,8 +715,13 @@ impl Drop for ChromiumSingleton {
 /// and only the next browser start with that profile does Negotiate. Flags such as
 /// `--gssapi-library-name` do not help; setting the flag beforehand does.
 fn chromium(url: &str, allowlist: Option<&str>) -> String {
+    chromium_in(&scratch("chromium"), url, allowlist, &[])
+}
+
+/// [`chromium`] with its profile in `dir` (a later run in the same `dir` has the earlier
+/// runs' cookies) and `extra` arguments.
+fn chromium_in(dir: &Path, url: &str, allowlist: Option<&str>, extra: &[&str]) -> String {
     let chromium = require(&["chromium", "chromium-browser"], "chromium");
-    let dir = scratch("chromium");
     let profile = dir.join("profile");
     let home = dir.join("home");
     std::fs::create_dir_all(&profile).unwrap();
@@ -723,11 +729,14 @@ fn chromium(url: &str, allowlist: Option<&str>) -> String {
     // Not TMPDIR: Chromium's singleton socket goes there, and a unix socket path must be
     // short. A killed Chromium leaves that directory behind: the guard removes it.
     let _singleton = ChromiumSingleton(profile.clone());
-    std::fs::write(
-        profile.join("Local State"),
-        r#"{"net":{"received_http_auth_negotiate_headers":true}}"#,
-    )
-    .unwrap();
+    let local_state = profile.join("Local State");
+    if !local_state.exists() {
+        std::fs::write(
+            local_state,
+            r#"{"net":{"received_http_auth_negotiate_headers":true}}"#,
+        )
+        .unwrap();
+    }
     let mut cmd = Command::new(chromium);
     cmd.args([
         "--headless",
@@ -749,14 +758,15 @@ fn chromium(url: &str, allowlist: Option<&str>) -> String {
     if let Some(allowlist) = allowlist {
         cmd.arg(format!("--auth-server-allowlist={allowlist}"));
     }
-    cmd.args(["--dump-dom", url])
+    cmd.args(extra)
+        .args(["--dump-dom", url])
         .envs(realm().env())
         .env("HOME", &home)
         .env("XDG_CACHE_HOME", home.join(".cache"))
         .env("XDG_CONFIG_HOME", home.join(".config"))
         .env_remove("DISPLAY")
         .env_remove("WAYLAND_DISPLAY");
-    let done = run_bounded(&mut cmd, &dir, "chromium", CLIENT_TIMEOUT);
+    let done = run_bounded(&mut cmd, dir, "chromium", CLIENT_TIMEOUT);
     assert!(
         done.status.success(),
         "chromium failed ({}): {}{}",
@@ -877,6 +887,39 @@ fn chromium_logs_in_on_a_login_route_and_the_cookie_identifies_it_on_open_pages(
         seen.reports(),
         [format!("{ALICE_HELLO} (cookie)")],
         "{requests:?}"
+    );
+}
+
+/// The forward-auth guide's nginx block in front of `ForwardAuth` and an application that
+/// shows the `X-Remote-User` it got: Chromium gets the endpoint's `401` challenge through
+/// nginx, answers it with a ticket, and renders the application's page as alice.
+#[test]
+fn chromium_logs_in_through_nginx_with_the_forward_auth_guides_block() {
+    use common::nginx::{guide_server_block, servers, Nginx};
+    let (endpoint, upstream, seen) = servers();
+    let nginx = Nginx::start(realm().dir(), &guide_server_block(), endpoint, upstream);
+    let dom = chromium(&nginx.url("/app/page"), Some("localhost"));
+    let seen = seen.lock().unwrap().clone();
+    eprintln!("chromium through nginx: {seen:?}");
+    // Nginx asked the endpoint about the request without credentials (`401`); Chromium sends
+    // a ticket only when challenged, so the second question, with its ticket, shows that the
+    // challenge reached it through nginx. Then the application got the request, as alice.
+    let login = [
+        "/auth - -> 401",
+        "/auth Negotiate -> 200",
+        "/app/page user=alice@EXAMPLE.TEST",
+    ];
+    // Sometimes (a race with `--dump-dom`'s exit) Chromium also asks for the plain-text page's
+    // favicon, with the session cookie that came back through nginx and nothing else.
+    let favicon = ["/auth - -> 200", "/favicon.ico user=alice@EXAMPLE.TEST"];
+    let lines: Vec<&str> = seen.iter().map(String::as_str).collect();
+    assert!(
+        lines == login || lines == [&login[..], &favicon[..]].concat(),
+        "{seen:?}\n{dom}"
+    );
+    assert!(
+        dom.contains(">/app/page user=alice@EXAMPLE.TEST</pre>"),
+        "{dom}"
     );
 }
 
