@@ -4,7 +4,8 @@
 //! Chromium, each run as a subprocess with the shared realm's environment (alice's ticket).
 //! Firefox also runs a single-page app that calls a protected API on another origin (CORS
 //! preflight, then a credentialed call), with actix-cors on either side of `SpnegoAuth`.
-//! Chromium also logs in through nginx (the forward-auth guide's block).
+//! Chromium also logs in through nginx (the forward-auth guide's block) and against a server
+//! offering h2.
 //!
 //! Prerequisites (a missing one fails the test, naming what to install):
 //! - Debian packages `firefox-esr`, `chromium`, `tesseract-ocr`, `python3-venv` (with a
@@ -1206,5 +1207,139 @@ fn requests_http_basic_auth_logs_in_over_https_only() {
         (r.status.as_str(), r.challenges.as_str()),
         ("401", "Negotiate"),
         "{r:?}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP/2: Chromium against a server offering h2 and http/1.1 (ALPN).
+
+/// `<HTTP version> <method> <path> <authorization or -> <cookie or ->`, for
+/// [`common::record_answers`].
+fn version_and_credentials(req: &actix_web::dev::ServiceRequest) -> String {
+    let has = |name: &'static str| {
+        if req.headers().contains_key(name) {
+            name
+        } else {
+            "-"
+        }
+    };
+    format!(
+        "{:?} {} {} {} {}",
+        req.version(),
+        req.method(),
+        req.path(),
+        has("authorization"),
+        has("cookie")
+    )
+}
+
+/// Chromium treats Negotiate as bound to a connection: over HTTPS offering h2 and http/1.1
+/// (actix-web's rustls binding always offers both), the first request goes out on h2 and gets
+/// the `401` challenge there; Chromium answers it with a ticket on a new HTTP/1.1 connection,
+/// where it logs in, and the page's next request goes over HTTP/1.1 too. The next start of the
+/// browser (same profile) sends the session cookie over h2, and is in. Whatever protocol
+/// Chromium picks, the login must succeed and render alice; the exact sequence is asserted last,
+/// so that a change in Chromium shows as such.
+#[test]
+fn chromium_logs_in_over_http11_after_an_h2_challenge_and_the_cookie_then_serves_h2() {
+    use actix_gssapi::{Key, SessionCookie};
+    realm();
+    let seen = Arc::new(Seen::default());
+    let answers = common::Answers::default();
+    let auth = SpnegoAuth::builder()
+        .principal(ServicePrincipal::host("localhost"))
+        .session_cookie(SessionCookie::new(Key::generate()))
+        .build()
+        .expect("acceptor");
+    let (app_seen, record) = (Arc::clone(&seen), Arc::clone(&answers));
+    let addr = common::spawn_tls_server(move || {
+        App::new()
+            .app_data(web::Data::from(Arc::clone(&app_seen)))
+            .wrap_fn(common::record_answers(&record, version_and_credentials))
+            .service(
+                web::resource("/page")
+                    .wrap(auth.clone())
+                    .route(web::get().to(
+                        |id: KerberosIdentity, seen: web::Data<Seen>| async move {
+                            let how = if id.is_from_session_cookie() {
+                                "cookie"
+                            } else {
+                                "ticket"
+                            };
+                            seen.served
+                                .lock()
+                                .unwrap()
+                                .push(format!("{} {how}", id.principal()));
+                            HttpResponse::Ok()
+                                .content_type("text/html; charset=utf-8")
+                                .body(page(&format!("Hello, {}", id.principal())))
+                        },
+                    )),
+            )
+            .route("/report", report_route())
+    });
+    let dir = scratch("chromium");
+    let url = format!("https://localhost:{}/page", addr.port());
+    let https = ["--ignore-certificate-errors"];
+    // One start of the browser with the profile in `dir`: what the server answered, in order.
+    let start = |which: &str| {
+        let dom = chromium_in(&dir, &url, Some("localhost"), &https);
+        let answered = std::mem::take(&mut *answers.lock().unwrap());
+        eprintln!("chromium, {which} start: {answered:?}");
+        assert!(
+            dom.contains(&format!(">{ALICE_HELLO}</p>")),
+            "{answered:?}\n{dom}"
+        );
+        answered
+    };
+
+    let first = start("first");
+    assert_eq!(seen.served(), ["alice@EXAMPLE.TEST ticket"], "{first:?}");
+    assert_eq!(seen.reports(), [ALICE_HELLO], "{first:?}");
+    // The challenge on h2: the test exercises h2, and the server challenges there.
+    assert_eq!(
+        first.first().map(String::as_str),
+        Some("HTTP/2.0 GET /page - - -> 401"),
+        "{first:?}"
+    );
+    // One login, whichever protocol Chromium chose for it; nothing else refused.
+    let logins: Vec<_> = first
+        .iter()
+        .filter(|l| l.contains(" authorization "))
+        .collect();
+    assert!(
+        logins.len() == 1 && logins[0].ends_with(" GET /page authorization - -> 200"),
+        "{first:?}"
+    );
+    assert!(
+        first[1..].iter().all(|l| l.ends_with(" -> 200")),
+        "{first:?}"
+    );
+    // What Chromium 156 does (the deployment guide says so): the login and the rest of the
+    // run on HTTP/1.1.
+    assert_eq!(
+        first,
+        [
+            "HTTP/2.0 GET /page - - -> 401",
+            "HTTP/1.1 GET /page authorization - -> 200",
+            "HTTP/1.1 POST /report - cookie -> 200",
+        ],
+        "Chromium changed how it answers a Negotiate challenge on h2: update the deployment \
+         guide's HTTP/2 section"
+    );
+
+    // The next start: the cookie alone, over h2.
+    let second = start("second");
+    assert_eq!(
+        seen.served(),
+        ["alice@EXAMPLE.TEST ticket", "alice@EXAMPLE.TEST cookie"],
+        "{second:?}"
+    );
+    assert_eq!(
+        second,
+        [
+            "HTTP/2.0 GET /page - cookie -> 200",
+            "HTTP/2.0 POST /report - cookie -> 200",
+        ]
     );
 }
