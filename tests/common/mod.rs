@@ -268,6 +268,53 @@ impl Exchange {
     }
 }
 
+/// Lines describing requests, in the order they were answered: see [`record_answers`].
+pub type Answers = std::sync::Arc<Mutex<Vec<String>>>;
+
+/// A future as `App::wrap_fn` wants it.
+type Answered<B> = std::pin::Pin<
+    Box<dyn std::future::Future<Output = actix_web::Result<actix_web::dev::ServiceResponse<B>>>>,
+>;
+
+/// For `App::wrap_fn` (outermost, so that it sees the requests a middleware answers early):
+/// pushes `describe(request) -> <status>` onto `answers` when each request is answered (an
+/// error the inner service returns instead of a response is not recorded).
+pub fn record_answers<S, B>(
+    answers: &Answers,
+    describe: fn(&actix_web::dev::ServiceRequest) -> String,
+) -> impl Fn(actix_web::dev::ServiceRequest, &S) -> Answered<B> + Clone + 'static
+where
+    S: actix_web::dev::Service<
+        actix_web::dev::ServiceRequest,
+        Response = actix_web::dev::ServiceResponse<B>,
+        Error = actix_web::Error,
+    >,
+    S::Future: 'static,
+    B: 'static,
+{
+    let answers = std::sync::Arc::clone(answers);
+    move |req, srv| {
+        let line = describe(&req);
+        let answers = std::sync::Arc::clone(&answers);
+        let answer = srv.call(req);
+        Box::pin(async move {
+            let res = answer.await?;
+            let status = res.status().as_u16();
+            answers.lock().unwrap().push(format!("{line} -> {status}"));
+            Ok(res)
+        })
+    }
+}
+
+/// The scheme of a request's `Authorization` header (never its token), `-` without one.
+pub fn authorization_scheme(req: &actix_web::dev::ServiceRequest) -> String {
+    req.headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .and_then(|v| v.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "-".to_owned())
+}
+
 /// A child process, killed and reaped when dropped, whatever the test did.
 pub struct Reaped(pub std::process::Child);
 

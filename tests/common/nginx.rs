@@ -1,11 +1,78 @@
 //! A throwaway nginx and a throwaway Caddy for the forward-auth tests, each configured with
-//! the guide's block.
+//! the guide's block, and the two servers behind them: the `ForwardAuth` endpoint and an
+//! application that shows what reached it.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::{free_port, Reaped};
+use actix_gssapi::{Capacity, ForwardAuth, Key, ServicePrincipal, SessionCookie, SpnegoAuth};
+use actix_web::{web, App, HttpRequest};
+
+use super::{free_port, realm, record_answers, Answers, Reaped};
+
+/// What reached the servers behind the proxy, in order: `/auth <Authorization scheme or -> ->
+/// <status>` for each question the proxy asked the endpoint, `<path> user=<X-Remote-User>`
+/// (and ` groups=<X-Remote-Groups>` when there are any) for each request of the application.
+pub type Seen = Answers;
+
+/// The endpoint (a session cookie without `Secure`: the proxies speak plain HTTP here) and an
+/// application that echoes what it got: their ports, and what reached them.
+pub fn servers() -> (u16, u16, Seen) {
+    servers_with(ForwardAuth::new())
+}
+
+/// [`servers`] with `endpoint`'s settings and rules.
+pub fn servers_with(endpoint: ForwardAuth) -> (u16, u16, Seen) {
+    realm();
+    let auth = SpnegoAuth::builder()
+        .principal(ServicePrincipal::host("localhost"))
+        .capacity(Capacity::new().login_queue_per_peer(None))
+        .session_cookie(SessionCookie::new(Key::generate()).secure(false))
+        .build()
+        .expect("acceptor");
+    let seen: Seen = Arc::default();
+    let asked = Arc::clone(&seen);
+    let endpoint = super::spawn_server(move || {
+        App::new()
+            .wrap_fn(record_answers(&asked, |req| {
+                format!("{} {}", req.path(), super::authorization_scheme(req))
+            }))
+            .service(endpoint.clone().service("/auth", auth.clone()))
+    });
+    let record = Arc::clone(&seen);
+    let upstream = super::spawn_server(move || {
+        let record = Arc::clone(&record);
+        App::new().default_service(web::to(move |req: HttpRequest| {
+            let all = |name: &str| {
+                req.headers()
+                    .get_all(name)
+                    .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                    .collect::<Vec<_>>()
+                    .join("|")
+            };
+            let mut line = format!("{} user={}", req.path(), all("x-remote-user"));
+            let groups = all("x-remote-groups");
+            if !groups.is_empty() {
+                line.push_str(&format!(" groups={groups}"));
+            }
+            record.lock().unwrap().push(line.clone());
+            async move { line }
+        }))
+    });
+    (endpoint.port(), upstream.port(), seen)
+}
+
+/// The lines of [`Seen`] for requests of `path`.
+pub fn reached(seen: &Seen, path: &str) -> Vec<String> {
+    seen.lock()
+        .unwrap()
+        .iter()
+        .filter(|l| l.split(' ').next() == Some(path))
+        .cloned()
+        .collect()
+}
 
 /// The forward-auth guide's code block number `n` (from 0) in `language` (`nginx`,
 /// `caddyfile`).

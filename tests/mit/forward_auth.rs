@@ -8,63 +8,13 @@
 
 use crate::common;
 
-use std::sync::{Arc, Mutex};
-
-use actix_gssapi::{
-    Capacity, ForwardAuth, Key, Require, ServicePrincipal, SessionCookie, SpnegoAuth,
-};
+use actix_gssapi::{ForwardAuth, Require};
 use actix_gssapi_testing::Negotiation;
-use actix_web::{web, App, HttpRequest};
 use common::nginx::{
-    guide_caddy_site, guide_server_block, guide_tls_caddy_site, guide_tls_server_block, Caddy,
-    Nginx,
+    guide_caddy_site, guide_server_block, guide_tls_caddy_site, guide_tls_server_block, reached,
+    servers, servers_with, Caddy, Nginx, Seen,
 };
 use common::{alice_token, free_port, realm};
-
-/// What reached the application: `path user=<X-Remote-User>` per request.
-type Seen = Arc<Mutex<Vec<String>>>;
-
-/// The endpoint (a session cookie without `Secure`: the proxies speak plain HTTP here) and an
-/// application that echoes what it got: their ports, and what reached the application.
-fn servers() -> (u16, u16, Seen) {
-    servers_with(ForwardAuth::new())
-}
-
-/// [`servers`] with `endpoint`'s settings and rules.
-fn servers_with(endpoint: ForwardAuth) -> (u16, u16, Seen) {
-    realm();
-    let auth = SpnegoAuth::builder()
-        .principal(ServicePrincipal::host("localhost"))
-        .capacity(Capacity::new().login_queue_per_peer(None))
-        .session_cookie(SessionCookie::new(Key::generate()).secure(false))
-        .build()
-        .expect("acceptor");
-    let endpoint = common::spawn_server(move || {
-        App::new().service(endpoint.clone().service("/auth", auth.clone()))
-    });
-    let seen: Seen = Arc::default();
-    let record = Arc::clone(&seen);
-    let upstream = common::spawn_server(move || {
-        let record = Arc::clone(&record);
-        App::new().default_service(web::to(move |req: HttpRequest| {
-            let all = |name: &str| {
-                req.headers()
-                    .get_all(name)
-                    .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-                    .collect::<Vec<_>>()
-                    .join("|")
-            };
-            let mut line = format!("{} user={}", req.path(), all("x-remote-user"));
-            let groups = all("x-remote-groups");
-            if !groups.is_empty() {
-                line.push_str(&format!(" groups={groups}"));
-            }
-            record.lock().unwrap().push(line.clone());
-            async move { line }
-        }))
-    });
-    (endpoint.port(), upstream.port(), seen)
-}
 
 /// [`servers`] with nginx in front, configured with the guide's block.
 fn setup() -> (Nginx, Seen) {
@@ -75,15 +25,6 @@ fn setup() -> (Nginx, Seen) {
 
 fn curl(url: &str, args: &[&str]) -> common::Exchange {
     common::curl_exchange(url, args)
-}
-
-fn reached(seen: &Seen, path: &str) -> Vec<String> {
-    seen.lock()
-        .unwrap()
-        .iter()
-        .filter(|l| l.split(' ').next() == Some(path))
-        .cloned()
-        .collect()
 }
 
 #[test]

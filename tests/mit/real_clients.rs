@@ -4,6 +4,8 @@
 //! Chromium, each run as a subprocess with the shared realm's environment (alice's ticket).
 //! Firefox also runs a single-page app that calls a protected API on another origin (CORS
 //! preflight, then a credentialed call), with actix-cors on either side of `SpnegoAuth`.
+//! Chromium also logs in through nginx (the forward-auth guide's block) and against a server
+//! offering h2.
 //!
 //! Prerequisites (a missing one fails the test, naming what to install):
 //! - Debian packages `firefox-esr`, `chromium`, `tesseract-ocr`, `python3-venv` (with a
@@ -714,8 +716,13 @@ impl Drop for ChromiumSingleton {
 /// and only the next browser start with that profile does Negotiate. Flags such as
 /// `--gssapi-library-name` do not help; setting the flag beforehand does.
 fn chromium(url: &str, allowlist: Option<&str>) -> String {
+    chromium_in(&scratch("chromium"), url, allowlist, &[])
+}
+
+/// [`chromium`] with its profile in `dir` (a later run in the same `dir` has the earlier
+/// runs' cookies) and `extra` arguments.
+fn chromium_in(dir: &Path, url: &str, allowlist: Option<&str>, extra: &[&str]) -> String {
     let chromium = require(&["chromium", "chromium-browser"], "chromium");
-    let dir = scratch("chromium");
     let profile = dir.join("profile");
     let home = dir.join("home");
     std::fs::create_dir_all(&profile).unwrap();
@@ -723,11 +730,14 @@ fn chromium(url: &str, allowlist: Option<&str>) -> String {
     // Not TMPDIR: Chromium's singleton socket goes there, and a unix socket path must be
     // short. A killed Chromium leaves that directory behind: the guard removes it.
     let _singleton = ChromiumSingleton(profile.clone());
-    std::fs::write(
-        profile.join("Local State"),
-        r#"{"net":{"received_http_auth_negotiate_headers":true}}"#,
-    )
-    .unwrap();
+    let local_state = profile.join("Local State");
+    if !local_state.exists() {
+        std::fs::write(
+            local_state,
+            r#"{"net":{"received_http_auth_negotiate_headers":true}}"#,
+        )
+        .unwrap();
+    }
     let mut cmd = Command::new(chromium);
     cmd.args([
         "--headless",
@@ -749,14 +759,15 @@ fn chromium(url: &str, allowlist: Option<&str>) -> String {
     if let Some(allowlist) = allowlist {
         cmd.arg(format!("--auth-server-allowlist={allowlist}"));
     }
-    cmd.args(["--dump-dom", url])
+    cmd.args(extra)
+        .args(["--dump-dom", url])
         .envs(realm().env())
         .env("HOME", &home)
         .env("XDG_CACHE_HOME", home.join(".cache"))
         .env("XDG_CONFIG_HOME", home.join(".config"))
         .env_remove("DISPLAY")
         .env_remove("WAYLAND_DISPLAY");
-    let done = run_bounded(&mut cmd, &dir, "chromium", CLIENT_TIMEOUT);
+    let done = run_bounded(&mut cmd, dir, "chromium", CLIENT_TIMEOUT);
     assert!(
         done.status.success(),
         "chromium failed ({}): {}{}",
@@ -877,6 +888,39 @@ fn chromium_logs_in_on_a_login_route_and_the_cookie_identifies_it_on_open_pages(
         seen.reports(),
         [format!("{ALICE_HELLO} (cookie)")],
         "{requests:?}"
+    );
+}
+
+/// The forward-auth guide's nginx block in front of `ForwardAuth` and an application that
+/// shows the `X-Remote-User` it got: Chromium gets the endpoint's `401` challenge through
+/// nginx, answers it with a ticket, and renders the application's page as alice.
+#[test]
+fn chromium_logs_in_through_nginx_with_the_forward_auth_guides_block() {
+    use common::nginx::{guide_server_block, servers, Nginx};
+    let (endpoint, upstream, seen) = servers();
+    let nginx = Nginx::start(realm().dir(), &guide_server_block(), endpoint, upstream);
+    let dom = chromium(&nginx.url("/app/page"), Some("localhost"));
+    let seen = seen.lock().unwrap().clone();
+    eprintln!("chromium through nginx: {seen:?}");
+    // Nginx asked the endpoint about the request without credentials (`401`); Chromium sends
+    // a ticket only when challenged, so the second question, with its ticket, shows that the
+    // challenge reached it through nginx. Then the application got the request, as alice.
+    let login = [
+        "/auth - -> 401",
+        "/auth Negotiate -> 200",
+        "/app/page user=alice@EXAMPLE.TEST",
+    ];
+    // Sometimes (a race with `--dump-dom`'s exit) Chromium also asks for the plain-text page's
+    // favicon, with the session cookie that came back through nginx and nothing else.
+    let favicon = ["/auth - -> 200", "/favicon.ico user=alice@EXAMPLE.TEST"];
+    let lines: Vec<&str> = seen.iter().map(String::as_str).collect();
+    assert!(
+        lines == login || lines == [&login[..], &favicon[..]].concat(),
+        "{seen:?}\n{dom}"
+    );
+    assert!(
+        dom.contains(">/app/page user=alice@EXAMPLE.TEST</pre>"),
+        "{dom}"
     );
 }
 
@@ -1163,5 +1207,139 @@ fn requests_http_basic_auth_logs_in_over_https_only() {
         (r.status.as_str(), r.challenges.as_str()),
         ("401", "Negotiate"),
         "{r:?}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP/2: Chromium against a server offering h2 and http/1.1 (ALPN).
+
+/// `<HTTP version> <method> <path> <authorization or -> <cookie or ->`, for
+/// [`common::record_answers`].
+fn version_and_credentials(req: &actix_web::dev::ServiceRequest) -> String {
+    let has = |name: &'static str| {
+        if req.headers().contains_key(name) {
+            name
+        } else {
+            "-"
+        }
+    };
+    format!(
+        "{:?} {} {} {} {}",
+        req.version(),
+        req.method(),
+        req.path(),
+        has("authorization"),
+        has("cookie")
+    )
+}
+
+/// Chromium treats Negotiate as bound to a connection: over HTTPS offering h2 and http/1.1
+/// (actix-web's rustls binding always offers both), the first request goes out on h2 and gets
+/// the `401` challenge there; Chromium answers it with a ticket on a new HTTP/1.1 connection,
+/// where it logs in, and the page's next request goes over HTTP/1.1 too. The next start of the
+/// browser (same profile) sends the session cookie over h2, and is in. Whatever protocol
+/// Chromium picks, the login must succeed and render alice; the exact sequence is asserted last,
+/// so that a change in Chromium shows as such.
+#[test]
+fn chromium_logs_in_over_http11_after_an_h2_challenge_and_the_cookie_then_serves_h2() {
+    use actix_gssapi::{Key, SessionCookie};
+    realm();
+    let seen = Arc::new(Seen::default());
+    let answers = common::Answers::default();
+    let auth = SpnegoAuth::builder()
+        .principal(ServicePrincipal::host("localhost"))
+        .session_cookie(SessionCookie::new(Key::generate()))
+        .build()
+        .expect("acceptor");
+    let (app_seen, record) = (Arc::clone(&seen), Arc::clone(&answers));
+    let addr = common::spawn_tls_server(move || {
+        App::new()
+            .app_data(web::Data::from(Arc::clone(&app_seen)))
+            .wrap_fn(common::record_answers(&record, version_and_credentials))
+            .service(
+                web::resource("/page")
+                    .wrap(auth.clone())
+                    .route(web::get().to(
+                        |id: KerberosIdentity, seen: web::Data<Seen>| async move {
+                            let how = if id.is_from_session_cookie() {
+                                "cookie"
+                            } else {
+                                "ticket"
+                            };
+                            seen.served
+                                .lock()
+                                .unwrap()
+                                .push(format!("{} {how}", id.principal()));
+                            HttpResponse::Ok()
+                                .content_type("text/html; charset=utf-8")
+                                .body(page(&format!("Hello, {}", id.principal())))
+                        },
+                    )),
+            )
+            .route("/report", report_route())
+    });
+    let dir = scratch("chromium");
+    let url = format!("https://localhost:{}/page", addr.port());
+    let https = ["--ignore-certificate-errors"];
+    // One start of the browser with the profile in `dir`: what the server answered, in order.
+    let start = |which: &str| {
+        let dom = chromium_in(&dir, &url, Some("localhost"), &https);
+        let answered = std::mem::take(&mut *answers.lock().unwrap());
+        eprintln!("chromium, {which} start: {answered:?}");
+        assert!(
+            dom.contains(&format!(">{ALICE_HELLO}</p>")),
+            "{answered:?}\n{dom}"
+        );
+        answered
+    };
+
+    let first = start("first");
+    assert_eq!(seen.served(), ["alice@EXAMPLE.TEST ticket"], "{first:?}");
+    assert_eq!(seen.reports(), [ALICE_HELLO], "{first:?}");
+    // The challenge on h2: the test exercises h2, and the server challenges there.
+    assert_eq!(
+        first.first().map(String::as_str),
+        Some("HTTP/2.0 GET /page - - -> 401"),
+        "{first:?}"
+    );
+    // One login, whichever protocol Chromium chose for it; nothing else refused.
+    let logins: Vec<_> = first
+        .iter()
+        .filter(|l| l.contains(" authorization "))
+        .collect();
+    assert!(
+        logins.len() == 1 && logins[0].ends_with(" GET /page authorization - -> 200"),
+        "{first:?}"
+    );
+    assert!(
+        first[1..].iter().all(|l| l.ends_with(" -> 200")),
+        "{first:?}"
+    );
+    // What Chromium 156 does (the deployment guide says so): the login and the rest of the
+    // run on HTTP/1.1.
+    assert_eq!(
+        first,
+        [
+            "HTTP/2.0 GET /page - - -> 401",
+            "HTTP/1.1 GET /page authorization - -> 200",
+            "HTTP/1.1 POST /report - cookie -> 200",
+        ],
+        "Chromium changed how it answers a Negotiate challenge on h2: update the deployment \
+         guide's HTTP/2 section"
+    );
+
+    // The next start: the cookie alone, over h2.
+    let second = start("second");
+    assert_eq!(
+        seen.served(),
+        ["alice@EXAMPLE.TEST ticket", "alice@EXAMPLE.TEST cookie"],
+        "{second:?}"
+    );
+    assert_eq!(
+        second,
+        [
+            "HTTP/2.0 GET /page - cookie -> 200",
+            "HTTP/2.0 POST /report - cookie -> 200",
+        ]
     );
 }
