@@ -117,6 +117,7 @@ mod middleware;
 mod mit_errors;
 mod negotiate;
 mod original_request;
+mod outbound;
 mod pac;
 mod password;
 mod pool;
@@ -141,6 +142,7 @@ pub use forward_auth::ForwardAuth;
 pub use identity::{KerberosIdentity, KerberosIdentityExt};
 #[doc(hidden)]
 pub use middleware::SpnegoAuthMiddleware;
+pub use outbound::{OutboundNegotiation, OutboundOptions, Target};
 pub use pac::{Pac, ParseSidError, Sid};
 pub use password::PasswordFallback;
 #[cfg(feature = "redis")]

@@ -16,6 +16,7 @@ mod examples;
 mod forward_auth;
 mod hostile;
 mod http2;
+mod outbound;
 mod password;
 mod paths;
 mod real_clients;
