@@ -77,6 +77,8 @@
 //! - [Deployment](guide::deployment): several nodes, overload, TLS, logging, metrics.
 //! - [Forward auth](guide::forward_auth): Kerberos in front of any application, behind nginx
 //!   or Caddy.
+//! - [Calling back ends as the user](guide::outbound): outbound Negotiate with delegated or
+//!   constrained-delegation credentials.
 //! - [Security model](guide::security).
 //! - [Coming from mod_auth_gssapi or ASGI-GSSAPI](guide::coming_from).
 //!
