@@ -211,7 +211,12 @@ impl KerberosIdentity {
         target: &crate::Target,
     ) -> Result<crate::OutboundNegotiation, crate::Error> {
         match &self.delegated {
-            Some(creds) => creds.negotiate(target).await,
+            Some(creds) => {
+                let options = crate::OutboundOptions::new();
+                creds
+                    .negotiate_as(Some(self.principal.clone()), target, options)
+                    .await
+            }
             None => {
                 let why = if self.via_session {
                     "a session cookie carries no credentials: let a ticket decide on this \

@@ -238,15 +238,41 @@ impl Credentials {
         target: &Target,
         options: OutboundOptions,
     ) -> Result<OutboundNegotiation, Error> {
+        self.negotiate_as(None, target, options).await
+    }
+
+    /// [`negotiate_with`](Self::negotiate_with), naming the user `user` in errors when given
+    /// (an expired credential no longer tells its name).
+    pub(crate) async fn negotiate_as(
+        &self,
+        user: Option<String>,
+        target: &Target,
+        options: OutboundOptions,
+    ) -> Result<OutboundNegotiation, Error> {
         let creds = self.clone();
         let name = target.0.clone();
         let bindings = options.bindings.map(|b| b.application_data().to_vec());
         let delegate = options.delegate;
         let shown = target.clone();
         run(move || {
-            let user = creds.principal().unwrap_or_else(|| "the user".to_owned());
+            let user = user
+                .or_else(|| creds.principal())
+                .unwrap_or_else(|| "the user".to_owned());
+            let expired = || {
+                Error::new(
+                    ErrorKind::CredentialsExpired,
+                    format!("cannot call {shown} as {user}: the user's credentials have expired"),
+                )
+            };
+            if creds.lifetime().is_none_or(|left| left.is_zero()) {
+                return Err(expired());
+            }
             // The credentials' own cache: see `acceptor::initiate` for why a cache.
             let cache = creds.outbound_cache().map_err(|e| {
+                if creds.lifetime().is_none_or(|left| left.is_zero()) {
+                    // They expired since the check above.
+                    return expired();
+                }
                 Error::new(
                     ErrorKind::Outbound,
                     format!("cannot call {shown} as {user}: {e}"),

@@ -182,6 +182,7 @@ fn front() -> std::net::SocketAddr {
                     }),
                 )
                 .route("/twice", web::get().to(twice))
+                .route("/after-expiry", web::get().to(after_expiry))
                 .route("/bound/{cert}", web::get().to(bound))
                 .route(
                     "/pair",
@@ -242,6 +243,19 @@ async fn bound(id: KerberosIdentity, cert: web::Path<String>) -> HttpResponse {
         }
         Err(e) => HttpResponse::BadGateway().body(e.to_string()),
     }
+}
+
+/// Waits until the delegated credentials have expired (at most 15 s), then calls.
+async fn after_expiry(id: KerberosIdentity) -> HttpResponse {
+    let left = id
+        .delegated_credentials()
+        .and_then(|c| c.lifetime())
+        .unwrap_or_default();
+    if left > std::time::Duration::from_secs(15) {
+        return HttpResponse::BadRequest().body(format!("a ticket for {left:?}"));
+    }
+    tokio::time::sleep(left + std::time::Duration::from_secs(1)).await;
+    answer(call(&id, &Target::http(BACKEND), "/whoami").await)
 }
 
 /// One outbound token sent to the back end twice: the statuses.
@@ -439,4 +453,22 @@ fn channel_bindings_bind_the_outbound_token_to_the_back_end_s_certificate() {
             "{cert}"
         );
     }
+}
+
+/// carol's ticket lives 4 s: a call made after her delegated credentials expired fails with
+/// `CredentialsExpired`, naming her.
+#[test]
+fn expired_credentials_fail_saying_so() {
+    realm().add_user("carol", "carol-password").expect("carol");
+    let ccache = realm()
+        .kinit("carol", "carol-password", &["-l", "4s"])
+        .expect("carol's short ticket");
+    let (status, body) = curl_front("/after-expiry", Some(&ccache), true);
+    assert_eq!(status, 502, "{body}");
+    assert!(
+        body.starts_with(
+            "CredentialsExpired: cannot call HTTP@outbound-backend.test as carol@EXAMPLE.TEST"
+        ),
+        "{body}"
+    );
 }
