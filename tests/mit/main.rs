@@ -18,6 +18,7 @@ mod hostile;
 mod http2;
 mod password;
 mod paths;
+mod proxy;
 mod real_clients;
 mod replay;
 mod sessions;
