@@ -5,7 +5,8 @@
 //! server's mutual-authentication token and the session cookie back; without a valid login,
 //! nothing reaches it; spoofed identity headers, the Negotiate token, the session cookie and
 //! hop-by-hop headers never reach it; 20 MiB bodies stream whole both ways; request targets
-//! arrive as sent; an application that is down answers `502` and a slow one `504`, logged.
+//! arrive as sent; HTTPS and HTTP/2 in front; an application that is down answers `502` and
+//! a slow one `504`, logged, while a slow upload is not cut.
 
 use crate::common;
 use crate::websocket::{assert_not_upgraded, challenges, close, echoes_as, upgrade_with};
