@@ -19,6 +19,7 @@ mod http2;
 mod outbound;
 mod password;
 mod paths;
+mod proxy;
 mod real_clients;
 mod replay;
 mod sessions;
