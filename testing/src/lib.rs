@@ -202,28 +202,6 @@ impl TestRealm {
         self.kdc_port
     }
 
-    /// Stops the KDC for good (`kill` on the pid it wrote) and waits (at most 10 s) until its
-    /// port refuses connections: for tests of what happens when no KDC answers. The realm's
-    /// files stay; nothing starts the KDC again.
-    ///
-    /// # Errors
-    /// When the pid file cannot be read, `kill` fails, or the port still answers.
-    pub fn stop_kdc(&self) -> io::Result<()> {
-        let pid = std::fs::read_to_string(self.dir.join("kdc.pid"))?;
-        let status = Command::new("kill").arg(pid.trim()).status()?;
-        if !status.success() {
-            return Err(io::Error::other(format!("kill {}: {status}", pid.trim())));
-        }
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", self.kdc_port)).is_ok() {
-            if std::time::Instant::now() > deadline {
-                return Err(io::Error::other("the KDC still answers 10 s after kill"));
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Ok(())
-    }
-
     /// The realm's `krb5.conf`.
     pub fn krb5_config(&self) -> PathBuf {
         self.dir.join("krb5.conf")
