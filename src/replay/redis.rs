@@ -112,9 +112,9 @@ impl RedisConfig {
     /// [`tls_client_certificate`](Self::tls_client_certificate) apply to every node.
     ///
     /// Each accepted token is one `SET <prefix><tag> 1 NX EX <seconds>` on the master that
-    /// holds the key's hash slot: keys spread over the masters (unless the
-    /// [prefix](Self::key_prefix) holds a `{hash tag}`, which would put them all on one), and
-    /// an insert needs only the master of its slot. When that master cannot answer (it died
+    /// holds the key's hash slot: keys spread over the masters, and an insert needs only the
+    /// master of its slot. (A [prefix](Self::key_prefix) with a `{hash tag}` would put every
+    /// key on one master: it is refused when the middleware is built.) When that master cannot answer (it died
     /// and no replica has taken over yet), the login is refused with `503` as with a single
     /// server; the store follows the cluster's new layout by itself.
     ///
@@ -640,6 +640,14 @@ fn node(url: &str) -> Result<Node, Error> {
 
 /// The client for `config`; what it connects to, for messages (`Redis at host:port`, `Redis
 /// Cluster at host:port, ...`); whether it uses TLS; its database.
+/// Whether Redis Cluster would hash `key` by a `{…}` part of it (its first `{` followed later
+/// by a `}` with something between them): the rule of the cluster specification.
+fn has_hash_tag(key: &str) -> bool {
+    key.find('{')
+        .and_then(|open| key[open + 1..].find('}'))
+        .is_some_and(|len| len > 0)
+}
+
 fn backend(config: &RedisConfig) -> Result<(Backend, Arc<str>, bool, i64), Error> {
     let mut nodes = config
         .urls
@@ -675,6 +683,15 @@ fn backend(config: &RedisConfig) -> Result<(Backend, Arc<str>, bool, i64), Error
     } else {
         None
     };
+    if config.cluster && has_hash_tag(&config.key_prefix) {
+        // Redis Cluster hashes only the `{…}` part of such a key: every tag would land on one
+        // master, which would take all the load and, down, stop every login.
+        return Err(config_error(format!(
+            "RedisConfig::key_prefix {:?} holds a hash tag ({{…}}): on a cluster every key \
+             would go to one master; choose a prefix without braces",
+            config.key_prefix
+        )));
+    }
     if !config.cluster {
         let node = nodes.remove(0);
         let client = match certificates {
@@ -1403,6 +1420,13 @@ mod tests {
         }
         let e = config_error(RedisConfig::cluster([one]).tls_root_certificates("x"));
         assert!(e.contains("use rediss://") && !e.contains("secret"), "{e}");
+        // A hash tag in the prefix would put every key on one master.
+        let e = config_error(RedisConfig::cluster([one]).key_prefix("replay:{web}:"));
+        assert!(e.contains("holds a hash tag"), "{e}");
+        for prefix in ["replay:{}:", "replay:{:", "replay:}{"] {
+            assert!(!has_hash_tag(prefix), "{prefix}");
+        }
+        assert!(has_hash_tag("a}{b}"));
         let config = RedisConfig::cluster(["rediss://:secret@a:7000", "rediss://:secret@b:7001"]);
         let debug = format!("{config:?}");
         assert!(!debug.contains("secret"), "{debug}");
