@@ -91,7 +91,7 @@ impl SpnegoAuthBuilder {
     /// Defaults to off: it is a krb5 lookup on every login. By default MIT maps a
     /// one-component principal of the default realm to its name (`alice@EXAMPLE.COM` to
     /// `alice`) and nothing else; `auth_to_local` rules in the realm's section of krb5.conf
-    /// map more. Requests authenticated by a session cookie have no local name.
+    /// map more. A [session cookie](crate::SessionCookie) carries the name its login mapped.
     ///
     /// [`KerberosIdentity::local_name`]: crate::KerberosIdentity::local_name
     pub fn map_local_names(mut self) -> Self {
