@@ -23,8 +23,11 @@ use crate::krb5::MemoryKeytab;
 use crate::pac::PacBytes;
 use crate::password::PasswordFailure;
 use crate::service_name::{ServiceName, VerifyTarget};
+use libgssapi::context::{ClientCtx, CtxFlags, SecurityContext as _};
 use libgssapi::credential::{Cred, CredUsage};
 use libgssapi::error::{Error as GssError, MajorFlags};
+use libgssapi::name::Name;
+use libgssapi::oid::{GSS_MECH_SPNEGO, GSS_NT_HOSTBASED_SERVICE, GSS_NT_KRB5_PRINCIPAL};
 use libgssapi_sys::{
     gss_OID, gss_OID_set, gss_accept_sec_context, gss_acquire_cred_from, gss_buffer_desc,
     gss_cred_id_t, gss_cred_usage_t, gss_ctx_id_t, gss_delete_sec_context, gss_display_name,
@@ -541,6 +544,79 @@ impl DelegatedCred {
     /// The credential's remaining lifetime.
     pub(crate) fn lifetime(&self) -> Result<Duration, GssFailure> {
         self.0.lifetime().map_err(|e| GssFailure::from_gss(&e))
+    }
+}
+
+/// Starts a SPNEGO exchange with `target` as the user whose credentials are in the cache
+/// `ccache` (mutual authentication asked; the user's TGT forwarded too when `delegate`): the
+/// first token, and the context that checks the back end's answer. Blocking: the service
+/// ticket may come from the KDC.
+///
+/// The credential is acquired from the cache, not used as the acceptor handed it over: that
+/// one has a Kerberos element only, and given to the SPNEGO mechanism, MIT's mechglue finds
+/// no SPNEGO element in it and lets SPNEGO acquire the *process's default* credentials
+/// instead (measured: bob's calls went out as the user of `KRB5CCNAME`,
+/// `tests/mit/outbound.rs`). Acquired from a cache, it has an element for every mechanism.
+pub(crate) fn initiate(
+    ccache: &str,
+    target: &OutboundName,
+    bindings: Option<Vec<u8>>,
+    delegate: bool,
+) -> Result<(Initiator, Vec<u8>), GssFailure> {
+    let raw = acquire_from(None, libgssapi_sys::GSS_C_INITIATE, &[("ccache", ccache)])
+        .map_err(|e| GssFailure::from_gss(&e))?;
+    let handle = raw.0;
+    std::mem::forget(raw);
+    // SAFETY: `handle` is a live credential from gss_acquire_cred_from that nothing else
+    // owns (`raw` was forgotten, so it is not released twice); `Cred` releases it once.
+    let cred = unsafe { Cred::from_c(handle) };
+    let (bytes, kind) = match target {
+        OutboundName::HostBased(s) => (s.as_bytes(), GSS_NT_HOSTBASED_SERVICE),
+        OutboundName::Principal(s) => (s.as_bytes(), GSS_NT_KRB5_PRINCIPAL),
+    };
+    let name = Name::new(bytes, Some(kind)).map_err(|e| GssFailure::from_gss(&e))?;
+    let mut flags = CtxFlags::GSS_C_MUTUAL_FLAG;
+    if delegate {
+        flags |= CtxFlags::GSS_C_DELEG_FLAG;
+    }
+    let mut ctx = ClientCtx::new(Some(cred), name, flags, Some(GSS_MECH_SPNEGO));
+    let token = ctx
+        .step(None, bindings.as_deref())
+        .map_err(|e| GssFailure::from_gss(&e))?
+        .ok_or_else(|| GssFailure::internal("gss_init_sec_context made no token"))?;
+    Ok((Initiator { ctx, bindings }, token.to_vec()))
+}
+
+/// The name of a service to call as the user.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum OutboundName {
+    /// `service@host` (`GSS_C_NT_HOSTBASED_SERVICE`).
+    HostBased(String),
+    /// A Kerberos principal, `HTTP/host@REALM` (`GSS_KRB5_NT_PRINCIPAL_NAME`).
+    Principal(String),
+}
+
+/// The client side of an outbound exchange after its first token: it checks the back end's
+/// mutual-authentication answer.
+pub(crate) struct Initiator {
+    ctx: ClientCtx,
+    bindings: Option<Vec<u8>>,
+}
+
+impl Initiator {
+    /// Checks the back end's answer token: `Ok` when it proves the back end holds the target's
+    /// key and answered this exchange.
+    pub(crate) fn finish(mut self, reply: &[u8]) -> Result<(), GssFailure> {
+        let more = self
+            .ctx
+            .step(Some(reply), self.bindings.as_deref())
+            .map_err(|e| GssFailure::from_gss(&e))?;
+        if more.is_some() || !self.ctx.is_complete() {
+            return Err(GssFailure::internal(
+                "the exchange is not complete after the back end's answer",
+            ));
+        }
+        Ok(())
     }
 }
 

@@ -8,6 +8,7 @@ use std::io;
 use std::os::unix::fs::{DirBuilderExt as _, MetadataExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::acceptor::DelegatedCred;
@@ -55,11 +56,29 @@ use crate::error::{Error, ErrorKind};
 #[derive(Clone)]
 pub struct Credentials {
     inner: DelegatedCred,
+    /// The in-memory cache outbound calls use (`crate::outbound`), made on the first one and
+    /// shared by every clone: service tickets the KDC issues land in it, so a second call to
+    /// the same back end asks the KDC nothing.
+    outbound: Arc<Mutex<Option<Arc<MemoryCcache>>>>,
 }
 
 impl Credentials {
     pub(crate) fn new(inner: DelegatedCred) -> Self {
-        Self { inner }
+        Self {
+            inner,
+            outbound: Arc::default(),
+        }
+    }
+
+    /// The cache of [`Credentials::outbound`], made now if this is the first call.
+    pub(crate) fn outbound_cache(&self) -> Result<Arc<MemoryCcache>, Error> {
+        let mut cache = self.outbound.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(cache) = &*cache {
+            return Ok(Arc::clone(cache));
+        }
+        let made = Arc::new(self.store_in_memory()?);
+        *cache = Some(Arc::clone(&made));
+        Ok(made)
     }
 
     /// Writes the credential into the credential cache named `ccache`, replacing what it held.

@@ -38,6 +38,26 @@ pub enum ErrorKind {
     /// certificates for a `redis://` (not `rediss://`) URL, certificates or a key that do not
     /// parse, or a `#insecure` URL (certificate checks turned off: refused).
     ReplayStore,
+    /// An outbound call ([`KerberosIdentity::negotiate`](crate::KerberosIdentity::negotiate))
+    /// for a request with no credentials to call with: the client did not delegate, the
+    /// identity came from a session cookie, or the server has no constrained delegation.
+    NoDelegatedCredentials,
+    /// The KDC will not issue a ticket for the outbound call's target as the user: an unknown
+    /// service, one the service account may not delegate to (Active Directory's constrained
+    /// delegation list), or a policy.
+    TargetRefused,
+    /// The user's credentials for an outbound call have expired.
+    CredentialsExpired,
+    /// No KDC answered an outbound call's ticket request.
+    KdcUnreachable,
+    /// A back end's answer did not prove who sent it
+    /// ([`OutboundNegotiation::verify`](crate::OutboundNegotiation::verify)): no token, an
+    /// unreadable one, or one GSSAPI refused.
+    MutualAuthentication,
+    /// The queue of outbound GSSAPI calls is full: try again later.
+    Overloaded,
+    /// Another GSSAPI failure of an outbound call; the message has its text.
+    Outbound,
 }
 
 impl Error {

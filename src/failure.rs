@@ -25,6 +25,8 @@ pub(crate) struct GssFailure {
     minor: u32,
     /// Its text (empty for our own failures).
     minor_text: String,
+    /// The major status' routine error (bits 16-23; 0 for our own failures).
+    routine: u32,
 }
 
 /// Why a token GSSAPI saw was refused.
@@ -58,6 +60,7 @@ impl GssFailure {
             class,
             minor,
             minor_text: minor_text.to_owned(),
+            routine: (major >> 16) & 0xff,
         }
     }
 
@@ -68,6 +71,7 @@ impl GssFailure {
             class: FailureClass::Other,
             minor: 0,
             minor_text: String::new(),
+            routine: 0,
         }
     }
 
@@ -79,6 +83,7 @@ impl GssFailure {
             class: FailureClass::Replay,
             minor: 0,
             minor_text: String::new(),
+            routine: 0,
         }
     }
 
@@ -89,12 +94,19 @@ impl GssFailure {
             class: FailureClass::StoreUnavailable,
             minor: 0,
             minor_text: String::new(),
+            routine: 0,
         }
     }
 
     /// The minor status and its text, for classifications of their own (password logins).
     pub(crate) fn minor(&self) -> (u32, &str) {
         (self.minor, &self.minor_text)
+    }
+
+    /// The major status' routine error (RFC 2744 §3.9.1: 11 is `GSS_S_CREDENTIALS_EXPIRED`);
+    /// 0 for our own failures.
+    pub(crate) fn routine(&self) -> u32 {
+        self.routine
     }
 
     pub(crate) fn class(&self) -> FailureClass {

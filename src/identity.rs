@@ -183,6 +183,57 @@ impl KerberosIdentity {
         self.delegated.as_ref()
     }
 
+    /// A fresh `Authorization: Negotiate` value for `target`, as this user, from the
+    /// [delegated credentials](Self::delegated_credentials): see
+    /// [`Credentials::negotiate`], which this calls, for the exchange and its check.
+    ///
+    /// ```no_run
+    /// use actix_gssapi::{KerberosIdentity, Target};
+    /// use actix_web::{error, http::header};
+    ///
+    /// async fn handler(id: KerberosIdentity) -> actix_web::Result<String> {
+    ///     let call = id
+    ///         .negotiate(&Target::http("backend.example.com"))
+    ///         .await
+    ///         // Each failure says what to do: "... did not delegate", "the KDC refuses ...".
+    ///         .map_err(error::ErrorBadGateway)?;
+    ///     let _authorization = (header::AUTHORIZATION, call.header_value().clone());
+    ///     Ok("...".to_owned())
+    /// }
+    /// ```
+    ///
+    /// # Errors
+    /// [`ErrorKind::NoDelegatedCredentials`](crate::ErrorKind::NoDelegatedCredentials) when
+    /// the request has none (the message says why: a session cookie, or a client that did not
+    /// delegate); otherwise as [`Credentials::negotiate_with`].
+    pub async fn negotiate(
+        &self,
+        target: &crate::Target,
+    ) -> Result<crate::OutboundNegotiation, crate::Error> {
+        match &self.delegated {
+            Some(creds) => {
+                let options = crate::OutboundOptions::new();
+                creds
+                    .negotiate_as(Some(self.principal.clone()), target, options)
+                    .await
+            }
+            None => {
+                let why = if self.via_session {
+                    "a session cookie carries no credentials: let a ticket decide on this \
+                     route (Require::delegated_credentials())"
+                } else {
+                    "the client delegated none (curl --delegation always, a browser's \
+                     delegation allow list), and this server has no constrained delegation \
+                     (ServicePrincipal::ConstrainedDelegation)"
+                };
+                Err(crate::Error::new(
+                    crate::ErrorKind::NoDelegatedCredentials,
+                    format!("cannot call {target} as {}: {why}", self.principal),
+                ))
+            }
+        }
+    }
+
     /// When the client's ticket (the GSSAPI security context) expires; for a request
     /// authenticated by its session cookie, when the session expires.
     pub fn expires_at(&self) -> Option<SystemTime> {

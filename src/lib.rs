@@ -77,6 +77,8 @@
 //! - [Deployment](guide::deployment): several nodes, overload, TLS, logging, metrics.
 //! - [Forward auth](guide::forward_auth): Kerberos in front of any application, behind nginx
 //!   or Caddy.
+//! - [Calling back ends as the user](guide::outbound): outbound Negotiate with delegated or
+//!   constrained-delegation credentials.
 //! - [Security model](guide::security).
 //! - [Coming from mod_auth_gssapi or ASGI-GSSAPI](guide::coming_from).
 //!
@@ -117,6 +119,7 @@ mod middleware;
 mod mit_errors;
 mod negotiate;
 mod original_request;
+mod outbound;
 mod pac;
 mod password;
 mod pool;
@@ -141,6 +144,7 @@ pub use forward_auth::ForwardAuth;
 pub use identity::{KerberosIdentity, KerberosIdentityExt};
 #[doc(hidden)]
 pub use middleware::SpnegoAuthMiddleware;
+pub use outbound::{OutboundNegotiation, OutboundOptions, Target};
 pub use pac::{Pac, ParseSidError, Sid};
 pub use password::PasswordFallback;
 #[cfg(feature = "redis")]

@@ -126,6 +126,18 @@ pub(crate) fn parse_value(value: &HeaderValue) -> Authorization {
 
 /// Reads one `Authorization` header value, given as raw bytes (obs-text included).
 pub(crate) fn parse_bytes(value: &[u8]) -> Authorization {
+    match token_bytes(value) {
+        Ok(bytes) => match inspect_token(&bytes) {
+            Ok(()) => Authorization::Token(bytes),
+            Err(why) => Authorization::Malformed(why),
+        },
+        Err(other) => other,
+    }
+}
+
+/// The decoded token of a `Negotiate <base64>` value, framing unchecked (a server's answer,
+/// a SPNEGO `NegTokenResp`, has no `[APPLICATION 0]` header), or what the value is instead.
+pub(crate) fn token_bytes(value: &[u8]) -> Result<Vec<u8>, Authorization> {
     let value = trim_ows(value);
     // The scheme is a token (RFC 9110 §11.1) compared case-insensitively.
     let scheme_end = value
@@ -134,18 +146,18 @@ pub(crate) fn parse_bytes(value: &[u8]) -> Authorization {
         .unwrap_or(value.len());
     let (scheme, rest) = value.split_at(scheme_end);
     if !scheme.eq_ignore_ascii_case(SCHEME.as_bytes()) {
-        return Authorization::OtherScheme;
+        return Err(Authorization::OtherScheme);
     }
     if value.len() > MAX_HEADER_LEN {
-        return Authorization::Malformed(Malformed::TooLong);
+        return Err(Authorization::Malformed(Malformed::TooLong));
     }
     let token = trim_ows(rest);
     if token.is_empty() {
-        return Authorization::Malformed(Malformed::NoToken);
+        return Err(Authorization::Malformed(Malformed::NoToken));
     }
     if !token.iter().all(|b| b.is_ascii_graphic()) {
         // Covers embedded spaces, control bytes (NUL, newline) and obs-text (>= 0x80).
-        return Authorization::Malformed(Malformed::NotAscii);
+        return Err(Authorization::Malformed(Malformed::NotAscii));
     }
     // Padding is either complete or absent: a partial one (`YQ=`, which the base64 crate's
     // lenient mode takes) would give one token several spellings. Found by fuzzing
@@ -156,12 +168,9 @@ pub(crate) fn parse_bytes(value: &[u8]) -> Authorization {
         &B64_UNPADDED
     };
     match engine.decode(token) {
-        Ok(bytes) if bytes.is_empty() => Authorization::Malformed(Malformed::NoToken),
-        Ok(bytes) => match inspect_token(&bytes) {
-            Ok(()) => Authorization::Token(bytes),
-            Err(why) => Authorization::Malformed(why),
-        },
-        Err(_) => Authorization::Malformed(Malformed::BadBase64),
+        Ok(bytes) if bytes.is_empty() => Err(Authorization::Malformed(Malformed::NoToken)),
+        Ok(bytes) => Ok(bytes),
+        Err(_) => Err(Authorization::Malformed(Malformed::BadBase64)),
     }
 }
 

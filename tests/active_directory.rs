@@ -6,7 +6,7 @@
 
 mod common;
 
-use actix_gssapi::{KerberosIdentity, ServicePrincipal, Sid, SpnegoAuth};
+use actix_gssapi::{ErrorKind, KerberosIdentity, ServicePrincipal, Sid, SpnegoAuth, Target};
 use actix_gssapi_testing::{shared_domain, Negotiation, TestDomain, MANY_GROUPS};
 use actix_web::http::{header, StatusCode};
 use actix_web::{test, web, App, HttpResponse};
@@ -295,6 +295,94 @@ async fn constrained_delegation_reaches_only_the_allowed_back_end() {
     );
     let body = test::call_and_read_body(&without, get()).await;
     assert_eq!(body, "alice@AD.TEST no credential");
+}
+
+/// The domain's environment with alice's ticket as the client's.
+fn alice_env(domain: &TestDomain) -> Vec<(&'static str, std::ffi::OsString)> {
+    let mut env = domain.env();
+    env.retain(|(k, _)| *k != "KRB5CCNAME");
+    let ccache = domain.kinit("alice").expect("kinit");
+    env.push(("KRB5CCNAME", format!("FILE:{}", ccache.display()).into()));
+    env
+}
+
+/// Outbound calls with constrained delegation: alice forwards nothing; the front (the service
+/// account `httpsvc`) calls the back end AD allows it (`HTTP/backend.ad.test`, a real server
+/// with its own keytab) as alice, the back end's answer verified; a back end not on the list
+/// (`HTTP/localhost`) is refused by the KDC, with `ErrorKind::TargetRefused`.
+#[::core::prelude::v1::test]
+fn constrained_delegation_calls_the_allowed_back_end_as_the_user() {
+    let domain = domain();
+    let backend_auth = SpnegoAuth::builder()
+        .principal(ServicePrincipal::host("backend.ad.test"))
+        .keytab(domain.backend_keytab().to_str().expect("path"))
+        .build()
+        .expect("back-end acceptor");
+    let backend = common::spawn_server(move || {
+        App::new().wrap(backend_auth.clone()).route(
+            "/",
+            web::get().to(|id: KerberosIdentity| async move {
+                format!("backend saw {}", id.principal())
+            }),
+        )
+    });
+    let front_auth = SpnegoAuth::builder()
+        .principal(ServicePrincipal::constrained_delegation("httpsvc@AD.TEST"))
+        .build()
+        .expect("front acceptor");
+    let front = common::spawn_server(move || {
+        App::new().wrap(front_auth.clone()).route(
+            "/",
+            web::get().to(move |id: KerberosIdentity| async move {
+                let refused = match id.negotiate(&Target::http("localhost")).await {
+                    Ok(_) => "localhost allowed".to_owned(),
+                    Err(e) => format!("{:?}: {e}", e.kind()),
+                };
+                let call = match id.negotiate(&Target::http("backend.ad.test")).await {
+                    Ok(call) => call,
+                    Err(e) => return HttpResponse::BadGateway().body(e.to_string()),
+                };
+                let mut res = awc::Client::new()
+                    .get(format!("http://{backend}/"))
+                    .insert_header((header::AUTHORIZATION, call.header_value().clone()))
+                    .send()
+                    .await
+                    .expect("the back end answers");
+                let body = res.body().await.expect("body");
+                let verified = call
+                    .verify(res.headers().get(header::WWW_AUTHENTICATE))
+                    .await
+                    .map_err(|e| e.kind());
+                HttpResponse::Ok().body(format!(
+                    "{} {} {verified:?}\n{refused}",
+                    res.status().as_u16(),
+                    String::from_utf8_lossy(&body)
+                ))
+            }),
+        )
+    });
+    let (code, body) = common::curl(
+        &[
+            "--negotiate",
+            "-u",
+            ":",
+            &format!("http://localhost:{}/", front.port()),
+        ],
+        &alice_env(domain),
+    );
+    let (call, refused) = body.split_once('\n').unwrap_or((&body, ""));
+    assert_eq!(
+        (code, call),
+        (200, "200 backend saw alice@AD.TEST Ok(())"),
+        "{body}"
+    );
+    assert!(
+        refused.starts_with(&format!(
+            "{:?}: cannot call HTTP@localhost as alice@AD.TEST: the KDC refuses a ticket for it",
+            ErrorKind::TargetRefused
+        )),
+        "{refused}"
+    );
 }
 
 /// Session cookies on AD: the cookie carries the verified PAC's groups (a 400-group user's

@@ -13,6 +13,8 @@
 //!   channel bindings, logging, metrics.
 //! - [`forward_auth`]: Kerberos in front of an application that knows nothing of it, behind
 //!   nginx (`auth_request`) or Caddy (`forward_auth`) and [`ForwardAuth`](crate::ForwardAuth).
+//! - [`outbound`]: calling back ends as the user, with delegated or constrained-delegation
+//!   credentials (awc and reqwest recipes, mutual authentication, channel bindings).
 //! - [`security`]: the security model: what is checked, what each answer means, what is left
 //!   to you.
 //! - [`coming_from`]: mod_auth_gssapi directive by directive, and a side-by-side comparison
@@ -23,6 +25,7 @@
 //! [`composition`]: crate::guide::composition
 //! [`deployment`]: crate::guide::deployment
 //! [`forward_auth`]: crate::guide::forward_auth
+//! [`outbound`]: crate::guide::outbound
 //! [`security`]: crate::guide::security
 //! [`coming_from`]: crate::guide::coming_from
 
@@ -44,6 +47,10 @@ pub mod deployment {
 
 pub mod forward_auth {
     #![doc = include_str!("forward_auth.md")]
+}
+
+pub mod outbound {
+    #![doc = include_str!("outbound.md")]
 }
 
 pub mod security {

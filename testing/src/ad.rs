@@ -114,10 +114,14 @@ impl TestDomain {
             .arg("-H")
             .arg(self.sam_ldb())
             .arg(&ldif))?;
-        for principal in ["HTTP/localhost", "httpsvc"] {
+        for (keytab, principal) in [
+            (self.keytab(), "HTTP/localhost"),
+            (self.keytab(), "httpsvc"),
+            (self.backend_keytab(), "HTTP/backend.ad.test"),
+        ] {
             run(Command::new("samba-tool")
                 .args(["domain", "exportkeytab"])
-                .arg(self.keytab())
+                .arg(keytab)
                 .arg(format!("--principal={principal}"))
                 .arg("-s")
                 .arg(self.dir.join("dc/etc/smb.conf")))?;
@@ -174,6 +178,11 @@ impl TestDomain {
     /// constrained delegation needs).
     pub fn keytab(&self) -> PathBuf {
         self.dir.join("http.keytab")
+    }
+
+    /// The keytab of the back end `httpsvc` may delegate to: `HTTP/backend.ad.test`.
+    pub fn backend_keytab(&self) -> PathBuf {
+        self.dir.join("backend.keytab")
     }
 
     fn sam_ldb(&self) -> PathBuf {

@@ -352,16 +352,53 @@ pub fn free_port() -> u16 {
 /// Starts `examples/<name>` listening on 127.0.0.1:`port`, with `env`, and waits (at most
 /// 20 s) for the "listening on" line every example server prints once bound.
 pub fn start_example(name: &str, port: u16, env: &[(&str, std::ffi::OsString)]) -> Reaped {
+    launch_example(name, port, env, None)
+}
+
+/// What an example wrote to stderr (its log) so far, one string per line.
+pub type Stderr = std::sync::Arc<Mutex<Vec<String>>>;
+
+/// [`start_example`], keeping every line the example writes to stderr.
+pub fn start_example_logged(
+    name: &str,
+    port: u16,
+    env: &[(&str, std::ffi::OsString)],
+) -> (Reaped, Stderr) {
+    let lines = Stderr::default();
+    let child = launch_example(name, port, env, Some(std::sync::Arc::clone(&lines)));
+    (child, lines)
+}
+
+/// [`start_example`], with stderr discarded or read into `stderr`.
+fn launch_example(
+    name: &str,
+    port: u16,
+    env: &[(&str, std::ffi::OsString)],
+    stderr: Option<Stderr>,
+) -> Reaped {
     use std::io::BufRead as _;
     let mut child = Reaped(
         std::process::Command::new(example(name))
             .arg(format!("127.0.0.1:{port}"))
             .envs(env.iter().map(|(k, v)| (k, v)))
             .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
+            .stderr(match stderr {
+                Some(_) => std::process::Stdio::piped(),
+                None => std::process::Stdio::null(),
+            })
             .spawn()
             .unwrap_or_else(|e| panic!("examples/{name}: {e}")),
     );
+    if let (Some(lines), Some(pipe)) = (stderr, child.0.stderr.take()) {
+        // Drained as it comes, so the example never blocks on a full pipe; ends with it.
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(pipe).lines().map_while(Result::ok) {
+                if let Ok(mut lines) = lines.lock() {
+                    lines.push(line);
+                }
+            }
+        });
+    }
     let stdout = child.0.stdout.take().expect("piped stdout");
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -395,10 +432,21 @@ pub fn start_bench(extra: &[(&'static str, std::ffi::OsString)]) -> (Reaped, std
 
 /// A process's resident memory in KiB (0 when it cannot be read).
 pub fn rss_kib(pid: u32) -> u64 {
+    proc_status_kib(pid, "VmRSS:")
+}
+
+/// The most resident memory a process had so far, in KiB (0 when it cannot be read): a body
+/// held whole and freed since shows here, not in [`rss_kib`].
+pub fn peak_rss_kib(pid: u32) -> u64 {
+    proc_status_kib(pid, "VmHWM:")
+}
+
+/// A `kB` field of `/proc/<pid>/status`.
+fn proc_status_kib(pid: u32, field: &str) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .find_map(|l| l.strip_prefix(field))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap_or(0)
 }

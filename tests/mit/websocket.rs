@@ -68,13 +68,13 @@ fn serve_ws() -> (SocketAddr, Arc<AtomicUsize>) {
 }
 
 /// An open WebSocket and the headers of its `101` answer.
-type Opened = (WebSocket<TcpStream>, HeaderMap);
+pub(crate) type Opened = (WebSocket<TcpStream>, HeaderMap);
 
 /// A refused upgrade: the status and headers of the answer.
 #[derive(Debug)]
-struct Refused {
-    status: StatusCode,
-    headers: HeaderMap,
+pub(crate) struct Refused {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
 }
 
 /// Opens `ws://localhost:<port><path>` on 127.0.0.1 with tungstenite, sending `authorization`
@@ -84,16 +84,25 @@ fn upgrade(
     path: &str,
     authorization: Option<&str>,
 ) -> Result<Opened, Box<Refused>> {
+    let authorization = authorization.map(|a| ("Authorization", a));
+    upgrade_with(addr, path, authorization.as_slice())
+}
+
+/// [`upgrade`] with `headers` (name, value) added to the upgrade request, in order.
+pub(crate) fn upgrade_with(
+    addr: SocketAddr,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> Result<Opened, Box<Refused>> {
     let stream = TcpStream::connect_timeout(&addr, TIMEOUT).expect("connect");
     stream.set_read_timeout(Some(TIMEOUT)).unwrap();
     stream.set_write_timeout(Some(TIMEOUT)).unwrap();
     let mut request = format!("ws://localhost:{}{path}", addr.port())
         .into_client_request()
         .unwrap();
-    if let Some(authorization) = authorization {
-        request
-            .headers_mut()
-            .insert(header::AUTHORIZATION, authorization.parse().unwrap());
+    for (name, value) in headers {
+        let name = header::HeaderName::from_bytes(name.as_bytes()).unwrap();
+        request.headers_mut().append(name, value.parse().unwrap());
     }
     match tungstenite::client(request, stream) {
         Ok((socket, response)) => Ok((socket, response.headers().clone())),
@@ -108,7 +117,7 @@ fn upgrade(
 }
 
 /// Every `WWW-Authenticate` value of an answer.
-fn challenges(headers: &HeaderMap) -> Vec<String> {
+pub(crate) fn challenges(headers: &HeaderMap) -> Vec<String> {
     headers
         .get_all(header::WWW_AUTHENTICATE)
         .iter()
@@ -139,7 +148,7 @@ fn opens_as(client: Negotiation, addr: SocketAddr, path: &str) -> WebSocket<TcpS
 }
 
 /// Sends a few text messages and checks each comes back as `<principal>: <text>`.
-fn echoes_as(socket: &mut WebSocket<TcpStream>, principal: &str) {
+pub(crate) fn echoes_as(socket: &mut WebSocket<TcpStream>, principal: &str) {
     for text in ["hello", "a second message", "ünïcödé ✓", ""] {
         socket.send(Message::text(text)).unwrap();
         let reply = socket.read().unwrap();
@@ -148,7 +157,7 @@ fn echoes_as(socket: &mut WebSocket<TcpStream>, principal: &str) {
 }
 
 /// Sends a close frame and waits (bounded by the socket's timeout) for the server's.
-fn close(mut socket: WebSocket<TcpStream>) {
+pub(crate) fn close(mut socket: WebSocket<TcpStream>) {
     socket.close(None).unwrap();
     match socket.read() {
         Ok(Message::Close(_)) | Err(tungstenite::Error::ConnectionClosed) => {}
@@ -158,7 +167,7 @@ fn close(mut socket: WebSocket<TcpStream>) {
 }
 
 /// A 401 or 403 to an upgrade request: no `Upgrade` answer, nothing switched.
-fn assert_not_upgraded(refused: &Refused) {
+pub(crate) fn assert_not_upgraded(refused: &Refused) {
     assert!(
         refused.headers.get(header::UPGRADE).is_none(),
         "{refused:?}"
@@ -275,20 +284,26 @@ fn example_echoes_with_the_principal_and_refuses_bad_upgrades() {
 /// when the ticket it was opened with expires, and not before.
 #[test]
 fn example_closes_the_socket_when_the_ticket_expires() {
-    let realm = realm();
-    realm
-        .kadmin("addprinc -maxlife \"4 seconds\" -pw erin-password erin")
-        .unwrap();
     let env = common::env_for_localhost();
     let port = free_port();
     let _server = start_example("websocket", port, &env);
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    closed_when_the_ticket_expires(SocketAddr::from(([127, 0, 0, 1], port)), "erin");
+}
 
+/// Makes `user`, whose tickets last 4 s, opens `/ws` on `addr` as them, and checks that the
+/// server echoes as them, then closes the socket (`1008`) when the ticket expires, not before.
+pub(crate) fn closed_when_the_ticket_expires(addr: SocketAddr, user: &str) {
+    let realm = realm();
+    realm
+        .kadmin(&format!(
+            "addprinc -maxlife \"4 seconds\" -pw {user}-password {user}"
+        ))
+        .unwrap();
     let issued = Instant::now();
-    let ccache = realm.kinit("erin", "erin-password", &[]).unwrap();
+    let ccache = realm.kinit(user, &format!("{user}-password"), &[]).unwrap();
     let client = Negotiation::start(&ccache, "HTTP@localhost").unwrap();
     let mut socket = opens_as(client, addr, "/ws");
-    echoes_as(&mut socket, "erin@EXAMPLE.TEST");
+    echoes_as(&mut socket, &format!("{user}@EXAMPLE.TEST"));
     match socket.read().unwrap() {
         Message::Close(Some(frame)) => assert_eq!(frame.code, CloseCode::Policy, "{frame:?}"),
         other => panic!("expected a close frame: {other:?}"),
