@@ -1148,7 +1148,8 @@ impl FrontRun<'_> {
         self.load(name, front, credentials)
     }
 
-    /// Logins with fresh tokens through `front`, with wrk (when asked).
+    /// Logins with fresh tokens through `front`, with wrk (when asked): `per_second` tokens
+    /// for each second, more than the front can use (a request without one fails the row).
     fn authenticated_wrk(
         &self,
         name: &str,
@@ -1235,7 +1236,7 @@ fn front_rows(realm: &TestRealm, users: &[load::User], o: &Options) -> Result<Ve
         let front = nginx("0", keep_alive)?;
         run.warm_up(&front)?;
         rows.push(run.authenticated(auth, &front)?);
-        rows.extend(run.authenticated_wrk(wrk, &front, 20_000)?);
+        rows.extend(run.authenticated_wrk(wrk, &front, 30_000)?);
         drop(front);
         let front = nginx("1", keep_alive)?;
         rows.push(run.cookie(cookie, &front)?);
@@ -1248,7 +1249,7 @@ fn front_rows(realm: &TestRealm, users: &[load::User], o: &Options) -> Result<Ve
         };
         run.warm_up(&front)?;
         rows.push(run.authenticated(PROXY_AUTH, &front)?);
-        rows.extend(run.authenticated_wrk(PROXY_WRK, &front, 20_000)?);
+        rows.extend(run.authenticated_wrk(PROXY_WRK, &front, 30_000)?);
         rows.push(run.cookie("proxy: session cookie", &front)?);
     }
 
