@@ -257,8 +257,7 @@ DirectoryIndex index.html
 /// Apache as [`start_apache`], in front of the application on `upstream_port` with mod_proxy
 /// (connections to it kept alive and reused, mod_proxy_http's default), passing the user on
 /// as `X-Remote-User` (set, so a client's own copy is replaced). The value is an `expr=`: with
-/// `%{REMOTE_USER}s` (an environment variable) the application did not get the user, and
-/// every answer failed the identity check.
+/// `%{REMOTE_USER}s` (an environment variable) the application got `X-Remote-User: (null)`.
 fn start_apache_front(realm: &TestRealm, upstream_port: u16) -> Result<Server> {
     let dir = realm.dir().join("apache-front");
     std::fs::create_dir_all(&dir)?;
