@@ -44,7 +44,9 @@ use std::pin::pin;
 use std::task::Poll;
 use std::time::{Duration, SystemTime};
 
-use actix_gssapi::{KerberosIdentity, Key, ServicePrincipal, SessionCookie, SpnegoAuth};
+use actix_gssapi::{
+    ForwardAuth, KerberosIdentity, Key, ServicePrincipal, SessionCookie, SpnegoAuth,
+};
 use actix_web::body::{BodyStream, BoxBody, SizedStream};
 use actix_web::error::PayloadError;
 use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
@@ -261,30 +263,14 @@ fn origin_form(req: &HttpRequest) -> Option<&str> {
     }
 }
 
-/// The identity headers for `id`, or the name of the first whose value cannot be a header
-/// value (a principal with a control character).
+/// The identity headers for `id` (as `ForwardAuth` answers them: `X-Remote-User`, `-Realm`,
+/// `-Local-User`, `-Groups`), or the name of the first whose value cannot be a header value
+/// (a principal with a control character).
 fn identity_headers(id: &KerberosIdentity) -> Result<Vec<(HeaderName, HeaderValue)>, HeaderName> {
-    let mut values = vec![("x-remote-user", id.principal().to_owned())];
-    if let Some(realm) = id.realm() {
-        values.push(("x-remote-realm", realm.to_owned()));
-    }
-    if let Some(local) = id.local_name() {
-        values.push(("x-remote-local-user", local.to_owned()));
-    }
-    if let Some(pac) = id.pac() {
-        let sids: Vec<String> = pac.group_sids().iter().map(ToString::to_string).collect();
-        values.push(("x-remote-groups", sids.join(",")));
-    }
-    values
+    Ok(ForwardAuth::new()
+        .identity_headers(id)?
         .into_iter()
-        .map(|(name, value)| {
-            let name = HeaderName::from_static(name);
-            match HeaderValue::from_bytes(value.as_bytes()) {
-                Ok(value) => Ok((name, value)),
-                Err(_) => Err(name),
-            }
-        })
-        .collect()
+        .collect())
 }
 
 /// The headers the application gets: the client's, less the hop-by-hop ones, the framing,

@@ -4,9 +4,10 @@
 //! one per C library: the GSSAPI calls the safe `libgssapi` layer does not wrap the way we
 //! need (`gss_acquire_cred_from`, `gss_accept_sec_context` with its outputs,
 //! `gss_display_name`, `gss_get_name_attribute`, `gss_import_name`; for password logins
-//! `gss_acquire_cred_with_password` and `gss_init_sec_context`). Of the library's own modules
-//! it is the only one that sees `libgssapi` types (the `actix-gssapi-testing` crate's client
-//! uses them too, on its own); the rest of the crate gets plain Rust values from it.
+//! `gss_acquire_cred_with_password` and `gss_init_sec_context`; for outbound calls an
+//! initiator credential from a cache and libgssapi's client context). Of the library's own
+//! modules it is the only one that sees `libgssapi` types (the `actix-gssapi-testing` crate's
+//! client uses them too, on its own); the rest of the crate gets plain Rust values from it.
 
 #![allow(unsafe_code)]
 

@@ -6,7 +6,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use actix_web::dev::HttpServiceFactory;
-use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
 use actix_web::http::Method;
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 
@@ -220,6 +220,49 @@ impl ForwardAuth {
         self
     }
 
+    /// The identity headers this endpoint answers for `id`, under its configured names: the
+    /// principal, the realm, the local name when mapped, the verified PAC's group SIDs. For a
+    /// proxy of your own (`examples/proxy.rs` sets them on the request to its application,
+    /// after removing every copy the client sent).
+    ///
+    /// ```
+    /// use actix_gssapi::{ForwardAuth, KerberosIdentity};
+    /// use actix_web::{HttpRequest, HttpResponse};
+    ///
+    /// async fn forward(req: HttpRequest, id: KerberosIdentity) -> HttpResponse {
+    ///     let Ok(identity) = ForwardAuth::new().identity_headers(&id) else {
+    ///         // Never pass a request on with another identity than GSSAPI's.
+    ///         return HttpResponse::Forbidden().finish();
+    ///     };
+    ///     // ... the client's headers, less its own copies of these, plus `identity` ...
+    ///     # let _ = (req, identity);
+    ///     HttpResponse::Ok().finish()
+    /// }
+    /// ```
+    ///
+    /// # Errors
+    /// The name of the first header whose value cannot be one (a principal with a control
+    /// character): pass no request on for such an identity.
+    pub fn identity_headers(&self, id: &KerberosIdentity) -> Result<HeaderMap, HeaderName> {
+        let mut values = vec![(&self.user, id.principal().to_owned())];
+        if let Some(realm) = id.realm() {
+            values.push((&self.realm, realm.to_owned()));
+        }
+        if let Some(local) = id.local_name() {
+            values.push((&self.local_name, local.to_owned()));
+        }
+        if let Some(pac) = id.pac() {
+            let sids: Vec<String> = pac.group_sids().iter().map(ToString::to_string).collect();
+            values.push((&self.groups, sids.join(",")));
+        }
+        let mut headers = HeaderMap::new();
+        for (name, value) in values {
+            let value = HeaderValue::from_bytes(value.as_bytes()).map_err(|_| name.clone())?;
+            headers.insert(name.clone(), value);
+        }
+        Ok(headers)
+    }
+
     /// The endpoint at `path`, for every method, behind `auth`.
     pub fn service(self, path: &str, auth: SpnegoAuth) -> impl HttpServiceFactory {
         web::resource(path).wrap(auth).route(web::route().to(
@@ -237,35 +280,24 @@ impl ForwardAuth {
         if let Some(refusal) = self.apply_rules(req, id) {
             return refusal;
         }
-        let mut headers = vec![(self.user.clone(), id.principal().to_owned())];
-        if let Some(realm) = id.realm() {
-            headers.push((self.realm.clone(), realm.to_owned()));
-        }
-        if let Some(local) = id.local_name() {
-            headers.push((self.local_name.clone(), local.to_owned()));
-        }
-        if let Some(pac) = id.pac() {
-            let sids: Vec<String> = pac.group_sids().iter().map(ToString::to_string).collect();
-            headers.push((self.groups.clone(), sids.join(",")));
-        }
-        let mut res = HttpResponse::Ok().finish();
-        for (name, value) in headers {
-            match HeaderValue::from_bytes(value.as_bytes()) {
-                Ok(value) => {
+        match self.identity_headers(id) {
+            Ok(headers) => {
+                let mut res = HttpResponse::Ok().finish();
+                for (name, value) in headers {
                     res.headers_mut().insert(name, value);
                 }
-                Err(_) => {
-                    log::warn!(
-                        "{} {}: {name} for {:?} is no header value: answering 403",
-                        req.method(),
-                        req.path(),
-                        id.principal()
-                    );
-                    return HttpResponse::Forbidden().finish();
-                }
+                res
+            }
+            Err(name) => {
+                log::warn!(
+                    "{} {}: {name} for {:?} is no header value: answering 403",
+                    req.method(),
+                    req.path(),
+                    id.principal()
+                );
+                HttpResponse::Forbidden().finish()
             }
         }
-        res
     }
 
     /// The route rules' answer when one refuses `id`, or `None` to let it pass.

@@ -84,7 +84,7 @@
 //!
 //! # Features
 //! - `redis`: [`ReplayProtection::redis`] and [`RedisConfig`], replay protection shared by
-//!   every node through one Redis server (TLS and passwords supported).
+//!   every node through one Redis server or a Redis Cluster (TLS and passwords supported).
 //!
 //! Test support — a throwaway MIT realm, Samba AD DC and Redis for testing your own handlers —
 //! is the `actix-gssapi-testing` crate in `testing/` (a dev-dependency).

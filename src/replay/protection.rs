@@ -115,8 +115,8 @@ impl ReplayProtection {
     /// is refused on all of them. Each login is one `SET key NX EX ttl` round trip (pipelined
     /// with the others), from a thread of the crate's own, never from an actix worker.
     ///
-    /// **Every node of one service must use the same Redis server** (Redis Cluster is not
-    /// supported; a replica behind the same address is fine) and the same
+    /// **Every node of one service must use the same Redis server** (a replica behind the same
+    /// address is fine), or the same Redis Cluster ([`RedisConfig::cluster`]), and the same
     /// [key prefix](RedisConfig::key_prefix); a node with another store accepts what the
     /// others refuse. Size it for logins per second × the window (600 s) keys of ~180 bytes,
     /// and run it with `maxmemory-policy noeviction`: a store that evicts forgets tags before

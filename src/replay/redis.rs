@@ -6,6 +6,11 @@
 //! runtime owns a socket. Each connection is multiplexed (inserts are pipelined on it) and
 //! made on first use; one that fails is dropped and made again by the next insert that needs
 //! it, so the store recovers by itself when Redis comes back.
+//!
+//! On a Redis Cluster a connection is the redis crate's cluster connection, which sends each
+//! command to the master of its key's hash slot. `SET NX` is atomic per key, and a tag is one
+//! key, so a cluster decides each token as one server does: replay protection never needs two
+//! keys at once (no multi-key command, no transaction, no hash tag to keep keys together).
 
 use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -14,7 +19,12 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use ::redis::aio::MultiplexedConnection;
-use ::redis::{AsyncConnectionConfig, Client, ConnectionAddr, IntoConnectionInfo, Value};
+use ::redis::cluster::ClusterClient;
+use ::redis::cluster_async::ClusterConnection;
+use ::redis::{
+    AsyncConnectionConfig, Client, ConnectionAddr, ConnectionInfo, IntoConnectionInfo, RedisResult,
+    TlsCertificates, Value,
+};
 use futures_util::future::{BoxFuture, FutureExt};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -33,8 +43,9 @@ const DEFAULT_PREFIX: &str = "actix-gssapi:replay:";
 const RETRY_AFTER_FAILURE: Duration = Duration::from_millis(100);
 
 /// Where replay protection keeps the tags of accepted tokens when several nodes (behind a load
-/// balancer) must refuse a token any of them has accepted: a Redis server they all use.
-/// Needs the `redis` feature.
+/// balancer) must refuse a token any of them has accepted: a Redis server they all use
+/// ([`new`](Self::new)), or a Redis Cluster ([`cluster`](Self::cluster)). Needs the `redis`
+/// feature.
 ///
 /// Each accepted token costs one `SET <prefix><tag> 1 NX EX <seconds>`: the key is there if
 /// and only if some node accepted the token within the TTL (twice the clock skew). Redis
@@ -68,7 +79,9 @@ const RETRY_AFTER_FAILURE: Duration = Duration::from_millis(100);
 #[derive(Clone)]
 #[must_use]
 pub struct RedisConfig {
-    url: String,
+    /// One URL for a server; the seed nodes' for a cluster.
+    urls: Vec<String>,
+    cluster: bool,
     key_prefix: String,
     timeout: Duration,
     connections: usize,
@@ -87,8 +100,43 @@ impl RedisConfig {
     /// The URL is checked when the middleware is built, not here. A `#insecure` URL, which
     /// would turn certificate checks off, is refused.
     pub fn new(url: impl Into<String>) -> Self {
+        Self::with_urls(vec![url.into()], false)
+    }
+
+    /// A Redis Cluster, by the URLs of some of its nodes (the seeds; the client learns the
+    /// others, and which node holds which keys, from them): each as in [`new`](Self::new),
+    /// all with the same scheme (`redis://` or `rediss://`), user and password, and no
+    /// database but 0 (the only one a cluster has). Name more than one node, so that the
+    /// store can start while one of them is down. The other settings are those of a single
+    /// server; [`tls_root_certificates`](Self::tls_root_certificates) and
+    /// [`tls_client_certificate`](Self::tls_client_certificate) apply to every node.
+    ///
+    /// Each accepted token is one `SET <prefix><tag> 1 NX EX <seconds>` on the master that
+    /// holds the key's hash slot: keys spread over the masters (unless the
+    /// [prefix](Self::key_prefix) holds a `{hash tag}`, which would put them all on one), and
+    /// an insert needs only the master of its slot. When that master cannot answer (it died
+    /// and no replica has taken over yet), the login is refused with `503` as with a single
+    /// server; the store follows the cluster's new layout by itself.
+    ///
+    /// The URLs are checked when the middleware is built, not here.
+    ///
+    /// ```no_run
+    /// use actix_gssapi::RedisConfig;
+    ///
+    /// let redis = RedisConfig::cluster([
+    ///     "rediss://:PASSWORD@redis-1.example.com:6380",
+    ///     "rediss://:PASSWORD@redis-2.example.com:6380",
+    ///     "rediss://:PASSWORD@redis-3.example.com:6380",
+    /// ]);
+    /// ```
+    pub fn cluster<U: Into<String>>(urls: impl IntoIterator<Item = U>) -> Self {
+        Self::with_urls(urls.into_iter().map(Into::into).collect(), true)
+    }
+
+    fn with_urls(urls: Vec<String>, cluster: bool) -> Self {
         Self {
-            url: url.into(),
+            urls,
+            cluster,
             key_prefix: DEFAULT_PREFIX.to_owned(),
             timeout: Duration::from_secs(1),
             connections: 2,
@@ -114,7 +162,8 @@ impl RedisConfig {
         self
     }
 
-    /// How many connections to keep to Redis (default 2, at least 1), used in turn. Each
+    /// How many connections to keep to Redis (default 2, at least 1), used in turn; to a
+    /// cluster, each is one connection to every master it uses. Each
     /// carries many inserts at once (they are pipelined), so one is enough for thousands of
     /// logins a second; the second keeps logins going while the first is made again after a
     /// failure that broke only it, and spreads the load when a proxy in front of Redis
@@ -147,9 +196,15 @@ impl RedisConfig {
 
 impl fmt::Debug for RedisConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RedisConfig")
-            .field("url", &redacted_url(&self.url))
-            .field("key_prefix", &self.key_prefix)
+        let mut d = f.debug_struct("RedisConfig");
+        if self.cluster {
+            let urls: Vec<_> = self.urls.iter().map(|url| redacted_url(url)).collect();
+            d.field("cluster", &urls);
+        } else {
+            let url = self.urls.first().map_or("", String::as_str);
+            d.field("url", &redacted_url(url));
+        }
+        d.field("key_prefix", &self.key_prefix)
             .field("timeout", &self.timeout)
             .field("connections", &self.connections)
             .field(
@@ -193,8 +248,8 @@ pub(crate) struct RedisStore {
 
 /// What the insert tasks share.
 struct Inner {
-    client: Client,
-    /// `host:port`, for messages.
+    backend: Backend,
+    /// `Redis at host:port` or `Redis Cluster at host:port, ...`, for messages.
     server: Arc<str>,
     tls: bool,
     db: i64,
@@ -202,6 +257,32 @@ struct Inner {
     timeout: Duration,
     slots: Box<[Slot]>,
     next: AtomicUsize,
+}
+
+/// What the store connects to.
+// One per store, made once: its size does not matter.
+#[allow(clippy::large_enum_variant)]
+enum Backend {
+    Server(Client),
+    Cluster(ClusterClient),
+}
+
+/// A connection to the server, or to the masters of the cluster (the redis crate's cluster
+/// connection: one multiplexed connection per node, routing each key to its slot's master and
+/// following the cluster when slots move).
+#[derive(Clone)]
+enum Connection {
+    Server(MultiplexedConnection),
+    Cluster(ClusterConnection),
+}
+
+impl Connection {
+    async fn query(&mut self, cmd: &::redis::Cmd) -> RedisResult<Value> {
+        match self {
+            Self::Server(connection) => cmd.query_async(connection).await,
+            Self::Cluster(connection) => cmd.query_async(connection).await,
+        }
+    }
 }
 
 /// One connection, made when first needed and again after it failed.
@@ -217,7 +298,7 @@ struct Slot {
 struct SlotState {
     /// The connection and its generation (so that an insert that saw it fail drops that
     /// connection, not a newer one).
-    connection: Option<(u64, MultiplexedConnection)>,
+    connection: Option<(u64, Connection)>,
     generation: u64,
     /// When the last attempt to connect failed, and why.
     failed: Option<(Instant, String)>,
@@ -228,7 +309,7 @@ impl Slot {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn current(&self) -> Option<(u64, MultiplexedConnection)> {
+    fn current(&self) -> Option<(u64, Connection)> {
         self.state().connection.clone()
     }
 
@@ -250,7 +331,7 @@ impl RedisStore {
     /// [`ErrorKind::ReplayStore`] when the URL or the TLS settings are wrong (see
     /// [`RedisConfig`]), or the thread cannot be started.
     pub(crate) fn new(config: &RedisConfig) -> Result<Self, Error> {
-        let (client, server, tls, db) = client(config)?;
+        let (backend, server, tls, db) = backend(config)?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -269,7 +350,7 @@ impl RedisStore {
             })
             .map_err(|e| config_error(format!("cannot start the Redis store's thread: {e}")))?;
         let inner = Arc::new(Inner {
-            client,
+            backend,
             server,
             tls,
             db,
@@ -296,7 +377,7 @@ impl RedisStore {
         let server = store.inner.server.clone();
         store.handle.spawn(async move {
             match ping.await {
-                Ok(()) => log::info!("replay store: Redis at {server} answers"),
+                Ok(()) => log::info!("replay store: {server} answers"),
                 Err(e) => log::warn!(
                     "replay store: {e}; logins cannot be checked against it until it answers"
                 ),
@@ -328,9 +409,9 @@ impl RedisStore {
         async move {
             join.await.unwrap_or_else(|e| {
                 Err(StoreError::new(if e.is_cancelled() {
-                    format!("Redis at {server}: the store is shut down")
+                    format!("{server}: the store is shut down")
                 } else {
-                    format!("Redis at {server}: the store's task failed: {e}")
+                    format!("{server}: the store's task failed: {e}")
                 }))
             })
         }
@@ -357,7 +438,7 @@ impl Store for RedisStore {
     fn describe(&self) -> String {
         let inner = &self.inner;
         format!(
-            "Redis at {}{}{}, key prefix {:?}",
+            "{}{}{}, key prefix {:?}",
             inner.server,
             if inner.db != 0 {
                 format!(" (database {})", inner.db)
@@ -378,6 +459,8 @@ impl Inner {
             key.push(char::from(HEX[usize::from(byte >> 4)]));
             key.push(char::from(HEX[usize::from(byte & 0xf)]));
         }
+        // Atomic per key, on a server or on the master of the key's slot: of all the SETs of
+        // one tag, from every node, exactly one finds the key absent.
         let mut set = ::redis::cmd("SET");
         set.arg(key).arg(1).arg("NX").arg("EX").arg(ttl_secs(ttl));
         match self.query(set).await? {
@@ -403,7 +486,7 @@ impl Inner {
                     )))
                 }
             };
-        let reply = tokio::time::timeout_at(deadline, cmd.query_async::<Value>(&mut connection));
+        let reply = tokio::time::timeout_at(deadline, connection.query(&cmd));
         match reply.await {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(e)) => {
@@ -424,7 +507,7 @@ impl Inner {
     }
 
     /// Connection `n`, made now if there is none; the error says why it could not be made.
-    async fn connection(&self, n: usize) -> Result<(u64, MultiplexedConnection), String> {
+    async fn connection(&self, n: usize) -> Result<(u64, Connection), String> {
         let slot = &self.slots[n];
         if let Some(connection) = slot.current() {
             return Ok(connection);
@@ -441,13 +524,21 @@ impl Inner {
                 }
             }
         }
-        let config = AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(self.timeout))
-            .set_response_timeout(Some(self.timeout));
-        let result = self
-            .client
-            .get_multiplexed_async_connection_with_config(&config)
-            .await;
+        let result = match &self.backend {
+            Backend::Server(client) => {
+                let config = AsyncConnectionConfig::new()
+                    .set_connection_timeout(Some(self.timeout))
+                    .set_response_timeout(Some(self.timeout));
+                client
+                    .get_multiplexed_async_connection_with_config(&config)
+                    .await
+                    .map(Connection::Server)
+            }
+            // Connects to every seed that answers (one is enough) and asks for the slots.
+            Backend::Cluster(client) => {
+                client.get_async_connection().await.map(Connection::Cluster)
+            }
+        };
         let mut state = slot.state();
         match result {
             Ok(connection) => {
@@ -469,7 +560,7 @@ impl Inner {
     }
 
     fn error(&self, cause: impl fmt::Display) -> StoreError {
-        StoreError::new(format!("Redis at {}: {cause}", self.server))
+        StoreError::new(format!("{}: {cause}", self.server))
     }
 }
 
@@ -484,11 +575,25 @@ fn config_error(message: impl Into<String>) -> Error {
     Error::new(ErrorKind::ReplayStore, message)
 }
 
-/// The client for `config`, and the server's `host:port`, whether it uses TLS, its database.
-fn client(config: &RedisConfig) -> Result<(Client, Arc<str>, bool, i64), Error> {
-    let shown = redacted_url(&config.url);
-    let bad = |why: &str| config_error(format!("Redis URL {shown}: {why}"));
-    let url = ::redis::parse_redis_url(&config.url).ok_or_else(|| {
+/// One node's URL, checked.
+struct Node {
+    info: ConnectionInfo,
+    /// `host:port`, for messages.
+    server: String,
+    tls: bool,
+    db: i64,
+    /// The URL with its password hidden, for messages.
+    shown: String,
+}
+
+fn url_error(shown: &str, why: &str) -> Error {
+    config_error(format!("Redis URL {shown}: {why}"))
+}
+
+fn node(url: &str) -> Result<Node, Error> {
+    let shown = redacted_url(url);
+    let bad = |why: &str| url_error(&shown, why);
+    let url = ::redis::parse_redis_url(url).ok_or_else(|| {
         bad("not a Redis URL (redis://[user:password@]host[:port][/db], or rediss:// for TLS)")
     })?;
     match url.scheme() {
@@ -524,59 +629,145 @@ fn client(config: &RedisConfig) -> Result<(Client, Arc<str>, bool, i64), Error> 
         }
         _ => return Err(bad("only redis:// and rediss:// (TLS) URLs are supported")),
     };
+    Ok(Node {
+        info,
+        server,
+        tls,
+        db,
+        shown,
+    })
+}
+
+/// The client for `config`; what it connects to, for messages (`Redis at host:port`, `Redis
+/// Cluster at host:port, ...`); whether it uses TLS; its database.
+fn backend(config: &RedisConfig) -> Result<(Backend, Arc<str>, bool, i64), Error> {
+    let mut nodes = config
+        .urls
+        .iter()
+        .map(|url| node(url))
+        .collect::<Result<Vec<_>, _>>()?;
+    let Some(first) = nodes.first() else {
+        return Err(config_error(
+            "RedisConfig::cluster: no node URL (name at least one of the cluster's nodes)",
+        ));
+    };
+    let (tls, first_shown) = (first.tls, first.shown.clone());
+    if let Some(other) = nodes.iter().find(|node| node.tls != tls) {
+        return Err(url_error(
+            &other.shown,
+            &format!(
+                "every node of a cluster uses TLS (rediss://) or none does (redis://), and \
+                 {first_shown} does not use what this one does"
+            ),
+        ));
+    }
     let has_certificates =
         config.root_certificates.is_some() || config.client_certificate.is_some();
-    let client = if !tls {
-        if has_certificates {
-            return Err(bad(
-                "TLS certificates are configured but the URL is redis:// (no TLS); use rediss://",
+    if has_certificates && !tls {
+        return Err(url_error(
+            &first_shown,
+            "TLS certificates are configured but the URL is redis:// (no TLS); use rediss://",
+        ));
+    }
+    let certificates = if tls {
+        install_crypto_provider();
+        tls_certificates(config)?
+    } else {
+        None
+    };
+    if !config.cluster {
+        let node = nodes.remove(0);
+        let client = match certificates {
+            None => Client::open(node.info),
+            Some(certificates) => Client::build_with_tls(node.info, certificates),
+        }
+        .map_err(|e| url_error(&node.shown, &e.to_string()))?;
+        let server = format!("Redis at {}", node.server);
+        return Ok((Backend::Server(client), server.into(), tls, node.db));
+    }
+    let first = &nodes[0];
+    for node in &nodes {
+        if node.db != 0 {
+            return Err(url_error(
+                &node.shown,
+                "a Redis Cluster has only database 0; remove the /db from the URL",
             ));
         }
-        Client::open(info)
-    } else {
-        install_crypto_provider();
-        if !has_certificates {
-            Client::open(info)
-        } else {
-            let root_cert = match &config.root_certificates {
-                Some(pem) => {
-                    check_certificates(pem, "tls_root_certificates")?;
-                    let mut roots = rustls::RootCertStore::empty();
-                    for cert in CertificateDer::pem_slice_iter(pem).flatten() {
-                        roots.add(cert).map_err(|e| {
-                            config_error(format!("tls_root_certificates: not a usable CA: {e}"))
-                        })?;
-                    }
-                    Some(pem.clone())
-                }
-                None => None,
-            };
-            let client_tls = match &config.client_certificate {
-                Some((cert, key)) => {
-                    check_certificates(cert, "tls_client_certificate")?;
-                    PrivateKeyDer::from_pem_slice(key).map_err(|e| {
-                        config_error(format!(
-                            "tls_client_certificate: no private key in the key PEM: {e}"
-                        ))
-                    })?;
-                    Some(::redis::ClientTlsConfig {
-                        client_cert: cert.clone(),
-                        client_key: key.clone(),
-                    })
-                }
-                None => None,
-            };
-            Client::build_with_tls(
-                info,
-                ::redis::TlsCertificates {
-                    client_tls,
-                    root_cert,
-                },
+        // The cluster client logs in to every node, the seeds and those it learns of, as the
+        // first seed does.
+        let settings = |node: &Node| {
+            let redis = node.info.redis_settings();
+            (
+                redis.username().map(str::to_owned),
+                redis.password().map(str::to_owned),
             )
+        };
+        if settings(node) != settings(first) {
+            return Err(url_error(
+                &node.shown,
+                &format!(
+                    "every node of a cluster needs the same user and password, and {} has \
+                     others",
+                    first.shown
+                ),
+            ));
         }
     }
-    .map_err(|e| bad(&e.to_string()))?;
-    Ok((client, server.into(), tls, db))
+    let servers: Vec<&str> = nodes.iter().map(|node| node.server.as_str()).collect();
+    let server = format!("Redis Cluster at {}", servers.join(", "));
+    // The cluster client retries a command whose connection failed (within the timeout, which
+    // bounds every insert anyway). A retried `SET NX` that had been applied finds its own key
+    // and answers "seen": a first use refused, never a token let in twice.
+    let mut builder = ClusterClient::builder(nodes.iter().map(|node| node.info.clone()))
+        .connection_timeout(config.timeout)
+        .response_timeout(config.timeout);
+    if let Some(certificates) = certificates {
+        builder = builder.certs(certificates);
+    }
+    let client = builder
+        .build()
+        .map_err(|e| config_error(format!("{server}: {e}")))?;
+    Ok((Backend::Cluster(client), server.into(), tls, 0))
+}
+
+/// The certificates the TLS connections use besides the system's trust store, checked; `None`
+/// when none are configured.
+fn tls_certificates(config: &RedisConfig) -> Result<Option<TlsCertificates>, Error> {
+    if config.root_certificates.is_none() && config.client_certificate.is_none() {
+        return Ok(None);
+    }
+    let root_cert = match &config.root_certificates {
+        Some(pem) => {
+            check_certificates(pem, "tls_root_certificates")?;
+            let mut roots = rustls::RootCertStore::empty();
+            for cert in CertificateDer::pem_slice_iter(pem).flatten() {
+                roots.add(cert).map_err(|e| {
+                    config_error(format!("tls_root_certificates: not a usable CA: {e}"))
+                })?;
+            }
+            Some(pem.clone())
+        }
+        None => None,
+    };
+    let client_tls = match &config.client_certificate {
+        Some((cert, key)) => {
+            check_certificates(cert, "tls_client_certificate")?;
+            PrivateKeyDer::from_pem_slice(key).map_err(|e| {
+                config_error(format!(
+                    "tls_client_certificate: no private key in the key PEM: {e}"
+                ))
+            })?;
+            Some(::redis::ClientTlsConfig {
+                client_cert: cert.clone(),
+                client_key: key.clone(),
+            })
+        }
+        None => None,
+    };
+    Ok(Some(TlsCertificates {
+        client_tls,
+        root_cert,
+    }))
 }
 
 /// Fails unless `pem` holds at least one certificate and nothing that does not parse.
@@ -616,7 +807,7 @@ fn host_port(host: &str, port: u16) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use actix_gssapi_testing::TestRedis;
+    use actix_gssapi_testing::{TestRedis, TestRedisCluster};
     use std::future::Future;
     use std::sync::{Barrier, Condvar};
     use std::task::{Context, Poll, Wake, Waker};
@@ -748,6 +939,12 @@ mod tests {
             Arc::new(store(RedisConfig::new(redis.url()))),
             Arc::new(store(RedisConfig::new(redis.url()).connections(3))),
         ];
+        assert_one_of_sixteen_is_fresh(&nodes);
+    }
+
+    /// Ten tags, each inserted 16 times at once alternately through `nodes`: each is fresh
+    /// exactly once.
+    fn assert_one_of_sixteen_is_fresh(nodes: &[Arc<RedisStore>; 2]) {
         for _ in 0..10 {
             let t = new_tag();
             let barrier = Arc::new(Barrier::new(16));
@@ -1071,6 +1268,212 @@ mod tests {
         );
     }
 
+    /// The keys of a cluster store spread over the masters; each tag is fresh once, from any
+    /// node; the description names the seeds and hides the password.
+    #[test]
+    fn a_cluster_shares_tags_and_spreads_them_over_the_masters() {
+        let cluster = TestRedisCluster::start().unwrap();
+        let nodes = [
+            store(RedisConfig::cluster(cluster.urls())),
+            store(RedisConfig::cluster(cluster.urls().into_iter().rev())),
+        ];
+        block_on(nodes[0].ping()).unwrap();
+        for n in 0..30 {
+            let t = new_tag();
+            assert_eq!(insert(&nodes[n % 2], t).unwrap(), Inserted::Fresh);
+            assert_eq!(insert(&nodes[(n + 1) % 2], t).unwrap(), Inserted::Seen);
+            assert_eq!(insert(&nodes[n % 2], t).unwrap(), Inserted::Seen);
+        }
+        for n in 0..3 {
+            let info = cluster.cluster_info(n).unwrap();
+            assert!(info.contains("cluster_state:ok"), "{info}");
+            let keys: usize = cluster_cli(&cluster, n, &["DBSIZE"]).parse().unwrap();
+            assert!(keys > 0, "master {n} holds none of the 30 keys");
+        }
+        let described = nodes[0].describe();
+        let seeds: Vec<_> = (0..3)
+            .map(|n| format!("127.0.0.1:{}", cluster.port(n)))
+            .collect();
+        assert_eq!(
+            described,
+            format!(
+                "Redis Cluster at {}, key prefix \"actix-gssapi:replay:\"",
+                seeds.join(", ")
+            )
+        );
+        assert!(!described.contains(cluster.password()));
+    }
+
+    /// What master `n` answers to `command`.
+    fn cluster_cli(cluster: &TestRedisCluster, n: usize, command: &[&str]) -> String {
+        let out = std::process::Command::new("redis-cli")
+            .args(["-p", &cluster.port(n).to_string(), "--no-auth-warning"])
+            .env("REDISCLI_AUTH", cluster.password())
+            .args(command)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
+    #[test]
+    fn concurrent_inserts_on_a_cluster_let_exactly_one_through() {
+        let cluster = TestRedisCluster::start().unwrap();
+        let nodes = [
+            Arc::new(store(RedisConfig::cluster(cluster.urls()))),
+            Arc::new(store(RedisConfig::cluster(cluster.urls()).connections(3))),
+        ];
+        assert_one_of_sixteen_is_fresh(&nodes);
+    }
+
+    /// A master killed: inserts fail within the timeout (the cluster refuses writes while a
+    /// slot has no master), never answer `Fresh` for a tag inserted before; once it is back
+    /// (with its append-only file) they succeed again, with nothing done to the store, and
+    /// the tags inserted before are still seen.
+    #[test]
+    fn a_cluster_store_recovers_by_itself_when_a_master_comes_back() {
+        let timeout = Duration::from_millis(500);
+        let mut cluster = TestRedisCluster::start().unwrap();
+        let store = store(RedisConfig::cluster(cluster.urls()).timeout(timeout));
+        let before: Vec<_> = (0..30).map(|_| new_tag()).collect();
+        for &t in &before {
+            assert_eq!(insert(&store, t).unwrap(), Inserted::Fresh);
+        }
+        cluster.stop_node(0);
+        let start = StdInstant::now();
+        let mut errors = 0;
+        while start.elapsed() < Duration::from_secs(3) {
+            let t0 = StdInstant::now();
+            match insert(&store, before[errors % before.len()]) {
+                Ok(inserted) => assert_eq!(inserted, Inserted::Seen),
+                Err(e) => {
+                    assert!(e.to_string().starts_with("Redis Cluster at "), "{e}");
+                    assert!(!e.to_string().contains(cluster.password()), "{e}");
+                    errors += 1;
+                }
+            }
+            let took = t0.elapsed();
+            assert!(took < timeout + Duration::from_millis(200), "{took:?}");
+        }
+        assert!(errors > 0, "no insert failed with a master down");
+        cluster.restart_node(0).unwrap();
+        let start = StdInstant::now();
+        loop {
+            match insert(&store, new_tag()) {
+                Ok(inserted) => {
+                    assert_eq!(inserted, Inserted::Fresh);
+                    break;
+                }
+                Err(e) => {
+                    assert!(start.elapsed() < Duration::from_secs(10), "not back: {e}");
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+            }
+        }
+        eprintln!("back {:?} after the cluster was ok again", start.elapsed());
+        for &t in &before {
+            assert_eq!(insert(&store, t).unwrap(), Inserted::Seen);
+        }
+    }
+
+    #[test]
+    fn cluster_configuration_errors() {
+        let no_seed: [&str; 0] = [];
+        let e = config_error(RedisConfig::cluster(no_seed));
+        assert!(e.contains("no node URL"), "{e}");
+        let one = "redis://:secret@a:7000";
+        for (urls, expected) in [
+            (
+                vec![one, "rediss://:secret@b:7000"],
+                "TLS (rediss://) or none",
+            ),
+            (vec!["redis://:secret@a:7000/1"], "only database 0"),
+            (
+                vec![one, "redis://:hunter2@b:7000"],
+                "same user and password",
+            ),
+            (
+                vec!["redis://u:secret@a:7000", one],
+                "same user and password",
+            ),
+            (vec![one, "b:7000"], "not a Redis URL"),
+        ] {
+            let e = config_error(RedisConfig::cluster(urls));
+            assert!(e.starts_with("Redis URL ") && e.contains(expected), "{e}");
+            assert!(!e.contains("secret") && !e.contains("hunter2"), "{e}");
+        }
+        let e = config_error(RedisConfig::cluster([one]).tls_root_certificates("x"));
+        assert!(e.contains("use rediss://") && !e.contains("secret"), "{e}");
+        let config = RedisConfig::cluster(["rediss://:secret@a:7000", "rediss://:secret@b:7001"]);
+        let debug = format!("{config:?}");
+        assert!(!debug.contains("secret"), "{debug}");
+        assert!(
+            debug.contains("cluster: [\"rediss://:******@a:7000\""),
+            "{debug}"
+        );
+        assert_eq!(
+            RedisStore::new(&config).unwrap().describe(),
+            "Redis Cluster at a:7000, b:7001 (TLS), key prefix \"actix-gssapi:replay:\""
+        );
+    }
+
+    /// Prints the latency of one insert at a time (p50, p99) and the inserts a second with 64
+    /// in flight, on one Redis server and on a cluster of three masters, each without
+    /// persistence and with `appendfsync always` (as `TestRedisCluster` runs its nodes), in
+    /// the same run (`cargo test --release --features redis --lib
+    /// replay::redis::tests::cluster_insert_latency -- --ignored --nocapture`).
+    #[test]
+    #[ignore]
+    fn cluster_insert_latency() {
+        const INSERTS: usize = 5_000;
+        const IN_FLIGHT: usize = 64;
+        let redis = TestRedis::start().unwrap();
+        let cluster = TestRedisCluster::start().unwrap();
+        let fsync = |on: bool| {
+            let config: &[&str] = if on {
+                &[
+                    "CONFIG",
+                    "SET",
+                    "appendonly",
+                    "yes",
+                    "appendfsync",
+                    "always",
+                ]
+            } else {
+                &["CONFIG", "SET", "appendonly", "no"]
+            };
+            assert_eq!(redis.command(config).unwrap(), "+OK");
+            for n in 0..3 {
+                assert_eq!(cluster_cli(&cluster, n, config), "OK");
+            }
+        };
+        let server = || RedisConfig::new(redis.url());
+        let three = || RedisConfig::cluster(cluster.urls());
+        for (what, config, persist) in [
+            ("one Redis server", server(), false),
+            ("Redis Cluster, 3 masters", three(), false),
+            ("one Redis server, fsync always", server(), true),
+            ("Redis Cluster, 3 masters, fsync always", three(), true),
+        ] {
+            fsync(persist);
+            let store = Arc::new(store(config));
+            block_on(store.ping()).unwrap();
+            let mut took: Vec<Duration> = (0..INSERTS)
+                .map(|_| {
+                    let start = StdInstant::now();
+                    assert_eq!(insert(&store, new_tag()).unwrap(), Inserted::Fresh);
+                    start.elapsed()
+                })
+                .collect();
+            took.sort();
+            let rate = inserts_per_second(&store, INSERTS, IN_FLIGHT);
+            eprintln!(
+                "{what}: one at a time p50 {:?} p99 {:?}; {IN_FLIGHT} in flight {rate:.0} a second",
+                took[INSERTS / 2],
+                took[INSERTS * 99 / 100],
+            );
+        }
+    }
+
     /// Prints how many inserts a second one store gets through (`cargo test --release
     /// --features redis --lib replay::redis -- --ignored --nocapture`).
     #[test]
@@ -1084,27 +1487,31 @@ mod tests {
                 RedisConfig::new(redis.url()).connections(connections),
             ));
             block_on(store.ping()).unwrap();
-            let start = StdInstant::now();
-            let threads: Vec<_> = (0..IN_FLIGHT)
-                .map(|_| {
-                    let store = store.clone();
-                    std::thread::spawn(move || {
-                        for _ in 0..INSERTS / IN_FLIGHT {
-                            assert_eq!(insert(&store, new_tag()).unwrap(), Inserted::Fresh);
-                        }
-                    })
-                })
-                .collect();
-            for thread in threads {
-                thread.join().unwrap();
-            }
-            let took = start.elapsed();
-            let done = INSERTS / IN_FLIGHT * IN_FLIGHT;
+            let rate = inserts_per_second(&store, INSERTS, IN_FLIGHT);
             eprintln!(
-                "{connections} connection(s): {done} inserts, {IN_FLIGHT} in flight, in {took:?}: \
-                 {:.0} a second",
-                done as f64 / took.as_secs_f64()
+                "{connections} connection(s): {INSERTS} inserts, {IN_FLIGHT} in flight: \
+                 {rate:.0} a second"
             );
         }
+    }
+
+    /// Makes `inserts` fresh inserts (rounded down to a multiple of `in_flight`) from
+    /// `in_flight` threads at once; returns how many a second.
+    fn inserts_per_second(store: &Arc<RedisStore>, inserts: usize, in_flight: usize) -> f64 {
+        let start = StdInstant::now();
+        let threads: Vec<_> = (0..in_flight)
+            .map(|_| {
+                let store = store.clone();
+                std::thread::spawn(move || {
+                    for _ in 0..inserts / in_flight {
+                        assert_eq!(insert(&store, new_tag()).unwrap(), Inserted::Fresh);
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().unwrap();
+        }
+        (inserts / in_flight * in_flight) as f64 / start.elapsed().as_secs_f64()
     }
 }

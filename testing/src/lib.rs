@@ -54,7 +54,7 @@
 //! `operator`.
 //!
 //! [`TestRedis`] runs a throwaway `redis-server` (plain or TLS, with a password) for tests of
-//! the shared replay store.
+//! the shared replay store, and [`TestRedisCluster`] a Redis Cluster of three of them.
 //!
 //! The KDC is stopped and the directory removed when the [`TestRealm`] is dropped, and — for
 //! the shared realm, which lives as long as the process — by a watchdog shell that notices the
@@ -82,9 +82,11 @@ use libgssapi::oid::{GSS_MECH_KRB5, GSS_MECH_SPNEGO, GSS_NT_HOSTBASED_SERVICE};
 mod ad;
 mod ffi;
 mod redis;
+mod redis_cluster;
 
 pub use ad::{shared_domain, TestDomain, AD_REALM, AD_USERS, MANY_GROUPS};
 pub use redis::TestRedis;
+pub use redis_cluster::TestRedisCluster;
 
 /// The realm name of every [`TestRealm`].
 pub const REALM: &str = "EXAMPLE.TEST";

@@ -41,6 +41,8 @@ pub struct TestRedis {
     port: u16,
     password: String,
     tls: Tls,
+    /// More `redis-server` arguments (a cluster node's).
+    extra_args: Vec<String>,
     server: Option<Child>,
     watchdog: Option<Child>,
 }
@@ -76,7 +78,20 @@ impl TestRedis {
         Self::start_inner(Tls::Required)
     }
 
+    /// A server without TLS with `password` and `extra_args` (a cluster node's settings).
+    pub(crate) fn start_with(password: &str, extra_args: Vec<String>) -> io::Result<Self> {
+        Self::start_inner_with(Tls::Off, Some(password.to_owned()), extra_args)
+    }
+
     fn start_inner(tls: Tls) -> io::Result<Self> {
+        Self::start_inner_with(tls, None, Vec::new())
+    }
+
+    fn start_inner_with(
+        tls: Tls,
+        password: Option<String>,
+        extra_args: Vec<String>,
+    ) -> io::Result<Self> {
         let mut tools = vec![("redis-server", "redis-server")];
         if tls != Tls::Off {
             tools.push(("openssl", "openssl"));
@@ -89,9 +104,10 @@ impl TestRedis {
             .unwrap_or(0);
         let mut redis = Self {
             port: free_port()?,
-            password: format!("test-{}-{nanos:x}", std::process::id()),
+            password: password.unwrap_or_else(|| format!("test-{}-{nanos:x}", std::process::id())),
             dir,
             tls,
+            extra_args,
             server: None,
             watchdog: None,
         };
@@ -292,6 +308,7 @@ impl TestRedis {
             "--requirepass".into(),
             self.password.clone(),
         ];
+        args.extend(self.extra_args.iter().cloned());
         let port = self.port.to_string();
         match self.tls {
             Tls::Off => args.extend(["--port".into(), port]),

@@ -27,29 +27,28 @@ fn curl(url: &str, args: &[&str]) -> common::Exchange {
     common::curl_exchange(url, args)
 }
 
+/// Checks a login's answer through a proxy: `200` with `body`, the server's
+/// mutual-authentication token, and a session cookie, whose `name=value` it returns.
+fn logged_in(res: &common::Exchange, body: &str) -> String {
+    assert_eq!((res.code, res.body.as_str()), (200, body), "{}", res.head);
+    let mutual = res.last_headers("www-authenticate");
+    assert!(
+        mutual.len() == 1 && mutual[0].starts_with("Negotiate ") && mutual[0].len() > 20,
+        "no mutual-authentication token: {}",
+        res.head
+    );
+    res.last_headers("set-cookie")
+        .first()
+        .and_then(|c| c.split(';').next())
+        .unwrap_or_else(|| panic!("no session cookie: {}", res.head))
+        .to_owned()
+}
+
 #[test]
 fn a_login_through_nginx_reaches_the_application_as_alice_and_the_cookie_comes_back() {
     let (nginx, seen) = setup();
     let res = curl(&nginx.url("/app/page"), &["--negotiate", "-u", ":"]);
-    assert_eq!(
-        (res.code, res.body.as_str()),
-        (200, "/app/page user=alice@EXAMPLE.TEST"),
-        "{}",
-        res.head
-    );
-    // The server's mutual-authentication token and the session cookie reached the client.
-    let mutual = res.last_headers("www-authenticate");
-    assert!(
-        mutual.len() == 1 && mutual[0].starts_with("Negotiate ") && mutual[0].len() > 20,
-        "{}",
-        res.head
-    );
-    let cookie = res.last_headers("set-cookie");
-    let pair = cookie
-        .first()
-        .and_then(|c| c.split(';').next())
-        .unwrap_or_else(|| panic!("no session cookie through nginx: {}", res.head))
-        .to_owned();
+    let pair = logged_in(&res, "/app/page user=alice@EXAMPLE.TEST");
     // The cookie alone gets the next request in, as alice.
     let res = curl(&nginx.url("/app/again"), &["-b", &pair]);
     assert_eq!(
@@ -282,24 +281,7 @@ fn through_nginx_over_http2_a_login_the_cookie_and_the_challenge_work() {
     let nginx = Nginx::start(realm().dir(), &block, endpoint, upstream);
     let h2 = |path: &str, args: &[&str]| curl_h2(&nginx.https_url(path), args);
     let res = h2("/app/h2", &["--negotiate", "-u", ":"]);
-    assert_eq!(
-        (res.code, res.body.as_str()),
-        (200, "/app/h2 user=alice@EXAMPLE.TEST"),
-        "{}",
-        res.head
-    );
-    let mutual = res.last_headers("www-authenticate");
-    assert!(
-        mutual.len() == 1 && mutual[0].starts_with("Negotiate ") && mutual[0].len() > 20,
-        "{}",
-        res.head
-    );
-    let cookie = res.last_headers("set-cookie");
-    let pair = cookie
-        .first()
-        .and_then(|c| c.split(';').next())
-        .unwrap_or_else(|| panic!("no session cookie over h2: {}", res.head))
-        .to_owned();
+    let pair = logged_in(&res, "/app/h2 user=alice@EXAMPLE.TEST");
     let res = h2("/app/h2-cookie", &["-b", &pair]);
     assert_eq!(
         (res.code, res.body.as_str()),

@@ -3,8 +3,9 @@
 //! link are made once. A module per subject; `cargo test --test mit sessions::` runs one.
 //!
 //! Beside it, a binary of its own for each other kind of realm (`anonymous`: PKINIT,
-//! `active_directory`: a Samba DC, `composition` and `readme`: none) and for the tests that
-//! measure time or memory and want the machine to themselves (`blocking`, `soak`, `flood`).
+//! `kdc_down`: a realm whose KDC is stopped, `active_directory`: a Samba DC, `composition` and
+//! `readme`: none) and for the tests that measure time or memory and want the machine to
+//! themselves (`blocking`, `soak`, `flood`).
 
 #[path = "../common/mod.rs"]
 mod common;

@@ -402,36 +402,23 @@ fn the_example_calls_the_back_end_as_the_user() {
         env.push(("BACKEND_SERVICE", format!("HTTP@{BACKEND}").into()));
         (common::start_example("backend_call", port, &env), port)
     };
+    let env = realm().env();
+    let delegating = |url: &str| {
+        let args = ["--negotiate", "-u", ":", "--delegation", "always", url];
+        common::curl(&args, &env)
+    };
     let (_example, port) = start("/whoami");
     let url = format!("http://localhost:{port}/");
-    let env = realm().env();
-    let delegating = [
-        "--negotiate",
-        "-u",
-        ":",
-        "--delegation",
-        "always",
-        url.as_str(),
-    ];
     assert_eq!(
-        common::curl(&delegating, &env),
+        delegating(&url),
         (200, "backend saw alice@EXAMPLE.TEST".to_owned())
     );
     assert_eq!(common::curl(&["--negotiate", "-u", ":", &url], &env).0, 403);
     assert_eq!(common::curl(&[url.as_str()], &env).0, 401);
 
     let (_forged, port) = start("/forged");
-    let url = format!("http://localhost:{port}/");
-    let delegating = [
-        "--negotiate",
-        "-u",
-        ":",
-        "--delegation",
-        "always",
-        url.as_str(),
-    ];
     assert_eq!(
-        common::curl(&delegating, &env),
+        delegating(&format!("http://localhost:{port}/")),
         (502, "the back end did not prove who it is\n".to_owned())
     );
 }

@@ -1286,6 +1286,12 @@ fn chromium_logs_in_over_http11_after_an_h2_challenge_and_the_cookie_then_serves
         let dom = chromium_in(&dir, &url, Some("localhost"), &https);
         let answered = std::mem::take(&mut *answers.lock().unwrap());
         eprintln!("chromium, {which} start: {answered:?}");
+        // Chromium sometimes asks for the icon before it exits (seen through nginx in about
+        // 3 runs of 10): not part of the sequence under test.
+        let answered: Vec<String> = answered
+            .into_iter()
+            .filter(|l| !l.contains(" /favicon.ico "))
+            .collect();
         assert!(
             dom.contains(&format!(">{ALICE_HELLO}</p>")),
             "{answered:?}\n{dom}"

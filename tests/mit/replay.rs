@@ -386,7 +386,7 @@ mod redis {
 
     use super::*;
 
-    fn node(config: RedisConfig) -> std::net::SocketAddr {
+    pub(super) fn node(config: RedisConfig) -> std::net::SocketAddr {
         serve(localhost().replay_protection(ReplayProtection::redis(config)))
     }
 
@@ -464,7 +464,12 @@ mod redis {
     }
 
     /// Sends fresh tokens to `addr` until one gets `want`, for at most `within`.
-    fn until(addr: std::net::SocketAddr, path: &str, want: u16, within: Duration) -> String {
+    pub(super) fn until(
+        addr: std::net::SocketAddr,
+        path: &str,
+        want: u16,
+        within: Duration,
+    ) -> String {
         let deadline = Instant::now() + within;
         loop {
             let token = auth_header(&spnego());
@@ -574,10 +579,27 @@ mod redis {
 
     #[test]
     fn redis_killed_under_load_never_lets_a_replay_through() {
-        use std::sync::atomic::AtomicBool;
-
         let mut redis = TestRedis::start().expect("redis-server");
         let (closed, fallback) = closed_and_fallback_nodes(&redis, Duration::from_millis(300));
+        under_load(closed, fallback, || {
+            redis.stop();
+            std::thread::sleep(Duration::from_millis(1500));
+            redis.restart().expect("redis-server again");
+        });
+    }
+
+    /// Clients send fresh tokens to `closed` (a node that fails closed) and `fallback` (one
+    /// that falls back to memory), each token twice; `break_and_heal` runs meanwhile (takes
+    /// the store down and brings it back), then the clients go on for 1.5 s. No token may get
+    /// in twice; `closed` refused some with 503 and lets tokens in again by the end;
+    /// `fallback` let every first use in and refused every copy.
+    pub(super) fn under_load(
+        closed: std::net::SocketAddr,
+        fallback: std::net::SocketAddr,
+        break_and_heal: impl FnOnce(),
+    ) {
+        use std::sync::atomic::AtomicBool;
+
         let stop = Arc::new(AtomicBool::new(false));
         // Each client sends fresh tokens, each one twice: never may both get in.
         let clients: Vec<_> = [closed, closed, fallback, fallback]
@@ -600,9 +622,7 @@ mod redis {
             })
             .collect();
         std::thread::sleep(Duration::from_millis(700));
-        redis.stop();
-        std::thread::sleep(Duration::from_millis(1500));
-        redis.restart().expect("redis-server again");
+        break_and_heal();
         std::thread::sleep(Duration::from_millis(1500));
         stop.store(true, Ordering::Relaxed);
 
@@ -757,5 +777,70 @@ mod redis {
             !logs().iter().any(|l| l.contains(redis.password())),
             "the Redis password was logged"
         );
+    }
+}
+
+/// Two servers sharing a real Redis Cluster of three masters on loopback.
+#[cfg(feature = "redis")]
+mod redis_cluster {
+    use std::time::Duration;
+
+    use actix_gssapi::{RedisConfig, ReplayProtection};
+    use actix_gssapi_testing::TestRedisCluster;
+
+    use super::redis::{node, under_load};
+    use super::*;
+
+    #[test]
+    fn a_token_used_on_one_node_is_refused_on_the_other_through_a_cluster() {
+        let cluster = TestRedisCluster::start().expect("redis cluster");
+        let a = node(RedisConfig::cluster(cluster.urls()));
+        let b = node(RedisConfig::cluster(cluster.urls()));
+        // Tokens whose tags land on different masters' slots.
+        for i in 0..6 {
+            let token = auth_header(&spnego());
+            assert_eq!(raw_get(a, &format!("/cluster-a-{i}"), &[&token]).0, 200);
+            assert_replay(b, &format!("/cluster-b-{i}"), &token);
+            assert_replay(a, &format!("/cluster-a-again-{i}"), &token);
+        }
+        assert!(logged(&["Redis Cluster at 127.0.0.1:"]), "{:#?}", logs());
+        assert!(
+            !logs().iter().any(|l| l.contains(cluster.password())),
+            "the Redis password was logged"
+        );
+    }
+
+    #[test]
+    fn sixteen_copies_over_two_nodes_through_a_cluster_let_exactly_one_through() {
+        let cluster = TestRedisCluster::start().expect("redis cluster");
+        let nodes = [
+            node(RedisConfig::cluster(cluster.urls())),
+            node(RedisConfig::cluster(cluster.urls()).connections(1)),
+        ];
+        for round in 0..6 {
+            let statuses = send_copies(&auth_header(&spnego()), |i| {
+                (nodes[i % 2], format!("/cluster-spread-{round}-{i}"))
+            });
+            assert_exactly_one_in(&statuses, &format!("round {round}: "));
+        }
+    }
+
+    /// A master killed (SIGKILL) while clients send every fresh token twice, and started again
+    /// 1.5 s later with its append-only file: no token gets in twice; the node that fails
+    /// closed answers 503 while the cluster refuses writes, and both nodes let logins in
+    /// again by themselves.
+    #[test]
+    fn a_cluster_master_killed_under_load_never_lets_a_replay_through() {
+        let mut cluster = TestRedisCluster::start().expect("redis cluster");
+        let config = || RedisConfig::cluster(cluster.urls()).timeout(Duration::from_millis(300));
+        let closed = node(config());
+        let fallback = serve(
+            localhost().replay_protection(ReplayProtection::redis(config()).fall_back_to_memory()),
+        );
+        under_load(closed, fallback, || {
+            cluster.stop_node(1);
+            std::thread::sleep(Duration::from_millis(1500));
+            cluster.restart_node(1).expect("the master again");
+        });
     }
 }
