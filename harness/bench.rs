@@ -4,6 +4,12 @@
 //! ```sh
 //! cargo run --release --example bench -- 127.0.0.1:8080
 //! ```
+//! `BENCH_ROLE=forward_auth` serves instead the forward-auth endpoint at `/auth` as the
+//! forward-auth guide sets it up (`ForwardAuth`, one login queue for the proxy's address), for
+//! nginx's `auth_request`; `BENCH_ROLE=upstream` the application behind a proxy, with no
+//! Kerberos: every path answers `Hello, <X-Remote-User>`, or `400` without exactly one
+//! non-empty `X-Remote-User`. `scripts/bench.sh --front` starts both.
+//!
 //! `BENCH_ACCEPT_THREADS=N` sets [`Capacity::accept_threads`],
 //! `BENCH_LOGIN_QUEUE_PER_PEER=N` [`Capacity::login_queue_per_peer`],
 //! `BENCH_MAX_CONNECTIONS=N` actix-web's `HttpServer::max_connections` (per worker; default
@@ -16,12 +22,24 @@
 //! `tests/soak.rs` and `harness/benchmark.rs`.
 
 use actix_gssapi::{
-    Capacity, KerberosIdentity, Key, ReplayProtection, ServicePrincipal, SessionCookie, SpnegoAuth,
+    Capacity, ForwardAuth, KerberosIdentity, Key, ReplayProtection, ServicePrincipal,
+    SessionCookie, SpnegoAuth,
 };
-use actix_web::{web, App, HttpServer};
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 
 async fn hello(id: KerberosIdentity) -> String {
     format!("Hello, {}", id.principal())
+}
+
+/// The application behind a proxy: greets the user the proxy says.
+async fn upstream(req: HttpRequest) -> HttpResponse {
+    let mut users = req.headers().get_all("x-remote-user");
+    match (users.next().map(|v| v.to_str()), users.next()) {
+        (Some(Ok(user)), None) if !user.is_empty() => {
+            HttpResponse::Ok().body(format!("Hello, {user}"))
+        }
+        _ => HttpResponse::BadRequest().body("expected one X-Remote-User"),
+    }
 }
 
 #[actix_web::main]
@@ -29,7 +47,32 @@ async fn main() -> std::io::Result<()> {
     let addr = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "127.0.0.1:8080".to_owned());
+    let role = std::env::var("BENCH_ROLE").unwrap_or_default();
+    let max_connections = std::env::var("BENCH_MAX_CONNECTIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(25_000);
+    if role == "upstream" {
+        let server = HttpServer::new(|| App::new().default_service(web::to(upstream)))
+            .max_connections(max_connections)
+            .bind(&addr)?;
+        println!("listening on http://{}", server.addrs()[0]);
+        return server.run().await;
+    }
+    let forward_auth = match role.as_str() {
+        "" => false,
+        "forward_auth" => true,
+        other => {
+            return Err(std::io::Error::other(format!(
+                "BENCH_ROLE={other:?}: expected nothing, forward_auth or upstream"
+            )))
+        }
+    };
     let mut capacity = Capacity::new();
+    if forward_auth {
+        // As the forward-auth guide: every login comes from the proxy's address.
+        capacity = capacity.login_queue_per_peer(None);
+    }
     if let Some(n) = std::env::var("BENCH_ACCEPT_THREADS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -42,19 +85,19 @@ async fn main() -> std::io::Result<()> {
     {
         capacity = capacity.login_queue_per_peer(Some(n));
     }
-    let mut auth = SpnegoAuth::builder()
-        .principal(ServicePrincipal::host("localhost"))
-        .capacity(capacity);
+    let mut auth = SpnegoAuth::builder().principal(ServicePrincipal::host("localhost"));
     if std::env::var_os("BENCH_SESSIONS").is_some_and(|v| v == "1") {
         auth = auth.session_cookie(SessionCookie::new(Key::generate()).secure(false));
     }
     auth = auth.replay_protection(replay_store()?);
-    let auth = auth.build().map_err(std::io::Error::other)?;
-    let max_connections = std::env::var("BENCH_MAX_CONNECTIONS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(25_000);
+    let auth = auth
+        .capacity(capacity)
+        .build()
+        .map_err(std::io::Error::other)?;
     let server = HttpServer::new(move || {
+        if forward_auth {
+            return App::new().service(ForwardAuth::new().service("/auth", auth.clone()));
+        }
         App::new()
             .service(
                 web::resource("/")

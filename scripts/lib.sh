@@ -14,8 +14,9 @@ RUNTIME_PACKAGES=(krb5-kdc krb5-admin-server krb5-user curl)
 # redis-cli) for the shared replay store (openssl makes its TLS certificates).
 TEST_PACKAGES=(faketime firefox-esr chromium tesseract-ocr python3-venv python3-dev openssl krb5-pkinit
     samba samba-ad-provision samba-ad-dc ldb-tools redis-server redis-tools nginx-light caddy)
-# Only scripts/bench.sh: the Apache mod_auth_gssapi it compares against, and wrk.
-BENCH_PACKAGES=(apache2 libapache2-mod-auth-gssapi wrk redis-server)
+# Only scripts/bench.sh: the Apache mod_auth_gssapi (and mod_proxy) it compares against, wrk, and
+# nginx for the rows in front of an application (`--front`).
+BENCH_PACKAGES=(apache2 libapache2-mod-auth-gssapi wrk redis-server nginx-light)
 
 # kdb5_util, kadmin.local and krb5kdc live in /usr/sbin, which a normal user's PATH may lack.
 case ":$PATH:" in

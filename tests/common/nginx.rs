@@ -12,6 +12,10 @@ use actix_web::{web, App, HttpRequest};
 
 use super::{free_port, realm, record_answers, Answers, Reaped};
 
+#[path = "guide.rs"]
+mod guide;
+use guide::{guide_block, point_nginx_block};
+
 /// What reached the servers behind the proxy, in order: `/auth <Authorization scheme or -> ->
 /// <status>` for each question the proxy asked the endpoint, `<path> user=<X-Remote-User>`
 /// (and ` groups=<X-Remote-Groups>` when there are any) for each request of the application.
@@ -74,20 +78,6 @@ pub fn reached(seen: &Seen, path: &str) -> Vec<String> {
         .collect()
 }
 
-/// The forward-auth guide's code block number `n` (from 0) in `language` (`nginx`,
-/// `caddyfile`).
-fn guide_block(language: &str, n: usize) -> String {
-    let guide = include_str!("../../src/guide/forward_auth.md");
-    let fence = format!("```{language}\n");
-    let (start, _) = guide
-        .match_indices(&fence)
-        .nth(n)
-        .unwrap_or_else(|| panic!("{} {language} blocks in the guide", n + 1));
-    let start = start + fence.len();
-    let len = guide[start..].find("\n```").expect("the block's end");
-    guide[start..start + len].to_owned()
-}
-
 /// The nginx configuration of the guide: its first ```nginx block.
 pub fn guide_server_block() -> String {
     guide_block("nginx", 0)
@@ -138,10 +128,7 @@ impl Nginx {
         let port = free_port();
         let dir = base.join(format!("nginx-{port}"));
         std::fs::create_dir_all(&dir).expect("nginx directory");
-        let block = block
-            .replace("127.0.0.1:8080", &format!("127.0.0.1:{port}"))
-            .replace("127.0.0.1:8081", &format!("127.0.0.1:{auth_port}"))
-            .replace("127.0.0.1:3000", &format!("127.0.0.1:{upstream_port}"));
+        let block = point_nginx_block(block, port, auth_port, upstream_port);
         let d = dir.display();
         // As root, nginx's workers would run as `nobody`, who cannot enter the realm's private
         // directory where the temporary paths are.

@@ -1,0 +1,26 @@
+//! The forward-auth guide's configuration blocks, as users copy them: for the nginx and Caddy
+//! fixtures (`tests/common/nginx.rs`) and the benchmark (`harness/benchmark.rs` includes this
+//! file), so that both run what the guide says.
+
+/// The forward-auth guide's code block number `n` (from 0) in `language` (`nginx`,
+/// `caddyfile`).
+pub fn guide_block(language: &str, n: usize) -> String {
+    let guide = include_str!("../../src/guide/forward_auth.md");
+    let fence = format!("```{language}\n");
+    let (start, _) = guide
+        .match_indices(&fence)
+        .nth(n)
+        .unwrap_or_else(|| panic!("{} {language} blocks in the guide", n + 1));
+    let start = start + fence.len();
+    let len = guide[start..].find("\n```").expect("the block's end");
+    guide[start..start + len].to_owned()
+}
+
+/// A `server` block written as the guide's nginx block, its three addresses pointed at `port`
+/// (nginx's own), `auth_port` (the endpoint) and `upstream_port` (the application).
+pub fn point_nginx_block(block: &str, port: u16, auth_port: u16, upstream_port: u16) -> String {
+    block
+        .replace("127.0.0.1:8080", &format!("127.0.0.1:{port}"))
+        .replace("127.0.0.1:8081", &format!("127.0.0.1:{auth_port}"))
+        .replace("127.0.0.1:3000", &format!("127.0.0.1:{upstream_port}"))
+}
