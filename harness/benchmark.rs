@@ -25,14 +25,12 @@
 //! (`harness/bench.rs` with `BENCH_ROLE=upstream`: it greets the `X-Remote-User` it gets, and
 //! answers `400` without one, so every row checks the identity that reached it), each in front
 //! of the same application process, with the same tokens:
-//! - **nginx → `ForwardAuth`**: Debian's nginx with the forward-auth guide's `server` block as
-//!   written (only its three addresses changed), master and `--nginx-workers N` workers
-//!   (default: one per core, as Apache's event MPM also runs several processes), asking
-//!   `harness/bench.rs` with `BENCH_ROLE=forward_auth` (the guide's endpoint setup); and its
-//!   session-cookie path (the endpoint then issues cookies, which the guide's does not);
-//!   with `--nginx-keep-alive`, the same rows again with the block's two `proxy_pass` going
-//!   through `upstream`s with idle keep-alive connections (the guide's block opens two new
-//!   connections per request), to show what that costs;
+//! - **nginx → `ForwardAuth`**: Debian's nginx with the forward-auth guide's blocks as
+//!   written (only their three addresses changed; keep-alive connections to the endpoint and
+//!   the application), master and `--nginx-workers N` workers (default: one per core, as
+//!   Apache's event MPM also runs several processes), asking `harness/bench.rs` with
+//!   `BENCH_ROLE=forward_auth` (the guide's endpoint setup); and its session-cookie path (the
+//!   endpoint then issues cookies, which the guide's does not);
 //! - **our reverse proxy**, `examples/proxy.rs` (when this checkout has it), and its
 //!   session-cookie path;
 //! - **Apache httpd + mod_auth_gssapi + mod_proxy**, passing the user on as `X-Remote-User`.
@@ -81,9 +79,6 @@ struct Options {
     front: bool,
     /// nginx's `worker_processes` in the front rows.
     nginx_workers: usize,
-    /// Also the front rows of nginx with keep-alive connections to the endpoint and the
-    /// application.
-    nginx_keep_alive: bool,
 }
 
 fn options() -> Result<Options> {
@@ -96,7 +91,6 @@ fn options() -> Result<Options> {
         direct: true,
         front: false,
         nginx_workers: std::thread::available_parallelism().map_or(2, |p| p.get()),
-        nginx_keep_alive: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -106,7 +100,6 @@ fn options() -> Result<Options> {
             "--no-apache" => o.apache = false,
             "--no-direct" => o.direct = false,
             "--front" => o.front = true,
-            "--nginx-keep-alive" => o.nginx_keep_alive = true,
             "--nginx-workers" => {
                 o.nginx_workers = args.next().ok_or("--nginx-workers N")?.parse()?;
             }
@@ -984,7 +977,6 @@ impl Front {
 fn start_nginx(
     realm: &TestRealm,
     workers: usize,
-    keep_alive: bool,
     auth_port: u16,
     upstream_port: u16,
 ) -> Result<Server> {
@@ -997,11 +989,6 @@ fn start_nginx(
         auth_port,
         upstream_port,
     );
-    let block = if keep_alive {
-        keep_alive_upstreams(&block, auth_port, upstream_port)?
-    } else {
-        block
-    };
     let d = dir.display();
     // As root, nginx's workers would run as `nobody`, who cannot enter the realm's private
     // directory where the temporary paths are.
@@ -1047,34 +1034,6 @@ fn start_nginx(
                 .collect(),
         ),
     })
-}
-
-/// The guide's block with both `proxy_pass` lines going through an `upstream` with idle
-/// keep-alive connections, HTTP/1.1 and no `Connection: close`: as written, nginx opens two new
-/// connections (endpoint and application) for every request.
-fn keep_alive_upstreams(block: &str, auth_port: u16, upstream_port: u16) -> Result<String> {
-    let reuse = "proxy_http_version 1.1; proxy_set_header Connection \"\";";
-    let mut block = block.to_owned();
-    for (from, to) in [
-        (
-            format!("http://127.0.0.1:{auth_port}/auth;"),
-            "http://endpoint/auth;",
-        ),
-        (
-            format!("http://127.0.0.1:{upstream_port};"),
-            "http://application;",
-        ),
-    ] {
-        let line = format!("proxy_pass {from}");
-        if !block.contains(&line) {
-            return Err(format!("no `{line}` in the guide's nginx block").into());
-        }
-        block = block.replace(&line, &format!("proxy_pass {to} {reuse}"));
-    }
-    Ok(format!(
-        "upstream endpoint {{ server 127.0.0.1:{auth_port}; keepalive 64; }}\n\
-         upstream application {{ server 127.0.0.1:{upstream_port}; keepalive 64; }}\n{block}"
-    ))
 }
 
 /// Our reverse proxy, `examples/proxy.rs`, in front of the application on `upstream_port`;
@@ -1204,7 +1163,7 @@ fn front_rows(realm: &TestRealm, users: &[load::User], o: &Options) -> Result<Ve
     row.cpu_us_per_req = f64::NAN;
     rows.push(row);
 
-    let nginx = |sessions: &str, keep_alive: bool| -> Result<Front> {
+    let nginx = |sessions: &str| -> Result<Front> {
         let endpoint = start_bench(
             realm,
             &[("BENCH_ROLE", "forward_auth"), ("BENCH_SESSIONS", sessions)],
@@ -1212,7 +1171,6 @@ fn front_rows(realm: &TestRealm, users: &[load::User], o: &Options) -> Result<Ve
         let entry = start_nginx(
             realm,
             o.nginx_workers,
-            keep_alive,
             endpoint.addr.port(),
             upstream.addr.port(),
         )?;
@@ -1221,25 +1179,14 @@ fn front_rows(realm: &TestRealm, users: &[load::User], o: &Options) -> Result<Ve
             helpers: vec![endpoint],
         })
     };
-    let mut nginx_rows = vec![(false, NGINX_AUTH, NGINX_WRK, NGINX_COOKIE)];
-    if o.nginx_keep_alive {
-        nginx_rows.push((
-            true,
-            NGINX_KEEP_ALIVE_AUTH,
-            NGINX_KEEP_ALIVE_WRK,
-            NGINX_KEEP_ALIVE_COOKIE,
-        ));
-    }
-    for (keep_alive, auth, wrk, cookie) in nginx_rows {
-        // The guide's endpoint issues no session cookie: the logins run without.
-        let front = nginx("0", keep_alive)?;
-        run.warm_up(&front)?;
-        rows.push(run.authenticated(auth, &front)?);
-        rows.extend(run.authenticated_wrk(wrk, &front, 30_000)?);
-        drop(front);
-        let front = nginx("1", keep_alive)?;
-        rows.push(run.cookie(cookie, &front)?);
-    }
+    // The guide's endpoint issues no session cookie: the logins run without.
+    let front = nginx("0")?;
+    run.warm_up(&front)?;
+    rows.push(run.authenticated(NGINX_AUTH, &front)?);
+    rows.extend(run.authenticated_wrk(NGINX_WRK, &front, 30_000)?);
+    drop(front);
+    let front = nginx("1")?;
+    rows.push(run.cookie(NGINX_COOKIE, &front)?);
 
     if let Some(entry) = start_proxy(realm, upstream.addr.port())? {
         let front = Front {
@@ -1264,10 +1211,7 @@ fn front_rows(realm: &TestRealm, users: &[load::User], o: &Options) -> Result<Ve
 
 const NGINX_AUTH: &str = "nginx → ForwardAuth: authenticated";
 const NGINX_WRK: &str = "wrk: nginx → ForwardAuth, authenticated";
-const NGINX_KEEP_ALIVE_AUTH: &str = "nginx, keep-alive upstreams → ForwardAuth: authenticated";
-const NGINX_KEEP_ALIVE_WRK: &str = "wrk: nginx, keep-alive upstreams → ForwardAuth, authenticated";
 const NGINX_COOKIE: &str = "nginx → ForwardAuth: session cookie";
-const NGINX_KEEP_ALIVE_COOKIE: &str = "nginx, keep-alive upstreams → ForwardAuth: session cookie";
 const PROXY_AUTH: &str = "proxy: authenticated";
 const PROXY_WRK: &str = "wrk: proxy, authenticated";
 const APACHE_AUTH: &str = "apache → mod_proxy: authenticated";
@@ -1282,10 +1226,8 @@ fn print_front(rows: &[Row]) {
     println!();
     for (ours, apache) in [
         (NGINX_AUTH, APACHE_AUTH),
-        (NGINX_KEEP_ALIVE_AUTH, APACHE_AUTH),
         (PROXY_AUTH, APACHE_AUTH),
         (NGINX_WRK, APACHE_WRK),
-        (NGINX_KEEP_ALIVE_WRK, APACHE_WRK),
         (PROXY_WRK, APACHE_WRK),
     ] {
         let (Some(a), Some(b)) = (get(ours), get(apache)) else {
