@@ -86,7 +86,19 @@ pub fn guide_server_block() -> String {
 /// The guide's `server` block with its HTTPS and HTTP/2 `listen` lines (its second ```nginx
 /// block) instead of the plain one, on `cert` and `key`.
 pub fn guide_tls_server_block(cert: &Path, key: &Path) -> String {
-    let listen = guide_block("nginx", 1)
+    with_tls_lines(
+        guide_server_block(),
+        "    listen 127.0.0.1:8080;\n",
+        "nginx",
+        cert,
+        key,
+    )
+}
+
+/// `config` with its line `plain` replaced by the guide's second block in `language` (its
+/// HTTPS lines), the guide's certificate and key paths pointed at `cert` and `key`.
+fn with_tls_lines(config: String, plain: &str, language: &str, cert: &Path, key: &Path) -> String {
+    let tls = guide_block(language, 1)
         .replace(
             "/etc/ssl/certs/www.example.com.pem",
             &cert.display().to_string(),
@@ -95,10 +107,8 @@ pub fn guide_tls_server_block(cert: &Path, key: &Path) -> String {
             "/etc/ssl/private/www.example.com.key",
             &key.display().to_string(),
         );
-    let plain = "    listen 127.0.0.1:8080;\n";
-    let block = guide_server_block();
-    assert!(block.contains(plain), "the guide's listen line changed");
-    block.replace(plain, &format!("{listen}\n"))
+    assert!(config.contains(plain), "the guide's {plain:?} line changed");
+    config.replacen(plain, &format!("{tls}\n"), 1)
 }
 
 /// Waits (at most 10 s) until `what` listens on `port`; fails with its `log` otherwise.
@@ -202,19 +212,13 @@ pub fn guide_caddy_site() -> String {
 /// The guide's Caddy site with its HTTPS lines (its second ```caddyfile block) instead of the
 /// plain first line, on `cert` and `key`.
 pub fn guide_tls_caddy_site(cert: &Path, key: &Path) -> String {
-    let opening = guide_block("caddyfile", 1)
-        .replace(
-            "/etc/ssl/certs/www.example.com.pem",
-            &cert.display().to_string(),
-        )
-        .replace(
-            "/etc/ssl/private/www.example.com.key",
-            &key.display().to_string(),
-        );
-    let plain = "http://:8080 {\n";
-    let site = guide_caddy_site();
-    assert!(site.starts_with(plain), "the guide's site address changed");
-    site.replacen(plain, &format!("{opening}\n"), 1)
+    with_tls_lines(
+        guide_caddy_site(),
+        "http://:8080 {\n",
+        "caddyfile",
+        cert,
+        key,
+    )
 }
 
 /// A running Caddy (Debian's), killed on drop.
