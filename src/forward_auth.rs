@@ -11,10 +11,9 @@ use actix_web::http::Method;
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 
 use crate::config::{Config, SpnegoAuth};
-use crate::events::AuthEvent;
 use crate::identity::{Handled, KerberosIdentity};
 use crate::original_request::{Place, Segments};
-use crate::require::{Require, Verdict};
+use crate::require::Require;
 use crate::trusted_proxy::TrustedProxy;
 
 /// The forward-auth endpoint: Kerberos in front of an application that knows nothing of it
@@ -327,32 +326,10 @@ impl ForwardAuth {
             if path.is_some_and(|path| !place.covers(method, path)) {
                 continue;
             }
-            match rule.judge(id) {
-                Verdict::Allow => {}
-                Verdict::AskForTicket => {
-                    log::info!(
-                        "{} {}: the session cookie of {} does not meet the rule for {place} \
-                         ({}) on {shown}: answering 401 so that a ticket decides",
-                        req.method(),
-                        req.path(),
-                        id.principal(),
-                        rule.describe()
-                    );
-                    return Some(config.unauthorized_response(req));
-                }
-                Verdict::Refuse | Verdict::Challenge => {
-                    log::warn!(
-                        "{} {}: {} refused on {shown} by the rule for {place}: {}",
-                        req.method(),
-                        req.path(),
-                        id.principal(),
-                        rule.describe()
-                    );
-                    config.emit(req, || AuthEvent::Refused {
-                        rule: rule.describe(),
-                    });
-                    return Some(config.forbidden_response(req));
-                }
+            if let Some(refusal) =
+                rule.refusal(req, id, &config, &format!(" for {place} on {shown}"))
+            {
+                return Some(refusal);
             }
         }
         None

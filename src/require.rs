@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{forward_ready, Service, ServiceRequest, ServiceResponse, Transform};
-use actix_web::HttpMessage;
+use actix_web::{HttpMessage, HttpRequest, HttpResponse};
 use futures_util::future::{ok, ready, LocalBoxFuture, Ready};
 
 use crate::config::Config;
@@ -251,20 +251,67 @@ impl Require {
 }
 
 impl Require {
-    /// What this rule makes of an identity (a request with one).
-    pub(crate) fn judge(&self, identity: &KerberosIdentity) -> Verdict {
-        verdict(&self.rule, Some(identity))
+    /// The answer when this rule refuses `id`, or `None` when it allows it: `401` (logged at
+    /// `info`) for a session cookie's identity, so that a ticket decides; `403` otherwise,
+    /// logged and reported as an event. `on` says more of the request for the log line (empty,
+    /// or e.g. ` on /admin`). Shared by this middleware and `ForwardAuth`'s route rules.
+    pub(crate) fn refusal(
+        &self,
+        req: &HttpRequest,
+        id: &KerberosIdentity,
+        config: &Config,
+        on: &str,
+    ) -> Option<HttpResponse> {
+        self.rule.refusal(req, id, config, on)
     }
 
-    /// The rule in words, for log lines and events.
+    /// The rule in words, for `Debug`.
     pub(crate) fn describe(&self) -> String {
         self.rule.to_string()
     }
 }
 
+impl Rule {
+    /// See [`Require::refusal`].
+    fn refusal(
+        &self,
+        req: &HttpRequest,
+        id: &KerberosIdentity,
+        config: &Config,
+        on: &str,
+    ) -> Option<HttpResponse> {
+        let principal = id.principal();
+        match verdict(self, Some(id)) {
+            Verdict::Allow => None,
+            Verdict::AskForTicket => {
+                log::info!(
+                    "{} {}: the session cookie of {principal} does not meet the authorization \
+                     rule ({}){on}: answering 401 so that a ticket decides",
+                    req.method(),
+                    req.path(),
+                    self
+                );
+                Some(config.unauthorized_response(req))
+            }
+            Verdict::Refuse | Verdict::Challenge => {
+                log::warn!(
+                    "{} {}: {principal} refused by the authorization rule{on}: {}",
+                    req.method(),
+                    req.path(),
+                    self
+                );
+                config.emit(req, || AuthEvent::Refused {
+                    rule: self.to_string(),
+                });
+                Some(config.forbidden_response(req))
+            }
+        }
+    }
+}
+
 /// What to do with a request, from what the enclosing `SpnegoAuth` left.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Verdict {
+enum Verdict {
     Allow,
     /// No identity: 401.
     Challenge,
@@ -332,12 +379,8 @@ where
             handled.report_challenge(req.request());
         }
         let by = handled.map(|h| h.config);
-        let res = match verdict(&self.rule, identity.as_ref()) {
-            Verdict::Allow => {
-                let fut = self.service.call(req);
-                return Box::pin(async move { Ok(fut.await?.map_into_left_body()) });
-            }
-            Verdict::Challenge => {
+        let res = match &identity {
+            None => {
                 let config = by.unwrap_or_else(|| {
                     log::warn!(
                         "Require on {} {}, which no SpnegoAuth covers: wrap the app or scope \
@@ -349,31 +392,15 @@ where
                 });
                 config.unauthorized_response(req.request())
             }
-            Verdict::AskForTicket => {
-                let principal = identity.as_ref().map_or("", |i| i.principal());
-                log::info!(
-                    "{} {}: the session cookie of {principal} does not meet the authorization \
-                     rule ({}): answering 401 so that a ticket decides",
-                    req.method(),
-                    req.path(),
-                    self.rule
-                );
-                by.unwrap_or_else(|| Arc::new(Config::default()))
-                    .unauthorized_response(req.request())
-            }
-            Verdict::Refuse => {
-                let principal = identity.as_ref().map_or("", |i| i.principal());
-                log::warn!(
-                    "{} {}: {principal} refused by the authorization rule: {}",
-                    req.method(),
-                    req.path(),
-                    self.rule
-                );
+            Some(id) => {
                 let config = by.unwrap_or_else(|| Arc::new(Config::default()));
-                config.emit(req.request(), || AuthEvent::Refused {
-                    rule: self.rule.to_string(),
-                });
-                config.forbidden_response(req.request())
+                match self.rule.refusal(req.request(), id, &config, "") {
+                    Some(res) => res,
+                    None => {
+                        let fut = self.service.call(req);
+                        return Box::pin(async move { Ok(fut.await?.map_into_left_body()) });
+                    }
+                }
             }
         };
         Box::pin(ready(Ok(req.into_response(res).map_into_right_body())))
