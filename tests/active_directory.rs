@@ -134,6 +134,8 @@ async fn require_admits_by_group_sid() {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
 
+    // The domain's environment before the first GSSAPI call, also when this test runs alone.
+    domain();
     let g = |name: &str| -> Sid { sid(name).parse().unwrap() };
     let calls = Arc::new(AtomicUsize::new(0));
     let counted = |calls: &Arc<AtomicUsize>| common::counting_route(calls, "in");
