@@ -17,9 +17,11 @@ use std::os::raw::c_int;
 use std::path::{Path, PathBuf};
 use std::ptr;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::failure::GssFailure;
+use crate::groups::{Group, LookupError};
 use crate::krb5::MemoryKeytab;
 use crate::pac::PacBytes;
 use crate::password::PasswordFailure;
@@ -215,6 +217,9 @@ pub(crate) struct Accepted {
     pub(crate) channel_bound: bool,
     /// The token was made by [`Acceptor::accept_password`] from a user's password.
     pub(crate) by_password: bool,
+    /// What the [`GroupSource`](crate::GroupSource) said, when there is one: the user's
+    /// groups, or why it could not answer (then the login fails with `503`).
+    pub(crate) groups: Option<Result<Arc<[Group]>, LookupError>>,
 }
 
 impl Acceptor {
@@ -433,6 +438,7 @@ impl Acceptor {
             },
             channel_bound: flags & GSS_C_CHANNEL_BOUND_FLAG != 0,
             by_password: false,
+            groups: None,
         })
     }
 }

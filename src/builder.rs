@@ -11,6 +11,7 @@ use crate::channel_bindings::ChannelBindings;
 use crate::config::{Config, LocalNames, SpnegoAuth};
 use crate::error::Error;
 use crate::events::{AuthEvent, EventHook};
+use crate::groups::GroupSource;
 use crate::password::PasswordFallback;
 use crate::replay::ReplayProtection;
 use crate::responses::Responses;
@@ -266,6 +267,23 @@ impl SpnegoAuthBuilder {
     /// ```
     pub fn replay_protection(mut self, protection: ReplayProtection) -> Self {
         self.config.replay = protection;
+        self
+    }
+
+    /// Where the groups of a login come from when its ticket carries none (MIT and FreeIPA
+    /// realms, Active Directory tickets without a PAC): the host's name service or an LDAP
+    /// directory, looked up on the GSSAPI thread after the accept and cached. Then
+    /// [`KerberosIdentity::groups`](crate::KerberosIdentity::groups) lists them and
+    /// [`Require::any_group_named`](crate::Require::any_group_named) decides by them; a
+    /// directory that cannot answer makes logins fail with `503`. See [`GroupSource`].
+    ///
+    /// ```
+    /// use actix_gssapi::{GroupSource, SpnegoAuth};
+    ///
+    /// let builder = SpnegoAuth::builder().groups(GroupSource::name_service());
+    /// ```
+    pub fn groups(mut self, source: GroupSource) -> Self {
+        self.config.groups = Some(source);
         self
     }
 

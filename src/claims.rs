@@ -2,7 +2,7 @@
 //! cookie the answer it gave the ticket: the principal, the mechanism, the anonymous and
 //! channel-bound flags, the local name (and whether names were mapped), and the verified PAC,
 //! its group SIDs packed as a table of domain SIDs plus one RID each (a 400-group user takes
-//! ~1.2 KB before encryption).
+//! ~1.2 KB before encryption), and the groups a `GroupSource` gave (name, and SID if any).
 //!
 //! Only [`SessionCookie`](crate::SessionCookie) makes these bytes, and it encrypts and
 //! authenticates them (AES-256-GCM): nobody without the key can produce bytes that reach
@@ -10,6 +10,7 @@
 //! anything it did not write (unit-tested with every truncation and with mutations).
 
 use crate::events::Mechanism;
+use crate::groups::Group;
 use crate::pac::{Pac, Sid};
 
 /// The identity facts a session cookie carries.
@@ -28,10 +29,12 @@ pub(crate) struct Claims {
     /// no rule maps this principal.
     pub(crate) local_name: Option<Option<String>>,
     pub(crate) pac: Option<Pac>,
+    /// What the `GroupSource` gave at login (empty without one).
+    pub(crate) groups: Vec<Group>,
 }
 
 /// Bumped whenever the layout changes: a cookie of another version is refused.
-const VERSION: u8 = 3;
+const VERSION: u8 = 4;
 
 const ANONYMOUS: u8 = 1;
 const CHANNEL_BOUND: u8 = 1 << 1;
@@ -76,6 +79,23 @@ pub(crate) fn encode(claims: &Claims) -> Vec<u8> {
     if let Some(pac) = &claims.pac {
         put_pac(&mut out, pac);
     }
+    put_varint(&mut out, claims.groups.len() as u64);
+    for group in &claims.groups {
+        put_str(&mut out, group.name());
+        match group.sid() {
+            Some(sid) => {
+                let (revision, authority) = sid.revision_and_authority();
+                out.push(1);
+                out.push(revision);
+                put_varint(&mut out, authority);
+                put_varint(&mut out, sid.sub_authorities().len() as u64);
+                for s in sid.sub_authorities() {
+                    put_varint(&mut out, u64::from(*s));
+                }
+            }
+            None => out.push(0),
+        }
+    }
     out
 }
 
@@ -106,6 +126,17 @@ pub(crate) fn decode(bytes: &[u8]) -> Option<Claims> {
     } else {
         None
     };
+    let n_groups = r.count()?;
+    let mut groups = Vec::with_capacity(n_groups);
+    for _ in 0..n_groups {
+        let name = r.string()?;
+        let sid = match r.byte()? {
+            0 => None,
+            1 => Some(get_sid(&mut r)?),
+            _ => return None,
+        };
+        groups.push(Group::new(name, sid));
+    }
     if !r.0.is_empty() {
         return None;
     }
@@ -118,7 +149,26 @@ pub(crate) fn decode(bytes: &[u8]) -> Option<Claims> {
         channel_bound: flags & CHANNEL_BOUND != 0,
         local_name,
         pac,
+        groups,
     })
+}
+
+/// A whole SID: revision, authority, sub-authorities.
+fn get_sid(r: &mut Reader<'_>) -> Option<Sid> {
+    let revision = r.byte()?;
+    let authority = r.varint()?;
+    if authority >= 1 << 48 {
+        return None;
+    }
+    let n_sub = r.count()?;
+    if n_sub > 15 {
+        return None;
+    }
+    let mut sub = Vec::with_capacity(n_sub);
+    for _ in 0..n_sub {
+        sub.push(u32::try_from(r.varint()?).ok()?);
+    }
+    Sid::from_parts(revision, authority, &sub)
 }
 
 fn put_varint(out: &mut Vec<u8>, mut n: u64) {
@@ -336,6 +386,23 @@ pub(crate) mod tests {
             channel_bound: true,
             local_name: Some(Some("alice".to_owned())),
             pac: groups.map(pac_with),
+            groups: Vec::new(),
+        }
+    }
+
+    /// Claims with directory groups: named ones, and one with a SID.
+    fn with_directory_groups() -> Claims {
+        Claims {
+            groups: vec![
+                Group::new("operators".to_owned(), None),
+                Group::new(String::new(), None),
+                Group::new(
+                    "Domain Admins".to_owned(),
+                    Some(sid("S-1-5-21-1004336348-1177238915-682003330-512")),
+                ),
+                Group::new("é 1000".to_owned(), Some(sid("S-1-0x123456789ABC-7"))),
+            ],
+            ..claims(Some(2))
         }
     }
 
@@ -360,6 +427,7 @@ pub(crate) mod tests {
                 audience: "*\0".to_owned(),
                 ..claims(Some(3))
             },
+            with_directory_groups(),
         ] {
             assert_eq!(decode(&encode(&c)).as_ref(), Some(&c));
         }
@@ -380,6 +448,7 @@ pub(crate) mod tests {
                     ..claims(None)
                 }),
             ),
+            ("directory-groups", encode(&with_directory_groups())),
         ]
     }
 
@@ -415,6 +484,12 @@ pub(crate) mod tests {
 
     #[test]
     fn every_truncation_and_extension_is_refused() {
+        for c in [with_directory_groups(), claims(None)] {
+            let bytes = encode(&c);
+            for n in 0..bytes.len() {
+                assert_eq!(decode(&bytes[..n]), None, "{n} bytes");
+            }
+        }
         let bytes = encode(&claims(Some(20)));
         for n in 0..bytes.len() {
             assert_eq!(decode(&bytes[..n]), None, "{n} bytes");
@@ -430,7 +505,10 @@ pub(crate) mod tests {
     #[test]
     fn mutations_never_panic() {
         // A deterministic short fuzz: single-byte changes, and runs of random bytes.
-        let bytes = encode(&claims(Some(40)));
+        let bytes = encode(&Claims {
+            groups: with_directory_groups().groups,
+            ..claims(Some(40))
+        });
         let mut state = 0x9e37_79b9_7f4a_7c15_u64;
         let mut next = || {
             state ^= state << 13;

@@ -250,6 +250,22 @@ pub(crate) fn conclude(
             );
         }
     };
+    if let Some(Err(e)) = &accepted.groups {
+        // Not the client's fault, and the user may well be allowed: 503, in optional mode too
+        // (going on anonymously would log a valid user out), never on with no groups.
+        return Conclusion {
+            event: AuthEvent::DirectoryUnavailable,
+            log: Some(Line {
+                level: log::Level::Error,
+                text: format!(
+                    "login of {} refused with 503: the group source cannot answer: {e}",
+                    accepted.principal
+                ),
+                rate_limited: true,
+            }),
+            answer: Answer::Unavailable,
+        };
+    }
     let mechanism = login.mechanism();
     // A password check is not bound to the request's channel.
     let bound = bound && mechanism != Mechanism::Password;
@@ -299,6 +315,7 @@ mod tests {
             local_name: None,
             channel_bound,
             by_password: false,
+            groups: None,
         }
     }
 
@@ -328,6 +345,10 @@ mod tests {
         };
         let alice = accepted(false, false);
         let anonymous = accepted(true, false);
+        let mut no_directory = accepted(false, false);
+        no_directory.groups = Some(Err(crate::groups::LookupError("down".to_owned())));
+        let mut with_groups = accepted(false, false);
+        with_groups.groups = Some(Ok(Vec::new().into()));
         let wrong_password = wrong(PasswordRefusal::WrongPassword);
         let no_kdc = wrong(PasswordRefusal::KdcUnreachable);
         // (login, outcome, required mode, optional mode)
@@ -361,6 +382,24 @@ mod tests {
                 Err(&store),
                 (Unavailable, "replay_store_unavailable", Some(Error)),
                 (Unavailable, "replay_store_unavailable", Some(Error)),
+            ),
+            (
+                &spnego,
+                Ok(&no_directory),
+                (Unavailable, "directory_unavailable", Some(Error)),
+                (Unavailable, "directory_unavailable", Some(Error)),
+            ),
+            (
+                &spnego,
+                Ok(&with_groups),
+                (Identify, "authenticated", None),
+                (Identify, "authenticated", None),
+            ),
+            (
+                &password,
+                Ok(&no_directory),
+                (Unavailable, "directory_unavailable", Some(Error)),
+                (Unavailable, "directory_unavailable", Some(Error)),
             ),
             (
                 &password,
@@ -405,11 +444,15 @@ mod tests {
     }
 
     #[test]
-    fn only_the_replay_store_line_is_rate_limited() {
+    fn only_the_store_and_directory_lines_are_rate_limited() {
         let plain = config(SpnegoAuth::new());
         let spnego = Login::Token(Mechanism::Spnego);
         let store = Refused::Token(GssFailure::store_unavailable(&StoreError::new("down")));
         let c = conclude(&plain, &spnego, Err(&store), false);
+        assert!(c.log.unwrap().rate_limited);
+        let mut no_directory = accepted(false, false);
+        no_directory.groups = Some(Err(crate::groups::LookupError("down".to_owned())));
+        let c = conclude(&plain, &spnego, Ok(&no_directory), false);
         assert!(c.log.unwrap().rate_limited);
         let c = conclude(
             &plain,

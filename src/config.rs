@@ -10,6 +10,7 @@ use crate::channel_bindings::ChannelBindings;
 use crate::engine::{Engine, Settings};
 use crate::error::{Error, ErrorKind};
 use crate::events::{AuthEvent, EventHook};
+use crate::groups::GroupSource;
 use crate::password::PasswordFallback;
 use crate::pool::Limits;
 use crate::replay::ReplayProtection;
@@ -126,6 +127,7 @@ pub(crate) struct Config {
     pub(crate) capacity: Capacity,
     pub(crate) password: Option<PasswordFallback>,
     pub(crate) replay: ReplayProtection,
+    pub(crate) groups: Option<GroupSource>,
 }
 
 impl Default for SpnegoAuth {
@@ -253,6 +255,7 @@ impl SpnegoAuth {
                         per_key: c.capacity.login_queue_per_peer,
                     },
                     replay: &c.replay,
+                    groups: c.groups.as_ref(),
                 })
             })
             .clone()
@@ -313,6 +316,7 @@ impl Config {
             .field("capacity", &self.capacity)
             .field("password_fallback", &self.password)
             .field("replay_protection", &self.replay)
+            .field("groups", &self.groups)
             .finish()
     }
 

@@ -15,6 +15,7 @@ use crate::acceptor::{Accepted, Acceptor, AcquireFailure, Rcache};
 use crate::basic::BasicCredentials;
 use crate::error::{Error, ErrorKind};
 use crate::failure::GssFailure;
+use crate::groups::{GroupSource, Resolver, User};
 use crate::password::PasswordFailure;
 use crate::pool::{Full, Limits, Outcome, Pool};
 use crate::replay::check::ReplayCheck;
@@ -28,6 +29,7 @@ pub(crate) struct Settings<'a> {
     pub(crate) threads: usize,
     pub(crate) limits: Limits,
     pub(crate) replay: &'a ReplayProtection,
+    pub(crate) groups: Option<&'a GroupSource>,
 }
 
 /// The shared engine; clones share it.
@@ -42,7 +44,9 @@ struct Inner {
     overloads: RateLimitedLog,
     /// Our replay store, or `None` when MIT's replay cache does that job.
     replay: Option<ReplayCheck>,
-    store_errors: RateLimitedLog,
+    outages: RateLimitedLog,
+    /// Where groups come from when tickets carry none, with its cache.
+    groups: Option<Resolver>,
 }
 
 /// What an accept on the engine resolves to: the login and how long its replay tag must be
@@ -100,13 +104,18 @@ impl Engine {
                  default a file per machine)"
             ),
         }
+        let groups = settings.groups.map(GroupSource::resolver);
+        if let Some(groups) = &groups {
+            log::info!("groups come from {}", groups.describe());
+        }
         Ok(Self {
             inner: Arc::new(Inner {
                 pool,
                 service: settings.service.clone(),
                 overloads: RateLimitedLog::default(),
                 replay,
-                store_errors: RateLimitedLog::default(),
+                outages: RateLimitedLog::default(),
+                groups,
             }),
         })
     }
@@ -131,19 +140,22 @@ impl Engine {
         want_local_name: bool,
         channel_bindings: Option<Arc<[u8]>>,
     ) -> Result<Pending, Full> {
+        let groups = self.inner.groups.clone();
         self.inner
             .pool
             .try_run(peer, move |acceptor: &mut Acceptor| {
-                let accepted =
-                    acceptor.accept(&token, want_local_name, channel_bindings.as_deref())?;
+                let ask_local_name = want_local_name || needs_local_name(groups.as_ref());
+                let mut accepted =
+                    acceptor.accept(&token, ask_local_name, channel_bindings.as_deref())?;
+                add_groups(groups.as_ref(), &mut accepted, want_local_name);
                 Ok((accepted, current_ttl()))
             })
     }
 
-    /// Whether to log a replay store failure now (at most one line a second), and how many
-    /// went unlogged since the last line.
-    pub(crate) fn store_error_to_log(&self) -> Option<u64> {
-        self.inner.store_errors.hit()
+    /// Whether to log a replay store or group source failure now (at most one line a second),
+    /// and how many went unlogged since the last line.
+    pub(crate) fn outage_to_log(&self) -> Option<u64> {
+        self.inner.outages.hit()
     }
 
     /// Queues the check of a password (the Basic fallback) for the client at `peer`, in the
@@ -158,10 +170,19 @@ impl Engine {
         target: VerifyTarget,
         want_local_name: bool,
     ) -> Result<PendingPassword, Full> {
+        let groups = self.inner.groups.clone();
         self.inner
             .pool
             .try_run(peer, move |acceptor: &mut Acceptor| {
-                acceptor.accept_password(&user, credentials.password(), &target, want_local_name)
+                let ask_local_name = want_local_name || needs_local_name(groups.as_ref());
+                let mut accepted = acceptor.accept_password(
+                    &user,
+                    credentials.password(),
+                    &target,
+                    ask_local_name,
+                )?;
+                add_groups(groups.as_ref(), &mut accepted, want_local_name);
+                Ok(accepted)
             })
     }
 
@@ -169,6 +190,30 @@ impl Engine {
     /// went unlogged since the last line.
     pub(crate) fn overload_to_log(&self) -> Option<u64> {
         self.inner.overloads.hit()
+    }
+}
+
+/// Whether the group source needs the login's `auth_to_local` name.
+fn needs_local_name(groups: Option<&Resolver>) -> bool {
+    groups.is_some_and(Resolver::needs_local_name)
+}
+
+/// Looks up the groups of an accepted login (on its GSSAPI thread), then forgets the local
+/// name if only the lookup wanted it.
+fn add_groups(groups: Option<&Resolver>, accepted: &mut Accepted, want_local_name: bool) {
+    if let Some(groups) = groups {
+        // Anonymous tickets name nobody: no directory has groups for them.
+        accepted.groups = Some(if accepted.anonymous {
+            Ok(Arc::from(Vec::new()))
+        } else {
+            groups.groups(&User {
+                principal: &accepted.principal,
+                local_name: accepted.local_name.as_deref(),
+            })
+        });
+    }
+    if !want_local_name {
+        accepted.local_name = None;
     }
 }
 

@@ -86,6 +86,10 @@ pub enum AuthEvent {
     /// say whether it was used before (Redis down or slow, the in-process store full):
     /// answered `503`, never let through unchecked.
     ReplayStoreUnavailable,
+    /// GSSAPI accepted the token, but the [`GroupSource`](crate::GroupSource) could not say
+    /// which groups the user is in (the directory down, refusing our bind, or slow): answered
+    /// `503`, never let through with no groups or old ones past their time.
+    DirectoryUnavailable,
     /// A CORS preflight passed on unauthenticated (see
     /// [`authenticate_preflights`](crate::SpnegoAuthBuilder::authenticate_preflights)).
     CorsPreflight,
@@ -108,7 +112,7 @@ impl AuthEvent {
     /// A stable `snake_case` name per variant, for metric labels: `authenticated`,
     /// `missing_credentials`, `passed_without_credentials`, `other_scheme`, `malformed`, `ntlm_offered`, `replay`,
     /// `clock_skew`, `ticket_expired`, `wrong_service_principal`, `channel_binding_mismatch`,
-    /// `refused`, `overloaded`, `replay_store_unavailable`, `cors_preflight`,
+    /// `refused`, `overloaded`, `replay_store_unavailable`, `directory_unavailable`, `cors_preflight`,
     /// `password_refused`, `gss_error`.
     ///
     /// ```
@@ -132,6 +136,7 @@ impl AuthEvent {
             Self::Refused { .. } => "refused",
             Self::Overloaded => "overloaded",
             Self::ReplayStoreUnavailable => "replay_store_unavailable",
+            Self::DirectoryUnavailable => "directory_unavailable",
             Self::CorsPreflight => "cors_preflight",
             Self::PasswordRefused { .. } => "password_refused",
             Self::GssError { .. } => "gss_error",

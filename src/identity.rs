@@ -13,6 +13,7 @@ use crate::claims::Claims;
 use crate::config::Config;
 use crate::credentials::Credentials;
 use crate::events::Mechanism;
+use crate::groups::Group;
 use crate::pac::{Pac, PacBytes};
 
 /// The Kerberos identity of an authenticated request.
@@ -59,6 +60,7 @@ pub struct KerberosIdentity {
     pac: Option<Arc<PacSource>>,
     local_name: Option<String>,
     channel_bound: bool,
+    groups: Arc<[Group]>,
 }
 
 /// The PAC's bytes, and their decoding, done once, when first asked for; for a session
@@ -93,7 +95,14 @@ impl KerberosIdentity {
             }),
             local_name,
             channel_bound: false,
+            groups: Arc::from(Vec::new()),
         }
+    }
+
+    /// Sets the groups a [`GroupSource`](crate::GroupSource) gave.
+    pub(crate) fn with_groups(mut self, groups: Arc<[Group]>) -> Self {
+        self.groups = groups;
+        self
     }
 
     /// Sets how the client proved itself (SPNEGO unless said otherwise).
@@ -141,6 +150,7 @@ impl KerberosIdentity {
             }),
             local_name: claims.local_name.flatten(),
             channel_bound: claims.channel_bound,
+            groups: claims.groups.into(),
         }
     }
 
@@ -156,6 +166,7 @@ impl KerberosIdentity {
             channel_bound: self.channel_bound,
             local_name: names_mapped.then(|| self.local_name.clone()),
             pac: self.pac().cloned(),
+            groups: self.groups.to_vec(),
         }
     }
 
@@ -293,6 +304,29 @@ impl KerberosIdentity {
     /// mapped to.
     pub fn local_name(&self) -> Option<&str> {
         self.local_name.as_deref()
+    }
+
+    /// The groups the [`GroupSource`](crate::GroupSource) of
+    /// [`SpnegoAuthBuilder::groups`](crate::SpnegoAuthBuilder::groups) gave for this user,
+    /// nested groups included, as looked up at login (or cached): empty without a group
+    /// source. A [`SessionCookie`](crate::SessionCookie) carries its login's list. The PAC's
+    /// groups, when the ticket has one, are in [`pac`](Self::pac).
+    ///
+    /// ```
+    /// use actix_gssapi::KerberosIdentity;
+    ///
+    /// fn can_deploy(id: &KerberosIdentity) -> bool {
+    ///     id.is_in_group("deployers")
+    /// }
+    /// # let _ = can_deploy;
+    /// ```
+    pub fn groups(&self) -> &[Group] {
+        &self.groups
+    }
+
+    /// Whether [`groups`](Self::groups) has a group of exactly this name.
+    pub fn is_in_group(&self, name: &str) -> bool {
+        self.groups.iter().any(|g| g.name() == name)
     }
 
     /// What the ticket's PAC says about the user (Active Directory): SIDs of the user and of

@@ -113,6 +113,7 @@ mod error;
 mod events;
 mod failure;
 mod forward_auth;
+mod groups;
 mod identity;
 mod krb5;
 mod middleware;
@@ -141,6 +142,7 @@ pub use credentials::{Credentials, MemoryCcache, PrivateCcache};
 pub use error::{Error, ErrorKind};
 pub use events::{AuthEvent, Malformed, Mechanism, PasswordRefusal};
 pub use forward_auth::ForwardAuth;
+pub use groups::{Group, GroupSource};
 pub use identity::{KerberosIdentity, KerberosIdentityExt};
 #[doc(hidden)]
 pub use middleware::SpnegoAuthMiddleware;

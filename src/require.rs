@@ -77,6 +77,8 @@ enum Rule {
     Realms(HashSet<String>),
     AnyGroup(Vec<Sid>),
     AllGroups(Vec<Sid>),
+    AnyGroupNamed(HashSet<String>),
+    AllGroupsNamed(HashSet<String>),
     Predicate(&'static str, Predicate),
     Delegated,
     Either(Vec<Rule>),
@@ -87,17 +89,26 @@ impl Rule {
         match self {
             Self::Principals(p) => p.contains(id.principal()),
             Self::Realms(r) => id.realm().is_some_and(|realm| r.contains(realm)),
-            Self::AnyGroup(sids) => id
-                .pac()
-                .is_some_and(|pac| sids.iter().any(|s| pac.is_member_of(s))),
-            Self::AllGroups(sids) => id
-                .pac()
-                .is_some_and(|pac| sids.iter().all(|s| pac.is_member_of(s))),
+            Self::AnyGroup(sids) => sids.iter().any(|s| has_sid(id, s)),
+            // An empty list: as before group sources, anyone with a verified PAC.
+            Self::AllGroups(sids) if sids.is_empty() => id.pac().is_some(),
+            Self::AllGroups(sids) => sids.iter().all(|s| has_sid(id, s)),
+            Self::AnyGroupNamed(names) => id.groups().iter().any(|g| names.contains(g.name())),
+            // An empty list is a mistake in the configuration: nobody.
+            Self::AllGroupsNamed(names) => {
+                !names.is_empty() && names.iter().all(|n| id.is_in_group(n))
+            }
             Self::Predicate(_, f) => f(id),
             Self::Delegated => id.delegated_credentials().is_some(),
             Self::Either(rules) => rules.iter().any(|r| r.allows(id)),
         }
     }
+}
+
+/// Whether the verified PAC, or the group source, puts the identity in the group `sid`.
+fn has_sid(id: &KerberosIdentity, sid: &Sid) -> bool {
+    id.pac().is_some_and(|pac| pac.is_member_of(sid))
+        || id.groups().iter().any(|g| g.sid() == Some(sid))
 }
 
 impl fmt::Display for Rule {
@@ -123,6 +134,14 @@ impl fmt::Display for Rule {
             Self::AllGroups(s) => {
                 f.write_str("member of all of ")?;
                 list(f, s.iter().map(Sid::to_string).collect())
+            }
+            Self::AnyGroupNamed(n) => {
+                f.write_str("member of any of the groups named ")?;
+                list(f, n.iter().map(|n| format!("{n:?}")).collect())
+            }
+            Self::AllGroupsNamed(n) => {
+                f.write_str("member of all of the groups named ")?;
+                list(f, n.iter().map(|n| format!("{n:?}")).collect())
             }
             Self::Predicate(name, _) => write!(f, "{name}"),
             Self::Delegated => f.write_str("delegated credentials"),
@@ -173,15 +192,51 @@ impl Require {
         Self::new(Rule::Realms(realms.into_iter().map(Into::into).collect()))
     }
 
-    /// Allows members of at least one of these groups, by SID ([`KerberosIdentity::pac`]).
+    /// Allows members of at least one of these groups, by SID: in the verified PAC
+    /// ([`KerberosIdentity::pac`]), or with that SID among the groups of a
+    /// [`GroupSource`](crate::GroupSource) (an Active Directory's LDAP).
     pub fn any_group(groups: impl IntoIterator<Item = Sid>) -> Self {
         Self::new(Rule::AnyGroup(groups.into_iter().collect()))
     }
 
-    /// Allows members of every one of these groups, by SID. An empty list allows anyone whose
-    /// ticket has a verified PAC.
+    /// Allows members of every one of these groups, by SID (as [`any_group`](Self::any_group)
+    /// finds them). An empty list allows anyone whose ticket has a verified PAC.
     pub fn all_groups(groups: impl IntoIterator<Item = Sid>) -> Self {
         Self::new(Rule::AllGroups(groups.into_iter().collect()))
+    }
+
+    /// Allows members of at least one of these groups, by name, as the
+    /// [`GroupSource`](crate::GroupSource) of
+    /// [`SpnegoAuthBuilder::groups`](crate::SpnegoAuthBuilder::groups) names them
+    /// ([`KerberosIdentity::groups`]): compared exactly. Without a group source nobody is in
+    /// a named group, so this refuses everyone. When the directory cannot answer, the login
+    /// itself fails with `503` before any rule.
+    ///
+    /// ```
+    /// use actix_gssapi::Require;
+    ///
+    /// let ops = Require::any_group_named(["operators", "sre"]);
+    /// ```
+    pub fn any_group_named<I, S>(names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Self::new(Rule::AnyGroupNamed(
+            names.into_iter().map(Into::into).collect(),
+        ))
+    }
+
+    /// Allows members of every one of these groups, by name (see
+    /// [`any_group_named`](Self::any_group_named)). An empty list allows nobody.
+    pub fn all_groups_named<I, S>(names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Self::new(Rule::AllGroupsNamed(
+            names.into_iter().map(Into::into).collect(),
+        ))
     }
 
     /// Allows whom `predicate` allows; `name` describes the rule in log lines.
@@ -447,6 +502,57 @@ mod tests {
         let p = Require::predicate("a short name", |id| id.principal().len() < 5);
         assert!(!p.rule.allows(&alice()));
         assert_eq!(p.rule.to_string(), "a short name");
+    }
+
+    #[test]
+    fn group_rules_by_name_and_by_the_sources_sids() {
+        use crate::groups::Group;
+        let admins: Sid = "S-1-5-21-1-2-3-512".parse().unwrap();
+        let ops = Group::new("operators".to_owned(), None);
+        let domain_admins = Group::new("Domain Admins".to_owned(), Some(admins.clone()));
+        let with = |groups: Vec<Group>| alice().with_groups(groups.into());
+        let none = with(vec![]);
+        let op = with(vec![ops.clone()]);
+        let both = with(vec![ops, domain_admins]);
+        let any = Require::any_group_named(["operators", "sre"]);
+        let all = Require::all_groups_named(["operators", "Domain Admins"]);
+        assert_eq!(
+            (
+                any.rule.allows(&none),
+                any.rule.allows(&op),
+                any.rule.allows(&both)
+            ),
+            (false, true, true)
+        );
+        assert_eq!(
+            (
+                all.rule.allows(&none),
+                all.rule.allows(&op),
+                all.rule.allows(&both)
+            ),
+            (false, false, true)
+        );
+        // Exact names: no case folding, no prefixes, no trimming.
+        for near in ["Operators", "operator", "operators ", ""] {
+            assert!(!with(vec![Group::new(near.to_owned(), None)]).is_in_group("operators"));
+            assert!(!any
+                .rule
+                .allows(&with(vec![Group::new(near.to_owned(), None)])));
+        }
+        assert!(!Require::all_groups_named(Vec::<String>::new())
+            .rule
+            .allows(&both));
+        // A SID rule finds the group source's SIDs too; a name rule never matches a SID.
+        assert!(Rule::AnyGroup(vec![admins.clone()]).allows(&both));
+        assert!(Rule::AllGroups(vec![admins.clone()]).allows(&both));
+        assert!(!Rule::AnyGroup(vec![admins.clone()]).allows(&op));
+        assert!(!Require::any_group_named([admins.to_string()])
+            .rule
+            .allows(&both));
+        assert_eq!(
+            all.rule.to_string(),
+            "member of all of the groups named \"Domain Admins\", \"operators\""
+        );
     }
 
     #[test]

@@ -442,6 +442,7 @@ mod tests {
             channel_bound: false,
             local_name: None,
             pac: None,
+            groups: Vec::new(),
         }
     }
 

@@ -347,7 +347,7 @@ where
     let conclusion = conclude(&config, &login, outcome.as_ref(), bound);
     if let Some(line) = conclusion.log {
         let unlogged = if line.rate_limited {
-            engine.store_error_to_log()
+            engine.outage_to_log()
         } else {
             Some(0)
         };
@@ -432,7 +432,9 @@ where
         accepted.local_name,
     )
     .with_channel_bound(accepted.channel_bound)
-    .with_mechanism(mechanism);
+    .with_mechanism(mechanism)
+    // An error here was answered 503 before (`conclude`).
+    .with_groups(accepted.groups.and_then(Result::ok).unwrap_or_default());
     let cookie = session.and_then(|s| s.issue(config, &req, &identity));
     req.extensions_mut().insert(identity);
     let mut res = service.call(req).await?;
