@@ -6,6 +6,8 @@
 //!   Active Directory, start-up errors.
 //! - [`active_directory`]: PAC groups and [`Require`](crate::Require), constrained
 //!   delegation, forwarded credentials, large tickets.
+//! - [`groups`]: groups for tickets without a PAC (MIT, FreeIPA), from the host's name
+//!   service or an LDAP directory.
 //! - [`composition`]: open routes beside a protected scope, optional login, why wrapping a
 //!   scope is safe against path tricks, CORS, WebSockets, custom answers, session cookies,
 //!   the password fallback.
@@ -22,6 +24,7 @@
 //!
 //! [`keytab`]: crate::guide::keytab
 //! [`active_directory`]: crate::guide::active_directory
+//! [`groups`]: crate::guide::groups
 //! [`composition`]: crate::guide::composition
 //! [`deployment`]: crate::guide::deployment
 //! [`forward_auth`]: crate::guide::forward_auth
@@ -35,6 +38,10 @@ pub mod keytab {
 
 pub mod active_directory {
     #![doc = include_str!("active_directory.md")]
+}
+
+pub mod groups {
+    #![doc = include_str!("groups.md")]
 }
 
 pub mod composition {
