@@ -15,6 +15,7 @@ mod credentials;
 mod events;
 mod examples;
 mod forward_auth;
+mod groups;
 mod hostile;
 mod http2;
 mod outbound;
