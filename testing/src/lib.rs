@@ -55,6 +55,8 @@
 //!
 //! [`TestRedis`] runs a throwaway `redis-server` (plain or TLS, with a password) for tests of
 //! the shared replay store, and [`TestRedisCluster`] a Redis Cluster of three of them.
+//! [`TestSlapd`] runs a throwaway OpenLDAP `slapd` with users and (nested) groups, for tests
+//! of the LDAP group source.
 //!
 //! The KDC is stopped and the directory removed when the [`TestRealm`] is dropped, and — for
 //! the shared realm, which lives as long as the process — by a watchdog shell that notices the
@@ -83,10 +85,12 @@ mod ad;
 mod ffi;
 mod redis;
 mod redis_cluster;
+mod slapd;
 
 pub use ad::{shared_domain, TestDomain, AD_REALM, AD_USERS, MANY_GROUPS};
 pub use redis::TestRedis;
 pub use redis_cluster::TestRedisCluster;
+pub use slapd::TestSlapd;
 
 /// The realm name of every [`TestRealm`].
 pub const REALM: &str = "EXAMPLE.TEST";
@@ -546,6 +550,35 @@ pub(crate) fn wait_for_port(
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// A shell that kills `server` when this process ends without dropping its owner (a static
+/// fixture, a killed test), and ends when the server does.
+pub(crate) fn watchdog(server: &Child) -> io::Result<Child> {
+    Command::new("sh")
+        .arg("-c")
+        .arg(
+            r#"while kill -0 "$OWNER" 2>/dev/null && kill -0 "$SERVER" 2>/dev/null; do
+                   sleep 0.5
+               done
+               kill "$SERVER" 2>/dev/null"#,
+        )
+        .env("OWNER", std::process::id().to_string())
+        .env("SERVER", server.id().to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+}
+
+/// Sends `signal` (`STOP`, `CONT`...) to `server`.
+pub(crate) fn signal(server: &Child, signal: &str) -> io::Result<()> {
+    let out = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(server.id().to_string())
+        .stdin(Stdio::null())
+        .output()?;
+    check(out, "kill").map(drop)
 }
 
 /// Waits up to `within` for the shell that ran a KDC to clean up and exit, then kills it and

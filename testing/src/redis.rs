@@ -199,12 +199,7 @@ impl TestRedis {
             .server
             .as_ref()
             .ok_or_else(|| io::Error::other("redis-server is not running"))?;
-        let out = Command::new("kill")
-            .arg(format!("-{signal}"))
-            .arg(server.id().to_string())
-            .stdin(Stdio::null())
-            .output()?;
-        check(out, "kill").map(drop)
+        super::signal(server, signal)
     }
 
     /// Starts the server again, on the same port with the same password and certificates
@@ -341,23 +336,7 @@ impl TestRedis {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()?;
-        // Stops the server when this process ends without dropping the `TestRedis` (a
-        // static one, a killed test), and ends when the server does.
-        let watchdog = Command::new("sh")
-            .arg("-c")
-            .arg(
-                r#"while kill -0 "$OWNER" 2>/dev/null && kill -0 "$SERVER" 2>/dev/null; do
-                       sleep 0.5
-                   done
-                   kill "$SERVER" 2>/dev/null"#,
-            )
-            .env("OWNER", std::process::id().to_string())
-            .env("SERVER", server.id().to_string())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn();
-        match watchdog {
+        match super::watchdog(&server) {
             Ok(watchdog) => self.watchdog = Some(watchdog),
             Err(e) => {
                 let _ = server.kill();

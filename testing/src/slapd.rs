@@ -1,0 +1,324 @@
+//! A throwaway OpenLDAP server with users and nested groups, for tests of the LDAP group
+//! source.
+
+use std::io::{self, Write as _};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use super::{check, free_port, make_private_dir, require_tools, wait_for_port};
+
+/// The directory's suffix.
+const SUFFIX: &str = "dc=example,dc=test";
+const ROOT_DN: &str = "cn=admin,dc=example,dc=test";
+const ROOT_PASSWORD: &str = "admin-password";
+const READER_DN: &str = "cn=reader,dc=example,dc=test";
+const READER_PASSWORD: &str = "reader-password";
+
+/// The test directory: `alice` in `staff`, `staff` in `engineering` (nested), `erin` in
+/// `admins` and in `loop-a`, which is a member of `loop-b`, which is a member of `loop-a`
+/// (a cycle); `bob` in no group. Groups are `groupOfNames` with `member` DNs.
+const DATA: &str = "\
+dn: dc=example,dc=test
+objectClass: dcObject
+objectClass: organization
+o: example
+dc: example
+
+dn: cn=reader,dc=example,dc=test
+objectClass: organizationalRole
+objectClass: simpleSecurityObject
+cn: reader
+userPassword: reader-password
+
+dn: ou=people,dc=example,dc=test
+objectClass: organizationalUnit
+ou: people
+
+dn: ou=groups,dc=example,dc=test
+objectClass: organizationalUnit
+ou: groups
+
+dn: uid=alice,ou=people,dc=example,dc=test
+objectClass: inetOrgPerson
+uid: alice
+cn: Alice
+sn: Alice
+
+dn: uid=bob,ou=people,dc=example,dc=test
+objectClass: inetOrgPerson
+uid: bob
+cn: Bob
+sn: Bob
+
+dn: uid=erin,ou=people,dc=example,dc=test
+objectClass: inetOrgPerson
+uid: erin
+cn: Erin
+sn: Erin
+
+dn: cn=staff,ou=groups,dc=example,dc=test
+objectClass: groupOfNames
+cn: staff
+member: uid=alice,ou=people,dc=example,dc=test
+
+dn: cn=engineering,ou=groups,dc=example,dc=test
+objectClass: groupOfNames
+cn: engineering
+member: cn=staff,ou=groups,dc=example,dc=test
+
+dn: cn=admins,ou=groups,dc=example,dc=test
+objectClass: groupOfNames
+cn: admins
+member: uid=erin,ou=people,dc=example,dc=test
+
+dn: cn=loop-a,ou=groups,dc=example,dc=test
+objectClass: groupOfNames
+cn: loop-a
+member: uid=erin,ou=people,dc=example,dc=test
+member: cn=loop-b,ou=groups,dc=example,dc=test
+
+dn: cn=loop-b,ou=groups,dc=example,dc=test
+objectClass: groupOfNames
+cn: loop-b
+member: cn=loop-a,ou=groups,dc=example,dc=test
+";
+
+/// A running OpenLDAP `slapd` on 127.0.0.1, on a free port, its configuration (an old-style
+/// `slapd.conf`) and database in a temporary directory, holding a test directory under
+/// `dc=example,dc=test`:
+///
+/// | entry | groups (`groupOfNames`, `member`) |
+/// | --- | --- |
+/// | `uid=alice,ou=people` | `staff`, and `engineering` through `staff` |
+/// | `uid=bob,ou=people` | none |
+/// | `uid=erin,ou=people` | `admins`, `loop-a`, `loop-b` (`loop-a` and `loop-b` are members of each other) |
+///
+/// Groups are `cn=<name>,ou=groups,dc=example,dc=test`. Only a bound client may search
+/// (`require authc`): [`reader_dn`](Self::reader_dn) with
+/// [`reader_password`](Self::reader_password) reads everything.
+///
+/// Needs `slapd` and `ldap-utils` (Debian/Ubuntu). Starts in well under a second; stopped,
+/// and its directory removed, when dropped; a watchdog shell stops it too when the test
+/// process ends without dropping it.
+///
+/// ```no_run
+/// use actix_gssapi_testing::TestSlapd;
+///
+/// let slapd = TestSlapd::start().unwrap();
+/// // ... a `GroupSource::ldap` (the `ldap` feature) for `slapd.url()`, bound as
+/// // `slapd.reader_dn()`; `slapd.stop()`, `slapd.restart()`, `slapd.pause()` for outages.
+/// slapd
+///     .modify("dn: cn=staff,ou=groups,dc=example,dc=test\nchangetype: modify\n\
+///              delete: member\nmember: uid=alice,ou=people,dc=example,dc=test\n")
+///     .unwrap();
+/// ```
+#[derive(Debug)]
+pub struct TestSlapd {
+    dir: PathBuf,
+    port: u16,
+    server: Option<Child>,
+    watchdog: Option<Child>,
+}
+
+impl TestSlapd {
+    /// Writes the configuration, loads the test directory with `slapadd` and starts `slapd`.
+    ///
+    /// # Errors
+    /// When `slapd` or `ldap-utils` is missing (the message says what to install), `slapadd`
+    /// fails, or `slapd` does not listen within 10 seconds (the error carries its log).
+    pub fn start() -> io::Result<Self> {
+        require_tools(&[
+            ("slapd", "slapd"),
+            ("slapadd", "slapd"),
+            ("ldapmodify", "ldap-utils"),
+        ])?;
+        let dir = make_private_dir()?;
+        let mut slapd = Self {
+            port: free_port()?,
+            dir,
+            server: None,
+            watchdog: None,
+        };
+        slapd.configure()?;
+        slapd.run_server()?;
+        Ok(slapd)
+    }
+
+    /// `ldap://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("ldap://127.0.0.1:{}", self.port)
+    }
+
+    /// The directory's suffix, `dc=example,dc=test`: the base DN of every search.
+    pub fn base_dn(&self) -> &'static str {
+        SUFFIX
+    }
+
+    /// An account that may read the directory: `cn=reader,dc=example,dc=test`.
+    pub fn reader_dn(&self) -> &'static str {
+        READER_DN
+    }
+
+    /// The [`reader_dn`](Self::reader_dn)'s password.
+    pub fn reader_password(&self) -> &'static str {
+        READER_PASSWORD
+    }
+
+    /// The directory that holds the server's files (`slapd.conf`, `slapd.log`, the database).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Applies an LDIF change (`changetype: modify`, `add`, `delete`) as the directory's
+    /// administrator, with `ldapmodify`.
+    ///
+    /// # Errors
+    /// When `ldapmodify` fails (its output is in the error).
+    pub fn modify(&self, ldif: &str) -> io::Result<()> {
+        let mut child = Command::new("ldapmodify")
+            .args(["-x", "-H", &self.url(), "-D", ROOT_DN, "-w", ROOT_PASSWORD])
+            .args(["-o", "nettimeout=5"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        if let Some(mut stdin) = child.stdin.take() {
+            stdin.write_all(ldif.as_bytes())?;
+        }
+        check(child.wait_with_output()?, "ldapmodify").map(drop)
+    }
+
+    /// Stops the server (kills it and waits for it): clients see it gone, as after a crash.
+    /// [`restart`](Self::restart) brings it back with its data. Stopping a stopped server
+    /// does nothing.
+    pub fn stop(&mut self) {
+        for child in [self.server.take(), self.watchdog.take()]
+            .into_iter()
+            .flatten()
+        {
+            let mut child = child;
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the server again on the same port, with the data it had (stopping it first if
+    /// it runs).
+    ///
+    /// # Errors
+    /// When the server does not listen within 10 seconds.
+    pub fn restart(&mut self) -> io::Result<()> {
+        self.stop();
+        self.run_server()
+    }
+
+    /// Freezes the server (`SIGSTOP`): connections stay open and nothing answers, as with a
+    /// server that hangs. [`resume`](Self::resume) thaws it.
+    ///
+    /// # Errors
+    /// When the server is not running or the signal cannot be sent.
+    pub fn pause(&self) -> io::Result<()> {
+        self.signal("STOP")
+    }
+
+    /// Thaws a server frozen by [`pause`](Self::pause) (`SIGCONT`).
+    ///
+    /// # Errors
+    /// When the server is not running or the signal cannot be sent.
+    pub fn resume(&self) -> io::Result<()> {
+        self.signal("CONT")
+    }
+
+    fn signal(&self, signal: &str) -> io::Result<()> {
+        let server = self
+            .server
+            .as_ref()
+            .ok_or_else(|| io::Error::other("slapd is not running"))?;
+        super::signal(server, signal)
+    }
+
+    fn configure(&self) -> io::Result<()> {
+        let d = &self.dir;
+        std::fs::create_dir(d.join("db"))?;
+        let conf = format!(
+            "include /etc/ldap/schema/core.schema
+include /etc/ldap/schema/cosine.schema
+include /etc/ldap/schema/inetorgperson.schema
+include /etc/ldap/schema/nis.schema
+pidfile {dir}/slapd.pid
+modulepath /usr/lib/ldap
+moduleload back_mdb
+require authc
+database mdb
+maxsize 16777216
+suffix \"{SUFFIX}\"
+rootdn \"{ROOT_DN}\"
+rootpw {ROOT_PASSWORD}
+directory {dir}/db
+index objectClass eq
+index member eq
+index uid eq
+",
+            dir = d.display()
+        );
+        std::fs::write(d.join("slapd.conf"), conf)?;
+        let mut child = Command::new("slapadd")
+            .arg("-f")
+            .arg(d.join("slapd.conf"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        if let Some(mut stdin) = child.stdin.take() {
+            stdin.write_all(DATA.as_bytes())?;
+        }
+        check(child.wait_with_output()?, "slapadd").map(drop)
+    }
+
+    fn run_server(&mut self) -> io::Result<()> {
+        let d = &self.dir;
+        let log = d.join("slapd.log");
+        // `-d 0`: in the foreground (so that this process owns it), logging nothing but
+        // errors (to `slapd.log`, through stderr).
+        let mut server = Command::new("slapd")
+            .arg("-d")
+            .arg("0")
+            .arg("-h")
+            .arg(format!("{}/", self.url()))
+            .arg("-f")
+            .arg(d.join("slapd.conf"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log)?)
+            .spawn()?;
+        match super::watchdog(&server) {
+            Ok(watchdog) => self.watchdog = Some(watchdog),
+            Err(e) => {
+                let _ = server.kill();
+                let _ = server.wait();
+                return Err(e);
+            }
+        }
+        let started = wait_for_port(
+            self.port,
+            &mut server,
+            &log,
+            "slapd",
+            Duration::from_secs(10),
+        );
+        self.server = Some(server);
+        if let Err(e) = started {
+            self.stop();
+            return Err(e);
+        }
+        Ok(())
+    }
+}
+
+impl Drop for TestSlapd {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
