@@ -142,6 +142,8 @@ pub use credentials::{Credentials, MemoryCcache, PrivateCcache};
 pub use error::{Error, ErrorKind};
 pub use events::{AuthEvent, Malformed, Mechanism, PasswordRefusal};
 pub use forward_auth::ForwardAuth;
+#[cfg(feature = "ldap")]
+pub use groups::LdapGroups;
 pub use groups::{Group, GroupSource};
 pub use identity::{KerberosIdentity, KerberosIdentityExt};
 #[doc(hidden)]
