@@ -536,8 +536,20 @@ pub(crate) fn wait_for_port(
     what: &str,
     within: Duration,
 ) -> io::Result<()> {
-    let deadline = Instant::now() + within;
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    wait_for_address(addr, child, log, what, within)
+}
+
+/// Waits until something listens on `addr`; fails with `log`'s contents when `child` exits
+/// first or `within` passes.
+pub(crate) fn wait_for_address(
+    addr: SocketAddr,
+    child: &mut Child,
+    log: &Path,
+    what: &str,
+    within: Duration,
+) -> io::Result<()> {
+    let deadline = Instant::now() + within;
     loop {
         if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
             return Ok(());
@@ -545,40 +557,105 @@ pub(crate) fn wait_for_port(
         if child.try_wait()?.is_some() || Instant::now() > deadline {
             let log = std::fs::read_to_string(log).unwrap_or_default();
             return Err(io::Error::other(format!(
-                "{what} did not start on 127.0.0.1:{port}: {log}"
+                "{what} did not start on {addr}: {log}"
             )));
         }
         std::thread::sleep(Duration::from_millis(20));
     }
 }
 
-/// A shell that kills `server` when this process ends without dropping its owner (a static
-/// fixture, a killed test), and ends when the server does.
-pub(crate) fn watchdog(server: &Child) -> io::Result<Child> {
-    Command::new("sh")
-        .arg("-c")
-        .arg(
-            r#"while kill -0 "$OWNER" 2>/dev/null && kill -0 "$SERVER" 2>/dev/null; do
-                   sleep 0.5
-               done
-               kill "$SERVER" 2>/dev/null"#,
-        )
-        .env("OWNER", std::process::id().to_string())
-        .env("SERVER", server.id().to_string())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
+/// A server process this process owns (a test Redis, slapd), with a watchdog shell that stops
+/// it when this process ends without dropping its owner (a static fixture, a killed test).
+#[derive(Debug, Default)]
+pub(crate) struct Owned {
+    server: Option<Child>,
+    watchdog: Option<Child>,
 }
 
-/// Sends `signal` (`STOP`, `CONT`...) to `server`.
-pub(crate) fn signal(server: &Child, signal: &str) -> io::Result<()> {
-    let out = Command::new("kill")
-        .arg(format!("-{signal}"))
-        .arg(server.id().to_string())
-        .stdin(Stdio::null())
-        .output()?;
-    check(out, "kill").map(drop)
+impl Owned {
+    /// Spawns `command` (after stopping what runs) and its watchdog, then waits up to 10
+    /// seconds until it listens on 127.0.0.1:`port`; fails with `log`'s contents when not.
+    pub(crate) fn start(
+        &mut self,
+        command: &mut Command,
+        port: u16,
+        log: &Path,
+        what: &str,
+    ) -> io::Result<()> {
+        self.stop();
+        let mut server = command.stdin(Stdio::null()).stdout(Stdio::null()).spawn()?;
+        let watchdog = Command::new("sh")
+            .arg("-c")
+            .arg(
+                r#"while kill -0 "$OWNER" 2>/dev/null && kill -0 "$SERVER" 2>/dev/null; do
+                       sleep 0.5
+                   done
+                   kill "$SERVER" 2>/dev/null"#,
+            )
+            .env("OWNER", std::process::id().to_string())
+            .env("SERVER", server.id().to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn();
+        match watchdog {
+            Ok(watchdog) => self.watchdog = Some(watchdog),
+            Err(e) => {
+                let _ = server.kill();
+                let _ = server.wait();
+                return Err(e);
+            }
+        }
+        let started = wait_for_port(port, &mut server, log, what, Duration::from_secs(10));
+        self.server = Some(server);
+        if started.is_err() {
+            self.stop();
+        }
+        started
+    }
+
+    /// Kills the server and its watchdog and waits for them; nothing when stopped.
+    pub(crate) fn stop(&mut self) {
+        for mut child in [self.server.take(), self.watchdog.take()]
+            .into_iter()
+            .flatten()
+        {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// The running server's process id.
+    pub(crate) fn pid(&self) -> Option<u32> {
+        self.server.as_ref().map(Child::id)
+    }
+
+    /// Sends `signal` (`STOP`, `CONT`...) to the server, which `what` names in the error when
+    /// it is not running.
+    pub(crate) fn signal(&self, signal: &str, what: &str) -> io::Result<()> {
+        let pid = self
+            .pid()
+            .ok_or_else(|| io::Error::other(format!("{what} is not running")))?;
+        let out = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(pid.to_string())
+            .stdin(Stdio::null())
+            .output()?;
+        check(out, "kill").map(drop)
+    }
+}
+
+/// Runs `command` with `input` on its standard input; fails with its output unless it exits 0.
+fn run_with_input(command: &mut Command, input: &str, what: &str) -> io::Result<()> {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin.write_all(input.as_bytes())?;
+    }
+    check(child.wait_with_output()?, what).map(drop)
 }
 
 /// Waits up to `within` for the shell that ran a KDC to clean up and exit, then kills it and

@@ -3,10 +3,10 @@
 use std::io::{self, Read as _, Write as _};
 use std::net::{Ipv4Addr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::{check, free_port, make_private_dir, require_tools, wait_for_port};
+use super::{check, free_port, make_private_dir, require_tools, Owned};
 
 /// How the server asks for client certificates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,8 +43,7 @@ pub struct TestRedis {
     tls: Tls,
     /// More `redis-server` arguments (a cluster node's).
     extra_args: Vec<String>,
-    server: Option<Child>,
-    watchdog: Option<Child>,
+    server: Owned,
 }
 
 impl TestRedis {
@@ -108,8 +107,7 @@ impl TestRedis {
             dir,
             tls,
             extra_args,
-            server: None,
-            watchdog: None,
+            server: Owned::default(),
         };
         if tls != Tls::Off {
             redis.make_certificates()?;
@@ -141,7 +139,7 @@ impl TestRedis {
 
     /// The running server's process id (`None` while stopped): e.g. to measure its CPU time.
     pub fn pid(&self) -> Option<u32> {
-        self.server.as_ref().map(std::process::Child::id)
+        self.server.pid()
     }
 
     /// The directory that holds the server's files (`redis.log`, certificates).
@@ -167,14 +165,7 @@ impl TestRedis {
     /// Stops the server (kills it and waits for it). Clients see it gone, as after a crash;
     /// [`restart`](Self::restart) brings it back. Stopping a stopped server does nothing.
     pub fn stop(&mut self) {
-        for child in [self.server.take(), self.watchdog.take()]
-            .into_iter()
-            .flatten()
-        {
-            let mut child = child;
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        self.server.stop();
     }
 
     /// Freezes the server (`SIGSTOP`): connections stay open and nothing answers, as with
@@ -195,11 +186,7 @@ impl TestRedis {
     }
 
     fn signal(&self, signal: &str) -> io::Result<()> {
-        let server = self
-            .server
-            .as_ref()
-            .ok_or_else(|| io::Error::other("redis-server is not running"))?;
-        super::signal(server, signal)
+        self.server.signal(signal, "redis-server")
     }
 
     /// Starts the server again, on the same port with the same password and certificates
@@ -330,32 +317,14 @@ impl TestRedis {
                 ]);
             }
         }
-        let mut server = Command::new("redis-server")
-            .args(&args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()?;
-        match super::watchdog(&server) {
-            Ok(watchdog) => self.watchdog = Some(watchdog),
-            Err(e) => {
-                let _ = server.kill();
-                let _ = server.wait();
-                return Err(e);
-            }
-        }
-        let started = wait_for_port(
+        self.server.start(
+            Command::new("redis-server")
+                .args(&args)
+                .stderr(Stdio::null()),
             self.port,
-            &mut server,
             &self.dir.join("redis.log"),
             "redis-server",
-            Duration::from_secs(10),
-        );
-        self.server = Some(server);
-        if let Err(e) = started {
-            self.stop();
-            return Err(e);
-        }
+        )?;
         if self.tls == Tls::Off {
             // Listening is not quite ready: wait until it answers.
             let deadline = Instant::now() + Duration::from_secs(10);

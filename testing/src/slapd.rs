@@ -1,12 +1,11 @@
 //! A throwaway OpenLDAP server with users and nested groups, for tests of the LDAP group
 //! source.
 
-use std::io::{self, Write as _};
+use std::io;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::process::Command;
 
-use super::{check, free_port, make_private_dir, require_tools, wait_for_port};
+use super::{free_port, make_private_dir, require_tools, run_with_input, Owned};
 
 /// The directory's suffix.
 const SUFFIX: &str = "dc=example,dc=test";
@@ -117,8 +116,7 @@ member: cn=loop-a,ou=groups,dc=example,dc=test
 pub struct TestSlapd {
     dir: PathBuf,
     port: u16,
-    server: Option<Child>,
-    watchdog: Option<Child>,
+    server: Owned,
 }
 
 impl TestSlapd {
@@ -137,8 +135,7 @@ impl TestSlapd {
         let mut slapd = Self {
             port: free_port()?,
             dir,
-            server: None,
-            watchdog: None,
+            server: Owned::default(),
         };
         slapd.configure()?;
         slapd.run_server()?;
@@ -176,31 +173,20 @@ impl TestSlapd {
     /// # Errors
     /// When `ldapmodify` fails (its output is in the error).
     pub fn modify(&self, ldif: &str) -> io::Result<()> {
-        let mut child = Command::new("ldapmodify")
-            .args(["-x", "-H", &self.url(), "-D", ROOT_DN, "-w", ROOT_PASSWORD])
-            .args(["-o", "nettimeout=5"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()?;
-        if let Some(mut stdin) = child.stdin.take() {
-            stdin.write_all(ldif.as_bytes())?;
-        }
-        check(child.wait_with_output()?, "ldapmodify").map(drop)
+        run_with_input(
+            Command::new("ldapmodify")
+                .args(["-x", "-H", &self.url(), "-D", ROOT_DN, "-w", ROOT_PASSWORD])
+                .args(["-o", "nettimeout=5"]),
+            ldif,
+            "ldapmodify",
+        )
     }
 
     /// Stops the server (kills it and waits for it): clients see it gone, as after a crash.
     /// [`restart`](Self::restart) brings it back with its data. Stopping a stopped server
     /// does nothing.
     pub fn stop(&mut self) {
-        for child in [self.server.take(), self.watchdog.take()]
-            .into_iter()
-            .flatten()
-        {
-            let mut child = child;
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        self.server.stop();
     }
 
     /// Starts the server again on the same port, with the data it had (stopping it first if
@@ -231,11 +217,7 @@ impl TestSlapd {
     }
 
     fn signal(&self, signal: &str) -> io::Result<()> {
-        let server = self
-            .server
-            .as_ref()
-            .ok_or_else(|| io::Error::other("slapd is not running"))?;
-        super::signal(server, signal)
+        self.server.signal(signal, "slapd")
     }
 
     fn configure(&self) -> io::Result<()> {
@@ -263,17 +245,11 @@ index uid eq
             dir = d.display()
         );
         std::fs::write(d.join("slapd.conf"), conf)?;
-        let mut child = Command::new("slapadd")
-            .arg("-f")
-            .arg(d.join("slapd.conf"))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()?;
-        if let Some(mut stdin) = child.stdin.take() {
-            stdin.write_all(DATA.as_bytes())?;
-        }
-        check(child.wait_with_output()?, "slapadd").map(drop)
+        run_with_input(
+            Command::new("slapadd").arg("-f").arg(d.join("slapd.conf")),
+            DATA,
+            "slapadd",
+        )
     }
 
     fn run_server(&mut self) -> io::Result<()> {
@@ -281,38 +257,19 @@ index uid eq
         let log = d.join("slapd.log");
         // `-d 0`: in the foreground (so that this process owns it), logging nothing but
         // errors (to `slapd.log`, through stderr).
-        let mut server = Command::new("slapd")
-            .arg("-d")
-            .arg("0")
-            .arg("-h")
-            .arg(format!("{}/", self.url()))
-            .arg("-f")
-            .arg(d.join("slapd.conf"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log)?)
-            .spawn()?;
-        match super::watchdog(&server) {
-            Ok(watchdog) => self.watchdog = Some(watchdog),
-            Err(e) => {
-                let _ = server.kill();
-                let _ = server.wait();
-                return Err(e);
-            }
-        }
-        let started = wait_for_port(
+        self.server.start(
+            Command::new("slapd")
+                .arg("-d")
+                .arg("0")
+                .arg("-h")
+                .arg(format!("{}/", self.url()))
+                .arg("-f")
+                .arg(d.join("slapd.conf"))
+                .stderr(std::fs::File::create(&log)?),
             self.port,
-            &mut server,
             &log,
             "slapd",
-            Duration::from_secs(10),
-        );
-        self.server = Some(server);
-        if let Err(e) = started {
-            self.stop();
-            return Err(e);
-        }
-        Ok(())
+        )
     }
 }
 
