@@ -530,3 +530,115 @@ async fn a_user_in_400_groups_gets_through_nginx_with_the_guides_buffers() {
     eprintln!("manygroups through nginx's default buffers: {code}");
     assert_ne!(code, 200, "{body}");
 }
+
+/// The LDAP group source against the DC's own LDAP, bound by SASL GSSAPI with the process'
+/// Kerberos credentials (in this binary, alice's ticket in `KRB5CCNAME`, which the domain's
+/// environment exports: credentials are process-wide, so the test cannot switch them to the
+/// keytab with `KRB5_CLIENT_KTNAME` beside the other tests). The groups it finds, with their
+/// SIDs, agree with the ticket's PAC; rules by name use them.
+#[cfg(feature = "ldap")]
+#[actix_web::test]
+async fn ldap_groups_agree_with_the_pac_and_rules_match_them_by_name() {
+    use actix_gssapi::{GroupSource, LdapGroups, Require};
+    use std::collections::BTreeSet;
+
+    /// The PAC's group SIDs, then `--`, then the source's groups as `name sid`, one per line.
+    async fn both(id: KerberosIdentity) -> HttpResponse {
+        let mut body = String::new();
+        for sid in id.pac().map(|p| p.group_sids()).unwrap_or_default() {
+            body.push_str(&format!("{sid}\n"));
+        }
+        body.push_str("--\n");
+        for g in id.groups() {
+            let sid = g.sid().map(ToString::to_string).unwrap_or_default();
+            body.push_str(&format!("{} {sid}\n", g.name()));
+        }
+        HttpResponse::Ok().body(body)
+    }
+
+    let domain = domain();
+    let source = GroupSource::ldap(
+        LdapGroups::active_directory(domain.ldap_url(), domain.base_dn())
+            .bind_kerberos(domain.dc_host()),
+    );
+    let app = test::init_service(
+        App::new()
+            .wrap(
+                SpnegoAuth::builder()
+                    .principal(ServicePrincipal::host("localhost"))
+                    .groups(source)
+                    .build()
+                    .unwrap(),
+            )
+            .route("/", web::get().to(both))
+            .service(
+                web::scope("/nest")
+                    .wrap(Require::any_group_named(["gnest"]))
+                    .route("/", web::get().to(both)),
+            )
+            .service(
+                web::scope("/users")
+                    .wrap(Require::any_group_named(["Domain Users"]))
+                    .route("/", web::get().to(both)),
+            ),
+    )
+    .await;
+    let get = |path: &str, user: &str| {
+        test::TestRequest::get()
+            .uri(path)
+            .insert_header((header::AUTHORIZATION, token(user).header()))
+            .to_request()
+    };
+
+    let res = test::call_service(&app, get("/", "alice")).await;
+    assert_eq!(res.status(), StatusCode::OK, "{:?}", common::logs());
+    let body = String::from_utf8(test::read_body(res).await.to_vec()).unwrap();
+    let (pac, ldap) = body.split_once("--\n").unwrap();
+    let pac: BTreeSet<&str> = pac.lines().collect();
+    let ldap: Vec<(&str, &str)> = ldap.lines().filter_map(|l| l.rsplit_once(' ')).collect();
+    // Each group by name, with the SID the directory gives it.
+    for name in ["g1", "g2", "g3", "glocal", "guniv", "gnest", "Domain Users"] {
+        assert!(
+            ldap.contains(&(name, sid(name).as_str())),
+            "{name} missing from {ldap:?}"
+        );
+    }
+    let ldap_sids: BTreeSet<&str> = ldap.iter().map(|(_, sid)| *sid).collect();
+    // The PAC has what LDAP has, but for the builtin groups (S-1-5-32-..., which a PAC never
+    // carries: the server that builds a token adds them) ...
+    let only_ldap: Vec<_> = ldap_sids
+        .iter()
+        .filter(|s| !pac.contains(*s) && !s.starts_with("S-1-5-32-"))
+        .collect();
+    assert!(
+        only_ldap.is_empty(),
+        "in LDAP only: {only_ldap:?}, PAC {pac:?}"
+    );
+    // ... and LDAP has what the PAC has, but for what the KDC asserts about the login itself
+    // (S-1-18-1, "authentication authority asserted identity"), which no directory holds.
+    let only_pac: Vec<_> = pac
+        .iter()
+        .filter(|s| !ldap_sids.contains(*s) && !s.starts_with("S-1-18-"))
+        .collect();
+    assert!(
+        only_pac.is_empty(),
+        "in the PAC only: {only_pac:?}, LDAP {ldap_sids:?}"
+    );
+    eprintln!("alice: PAC {pac:?}; LDAP {ldap:?}");
+
+    // Rules by name: gnest (through g1) lets alice in, not bob (in g3 only); both are
+    // Domain Users (their primary group, which AD gives by primaryGroupID, not by member).
+    let status = |res: actix_web::dev::ServiceResponse<_>| res.status();
+    assert_eq!(
+        status(test::call_service(&app, get("/nest/", "alice")).await),
+        StatusCode::OK
+    );
+    assert_eq!(
+        status(test::call_service(&app, get("/nest/", "bob")).await),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        status(test::call_service(&app, get("/users/", "bob")).await),
+        StatusCode::OK
+    );
+}
