@@ -642,3 +642,91 @@ async fn ldap_groups_agree_with_the_pac_and_rules_match_them_by_name() {
         StatusCode::OK
     );
 }
+
+/// The guide's keytab bind as written: `KRB5_CLIENT_KTNAME` at the service's keytab (whose
+/// first entry is the account `httpsvc`) and `KRB5CCNAME` at an empty memory cache, in a
+/// process of its own (this binary again, running [`ldap_keytab_child`]), since Kerberos
+/// credentials are process-wide. The child logs alice in and finds her nested group by LDAP,
+/// bound as the service.
+#[cfg(feature = "ldap")]
+#[::core::prelude::v1::test]
+fn ldap_binds_with_the_service_keytab_through_krb5_client_ktname() {
+    use std::time::{Duration, Instant};
+    let domain = domain();
+    let alice = domain.kinit("alice").unwrap();
+    let out = domain.dir().join("ldap-child.out");
+    let child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "ldap_keytab_child", "--ignored", "--nocapture"])
+        .envs(domain.env())
+        .env("KRB5CCNAME", "MEMORY:ldap")
+        .env("KRB5_CLIENT_KTNAME", domain.keytab())
+        .env("LDAP_CHILD_URL", domain.ldap_url())
+        .env("LDAP_CHILD_ALICE", &alice)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut child = common::Reaped(child);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the child did not finish in 60 s"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let output = std::fs::read_to_string(&out).unwrap();
+    assert!(status.success(), "{output}");
+    assert!(output.contains("ldap child: gnest found"), "{output}");
+}
+
+/// [`ldap_binds_with_the_service_keytab_through_krb5_client_ktname`]'s child: does nothing
+/// unless that test started it.
+#[cfg(feature = "ldap")]
+#[actix_web::test]
+#[ignore = "run by ldap_binds_with_the_service_keytab_through_krb5_client_ktname"]
+async fn ldap_keytab_child() {
+    use actix_gssapi::{GroupSource, LdapGroups};
+    let (Ok(url), Ok(alice)) = (
+        std::env::var("LDAP_CHILD_URL"),
+        std::env::var("LDAP_CHILD_ALICE"),
+    ) else {
+        return;
+    };
+    let source = GroupSource::ldap(
+        LdapGroups::active_directory(url, "DC=ad,DC=test").bind_kerberos("dc1.ad.test"),
+    );
+    let app = test::init_service(
+        App::new()
+            .wrap(
+                SpnegoAuth::builder()
+                    .principal(ServicePrincipal::host("localhost"))
+                    .groups(source)
+                    .build()
+                    .unwrap(),
+            )
+            .route(
+                "/",
+                web::get().to(|id: KerberosIdentity| async move {
+                    let names: Vec<String> =
+                        id.groups().iter().map(|g| g.name().to_owned()).collect();
+                    names.join(",")
+                }),
+            ),
+    )
+    .await;
+    let client = Negotiation::start(std::path::Path::new(&alice), "HTTP@localhost").unwrap();
+    let req = test::TestRequest::get()
+        .uri("/")
+        .insert_header((header::AUTHORIZATION, client.header()))
+        .to_request();
+    let res = test::call_service(&app, req).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let body = String::from_utf8(test::read_body(res).await.to_vec()).unwrap();
+    assert!(body.split(',').any(|g| g == "gnest"), "{body}");
+    println!("ldap child: gnest found in {body}");
+}

@@ -188,7 +188,8 @@ impl LdapGroups {
     /// `KRB5_CLIENT_KTNAME` to the service's keytab (the one `KRB5_KTNAME` names for
     /// accepting tickets, `HTTP/<host>`), and the library gets and renews a ticket for the
     /// keytab's first principal itself, into the default ccache (`KRB5CCNAME`; point it at a
-    /// file the service owns, or `MEMORY:ldap`). The directory must let that principal read
+    /// file the service owns, or `MEMORY:ldap`). In Active Directory that principal must be
+    /// the service account's own name (`httpsvc`), not an SPN. The directory must let it read
     /// users and groups.
     pub fn bind_kerberos(mut self, host: impl Into<String>) -> Self {
         self.bind = Bind::Kerberos { host: host.into() };

@@ -143,8 +143,10 @@ impl TestDomain {
             .arg(self.sam_ldb())
             .arg(&spn))?;
         for (keytab, principal) in [
-            (self.keytab(), "HTTP/localhost"),
+            // The account's own name first: a client (the keytab's first principal, which
+            // MIT uses with `KRB5_CLIENT_KTNAME`) must be an account, not an SPN.
             (self.keytab(), "httpsvc"),
+            (self.keytab(), "HTTP/localhost"),
             (self.backend_keytab(), "HTTP/backend.ad.test"),
         ] {
             run(Command::new("samba-tool")
@@ -226,8 +228,9 @@ impl TestDomain {
         self.dir.join("krb5.conf")
     }
 
-    /// The keytab with `HTTP/localhost` and `httpsvc` (the service account's own name, which
-    /// constrained delegation needs).
+    /// The keytab with `httpsvc` (the service account's own name, which constrained
+    /// delegation needs, first: the principal MIT's `KRB5_CLIENT_KTNAME` uses) and
+    /// `HTTP/localhost`.
     pub fn keytab(&self) -> PathBuf {
         self.dir.join("http.keytab")
     }
