@@ -15,6 +15,12 @@
 //! - `pac/decode_*`: decoding a captured PAC (7 and 402 groups), as `pac()` does once.
 //! - `pac_lookup/*`: an accept with and without the PAC lookup every login makes (MIT ticket,
 //!   no PAC to copy): what looking costs a login whose handler never asks.
+//! - `groups/*`: a login through the middleware as `daemon@EXAMPLE.TEST` (mapped to the
+//!   host's `daemon` account) without a group source (`none`), with
+//!   `GroupSource::name_service()` answering from its cache (`name_service_cached`: every
+//!   login after the first), and asking the name service on every login
+//!   (`name_service_uncached`, `cache_for(ZERO)`: the `auth_to_local` mapping, `getpwnam_r`,
+//!   `getgrouplist`, `getgrgid_r` per group, from `/etc/passwd` and `/etc/group` here).
 //! - `no_gssapi/*`: the 401 challenge and an open route (predicate false) with the middleware,
 //!   and the open route without it.
 //! - `outbound/*`: tokens for a back end (`HTTP/outbound-bench.test`) as the user.
@@ -29,7 +35,9 @@
 
 use std::time::Duration;
 
-use actix_gssapi::{Credentials, KerberosIdentity, ServicePrincipal, SpnegoAuth, Target};
+use actix_gssapi::{
+    Credentials, GroupSource, KerberosIdentity, ServicePrincipal, SpnegoAuth, Target,
+};
 use actix_gssapi_testing::{shared_realm, ClientOptions, Negotiation};
 use actix_web::{test, web, App};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
@@ -106,6 +114,59 @@ fn accept(c: &mut Criterion) {
             BatchSize::SmallInput,
         )
     });
+    group.finish();
+}
+
+/// What a group source adds to a login (see the module docs).
+fn groups(c: &mut Criterion) {
+    let realm = shared_realm();
+    realm.add_user("daemon", "a-password").ok();
+    let ccache = realm.kinit("daemon", "a-password", &[]).unwrap();
+    let rt = actix_rt::System::new();
+    let app = |source: Option<GroupSource>| {
+        let mut auth = SpnegoAuth::builder().principal(ServicePrincipal::host("localhost"));
+        if let Some(source) = source {
+            auth = auth.groups(source);
+        }
+        rt.block_on(test::init_service(
+            App::new().wrap(auth.build().unwrap()).route(
+                "/",
+                web::get().to(|id: KerberosIdentity| async move { id.groups().len().to_string() }),
+            ),
+        ))
+    };
+    let apps = [
+        ("none", app(None)),
+        (
+            "name_service_cached",
+            app(Some(GroupSource::name_service())),
+        ),
+        (
+            "name_service_uncached",
+            app(Some(GroupSource::name_service().cache_for(Duration::ZERO))),
+        ),
+    ];
+    let mut group = c.benchmark_group("groups");
+    group.measurement_time(Duration::from_secs(10));
+    for (label, app) in &apps {
+        group.bench_function(*label, |b| {
+            b.iter_batched(
+                || {
+                    let token = Negotiation::start(&ccache, "HTTP@localhost").expect("token");
+                    test::TestRequest::get()
+                        .uri("/")
+                        .insert_header(("Authorization", token.header()))
+                        .to_request()
+                },
+                |req| {
+                    let res = rt.block_on(test::call_service(app, req));
+                    assert!(res.status().is_success());
+                    res
+                },
+                BatchSize::SmallInput,
+            )
+        });
+    }
     group.finish();
 }
 
@@ -401,5 +462,5 @@ thread_local! {
     static DELEGATED: std::cell::RefCell<Option<Credentials>> = const { std::cell::RefCell::new(None) };
 }
 
-criterion_group!(benches, accept, no_gssapi, pac, pac_lookup, outbound);
+criterion_group!(benches, accept, groups, no_gssapi, pac, pac_lookup, outbound);
 criterion_main!(benches);

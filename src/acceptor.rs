@@ -329,10 +329,13 @@ impl Acceptor {
     /// Runs `gss_accept_sec_context` on one client token. Blocking: it checks the keytab file
     /// and, with [`Rcache::Mit`], writes the replay cache on disk. Call it off the async
     /// executor.
+    ///
+    /// `want_local_name` is asked, with the client's principal, whether to look up its
+    /// `auth_to_local` name (`gss_localname` builds a krb5 context: ~10 µs).
     pub(crate) fn accept(
         &mut self,
         token: &[u8],
-        want_local_name: bool,
+        want_local_name: impl FnOnce(&str) -> bool,
         channel_bindings: Option<&[u8]>,
     ) -> Result<Accepted, GssFailure> {
         self.refresh();
@@ -418,6 +421,11 @@ impl Acceptor {
                 logon_info,
                 upn_dns_info: client.authenticated_attribute("urn:mspac:upn-dns-info"),
             });
+        let local_name = if want_local_name(&principal) {
+            client.local_name()
+        } else {
+            None
+        };
         Ok(Accepted {
             principal,
             output_token: (!output.bytes().is_empty()).then(|| output.bytes().to_vec()),
@@ -431,11 +439,7 @@ impl Acceptor {
             // client's name GSS_C_NT_ANONYMOUS instead. Heimdal sets the flag.
             anonymous: anonymous_name || flags & GSS_C_ANON_FLAG != 0,
             pac,
-            local_name: if want_local_name {
-                client.local_name()
-            } else {
-                None
-            },
+            local_name,
             channel_bound: flags & GSS_C_CHANNEL_BOUND_FLAG != 0,
             by_password: false,
             groups: None,
@@ -856,7 +860,7 @@ impl Acceptor {
         user: &str,
         password: &[u8],
         target: &VerifyTarget,
-        want_local_name: bool,
+        want_local_name: impl FnOnce(&str) -> bool,
     ) -> Result<Accepted, PasswordFailure> {
         let gss = |e: GssError| GssFailure::from_gss(&e);
         let name = RawName::principal(user).map_err(|e| PasswordFailure::Name(gss(e)))?;

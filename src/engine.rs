@@ -15,7 +15,7 @@ use crate::acceptor::{Accepted, Acceptor, AcquireFailure, Rcache};
 use crate::basic::BasicCredentials;
 use crate::error::{Error, ErrorKind};
 use crate::failure::GssFailure;
-use crate::groups::{GroupSource, Resolver, User};
+use crate::groups::{Group, GroupSource, Resolver, User};
 use crate::password::PasswordFailure;
 use crate::pool::{Full, Limits, Outcome, Pool};
 use crate::replay::check::ReplayCheck;
@@ -144,10 +144,13 @@ impl Engine {
         self.inner
             .pool
             .try_run(peer, move |acceptor: &mut Acceptor| {
-                let ask_local_name = want_local_name || needs_local_name(groups.as_ref());
-                let mut accepted =
-                    acceptor.accept(&token, ask_local_name, channel_bindings.as_deref())?;
-                add_groups(groups.as_ref(), &mut accepted, want_local_name);
+                let mut lookup = GroupLookup::new(groups.as_ref(), want_local_name);
+                let mut accepted = acceptor.accept(
+                    &token,
+                    |principal| lookup.wants_local_name(principal),
+                    channel_bindings.as_deref(),
+                )?;
+                lookup.finish(&mut accepted);
                 Ok((accepted, current_ttl()))
             })
     }
@@ -174,14 +177,14 @@ impl Engine {
         self.inner
             .pool
             .try_run(peer, move |acceptor: &mut Acceptor| {
-                let ask_local_name = want_local_name || needs_local_name(groups.as_ref());
+                let mut lookup = GroupLookup::new(groups.as_ref(), want_local_name);
                 let mut accepted = acceptor.accept_password(
                     &user,
                     credentials.password(),
                     &target,
-                    ask_local_name,
+                    |principal| lookup.wants_local_name(principal),
                 )?;
-                add_groups(groups.as_ref(), &mut accepted, want_local_name);
+                lookup.finish(&mut accepted);
                 Ok(accepted)
             })
     }
@@ -193,27 +196,51 @@ impl Engine {
     }
 }
 
-/// Whether the group source needs the login's `auth_to_local` name.
-fn needs_local_name(groups: Option<&Resolver>) -> bool {
-    groups.is_some_and(Resolver::needs_local_name)
+/// The group lookup of one login, around its accept: the cache is asked first, with the
+/// principal, so that a login whose groups are cached does not pay for its local name.
+struct GroupLookup<'a> {
+    groups: Option<&'a Resolver>,
+    /// The configuration maps local names.
+    want_local_name: bool,
+    /// What the cache held when the accept asked.
+    cached: Option<Arc<[Group]>>,
 }
 
-/// Looks up the groups of an accepted login (on its GSSAPI thread), then forgets the local
-/// name if only the lookup wanted it.
-fn add_groups(groups: Option<&Resolver>, accepted: &mut Accepted, want_local_name: bool) {
-    if let Some(groups) = groups {
-        // Anonymous tickets name nobody: no directory has groups for them.
-        accepted.groups = Some(if accepted.anonymous {
-            Ok(Arc::from(Vec::new()))
-        } else {
-            groups.groups(&User {
-                principal: &accepted.principal,
-                local_name: accepted.local_name.as_deref(),
-            })
-        });
+impl<'a> GroupLookup<'a> {
+    fn new(groups: Option<&'a Resolver>, want_local_name: bool) -> Self {
+        Self {
+            groups,
+            want_local_name,
+            cached: None,
+        }
     }
-    if !want_local_name {
-        accepted.local_name = None;
+
+    /// Whether the accept must look up the local name of `principal`.
+    fn wants_local_name(&mut self, principal: &str) -> bool {
+        self.cached = self.groups.and_then(|g| g.cached(principal));
+        self.want_local_name
+            || (self.cached.is_none() && self.groups.is_some_and(Resolver::needs_local_name))
+    }
+
+    /// Adds the groups (from the cache, or asked now), then forgets the local name if only
+    /// the lookup wanted it.
+    fn finish(self, accepted: &mut Accepted) {
+        if let Some(groups) = self.groups {
+            accepted.groups = Some(if accepted.anonymous {
+                // Anonymous tickets name nobody: no directory has groups for them.
+                Ok(Arc::from(Vec::new()))
+            } else if let Some(cached) = self.cached {
+                Ok(cached)
+            } else {
+                groups.groups(&User {
+                    principal: &accepted.principal,
+                    local_name: accepted.local_name.as_deref(),
+                })
+            });
+        }
+        if !self.want_local_name {
+            accepted.local_name = None;
+        }
     }
 }
 
@@ -306,6 +333,80 @@ fn acquire_error(f: AcquireFailure) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::groups::{Lookup, LookupError};
+    use std::sync::Mutex;
+
+    /// A name-service-like source: needs the local name, records the ones it was given.
+    #[derive(Default)]
+    struct ByLocalName(Mutex<Vec<Option<String>>>);
+
+    impl Lookup for ByLocalName {
+        fn groups(&self, user: &User<'_>) -> Result<Vec<Group>, LookupError> {
+            self.0
+                .lock()
+                .unwrap()
+                .push(user.local_name.map(str::to_owned));
+            Ok(user
+                .local_name
+                .map(|n| vec![Group::new(format!("{n}-group"), None)])
+                .unwrap_or_default())
+        }
+        fn describe(&self) -> String {
+            "by local name".to_owned()
+        }
+        fn needs_local_name(&self) -> bool {
+            true
+        }
+    }
+
+    /// One login through [`GroupLookup`], the accept played by hand: whether it asked for the
+    /// local name, and the groups it got.
+    fn login(groups: &Resolver, want_local_name: bool) -> (bool, Accepted) {
+        let mut lookup = GroupLookup::new(Some(groups), want_local_name);
+        let asked = lookup.wants_local_name("alice@EXAMPLE.TEST");
+        let mut accepted = Accepted {
+            principal: "alice@EXAMPLE.TEST".to_owned(),
+            output_token: None,
+            delegated: None,
+            lifetime: None,
+            anonymous: false,
+            pac: None,
+            local_name: asked.then(|| "alice".to_owned()),
+            channel_bound: false,
+            by_password: false,
+            groups: None,
+        };
+        lookup.finish(&mut accepted);
+        (asked, accepted)
+    }
+
+    #[test]
+    fn a_cached_login_skips_the_local_name_and_the_directory() {
+        let source = Arc::new(ByLocalName::default());
+        let resolver = GroupSource::from_lookup(Arc::clone(&source) as Arc<dyn Lookup>).resolver();
+        let names = |a: &Accepted| {
+            let groups = a.groups.as_ref().unwrap().as_ref().unwrap();
+            groups
+                .iter()
+                .map(|g| g.name().to_owned())
+                .collect::<Vec<_>>()
+        };
+        // First login: the local name is looked up for the directory, then forgotten (names
+        // are not mapped).
+        let (asked, first) = login(&resolver, false);
+        assert!(asked);
+        assert_eq!(names(&first), ["alice-group"]);
+        assert_eq!(first.local_name, None);
+        // Second: cached, so neither the local name nor the directory is asked.
+        let (asked, second) = login(&resolver, false);
+        assert!(!asked);
+        assert_eq!(names(&second), ["alice-group"]);
+        // With names mapped, the name is asked for and kept, the groups still cached.
+        let (asked, third) = login(&resolver, true);
+        assert!(asked);
+        assert_eq!(third.local_name.as_deref(), Some("alice"));
+        assert_eq!(*source.0.lock().unwrap(), [Some("alice".to_owned())]);
+    }
 
     #[test]
     fn tags_outlive_the_last_second_mit_accepts() {

@@ -263,6 +263,17 @@ impl Resolver {
         )
     }
 
+    /// The cached list of `principal`, when fresh.
+    pub(crate) fn cached(&self, principal: &str) -> Option<Arc<[Group]>> {
+        self.cached_at(principal, Instant::now())
+    }
+
+    fn cached_at(&self, principal: &str, now: Instant) -> Option<Arc<[Group]>> {
+        let state = self.lock();
+        let (at, groups) = state.cache.get(principal)?;
+        (now.saturating_duration_since(*at) < self.source.ttl).then(|| Arc::clone(groups))
+    }
+
     /// The groups of `user`: from the cache when fresh, else from the directory (and cached).
     pub(crate) fn groups(&self, user: &User<'_>) -> Result<Arc<[Group]>, LookupError> {
         self.groups_at(user, Instant::now())
@@ -270,13 +281,11 @@ impl Resolver {
 
     fn groups_at(&self, user: &User<'_>, now: Instant) -> Result<Arc<[Group]>, LookupError> {
         let ttl = self.source.ttl;
+        if let Some(groups) = self.cached_at(user.principal, now) {
+            return Ok(groups);
+        }
         {
             let state = self.lock();
-            if let Some((at, groups)) = state.cache.get(user.principal) {
-                if now.saturating_duration_since(*at) < ttl {
-                    return Ok(Arc::clone(groups));
-                }
-            }
             if let Some((until, e)) = &state.down {
                 if now < *until {
                     return Err(e.clone());
