@@ -531,6 +531,21 @@ async fn a_user_in_400_groups_gets_through_nginx_with_the_guides_buffers() {
     assert_ne!(code, 200, "{body}");
 }
 
+/// `SpnegoAuth` for `HTTP/localhost` with the test domain's LDAP at `url` as its group source,
+/// bound by SASL GSSAPI with the process' credentials.
+#[cfg(feature = "ldap")]
+fn ldap_auth(url: String) -> SpnegoAuth {
+    use actix_gssapi::{GroupSource, LdapGroups};
+    let source = GroupSource::ldap(
+        LdapGroups::active_directory(url, "DC=ad,DC=test").bind_kerberos("dc1.ad.test"),
+    );
+    SpnegoAuth::builder()
+        .principal(ServicePrincipal::host("localhost"))
+        .groups(source)
+        .build()
+        .unwrap()
+}
+
 /// The LDAP group source against the DC's own LDAP, bound by SASL GSSAPI with the process'
 /// Kerberos credentials (in this binary, alice's ticket in `KRB5CCNAME`, which the domain's
 /// environment exports: credentials are process-wide, so the test cannot switch them to the
@@ -539,7 +554,7 @@ async fn a_user_in_400_groups_gets_through_nginx_with_the_guides_buffers() {
 #[cfg(feature = "ldap")]
 #[actix_web::test]
 async fn ldap_groups_agree_with_the_pac_and_rules_match_them_by_name() {
-    use actix_gssapi::{GroupSource, LdapGroups, Require};
+    use actix_gssapi::Require;
     use std::collections::BTreeSet;
 
     /// The PAC's group SIDs, then `--`, then the source's groups as `name sid`, one per line.
@@ -557,19 +572,9 @@ async fn ldap_groups_agree_with_the_pac_and_rules_match_them_by_name() {
     }
 
     let domain = domain();
-    let source = GroupSource::ldap(
-        LdapGroups::active_directory(domain.ldap_url(), domain.base_dn())
-            .bind_kerberos(domain.dc_host()),
-    );
     let app = test::init_service(
         App::new()
-            .wrap(
-                SpnegoAuth::builder()
-                    .principal(ServicePrincipal::host("localhost"))
-                    .groups(source)
-                    .build()
-                    .unwrap(),
-            )
+            .wrap(ldap_auth(domain.ldap_url()))
             .route("/", web::get().to(both))
             .service(
                 web::scope("/nest")
@@ -604,22 +609,23 @@ async fn ldap_groups_agree_with_the_pac_and_rules_match_them_by_name() {
         );
     }
     let ldap_sids: BTreeSet<&str> = ldap.iter().map(|(_, sid)| *sid).collect();
+    // What `a` has and `b` has not, but for the SIDs starting with `except`.
+    let apart = |a: &BTreeSet<&str>, b: &BTreeSet<&str>, except: &str| -> Vec<String> {
+        a.difference(b)
+            .filter(|s| !s.starts_with(except))
+            .map(|s| s.to_string())
+            .collect()
+    };
     // The PAC has what LDAP has, but for the builtin groups (S-1-5-32-..., which a PAC never
     // carries: the server that builds a token adds them) ...
-    let only_ldap: Vec<_> = ldap_sids
-        .iter()
-        .filter(|s| !pac.contains(*s) && !s.starts_with("S-1-5-32-"))
-        .collect();
+    let only_ldap = apart(&ldap_sids, &pac, "S-1-5-32-");
     assert!(
         only_ldap.is_empty(),
         "in LDAP only: {only_ldap:?}, PAC {pac:?}"
     );
     // ... and LDAP has what the PAC has, but for what the KDC asserts about the login itself
     // (S-1-18-1, "authentication authority asserted identity"), which no directory holds.
-    let only_pac: Vec<_> = pac
-        .iter()
-        .filter(|s| !ldap_sids.contains(*s) && !s.starts_with("S-1-18-"))
-        .collect();
+    let only_pac = apart(&pac, &ldap_sids, "S-1-18-");
     assert!(
         only_pac.is_empty(),
         "in the PAC only: {only_pac:?}, LDAP {ldap_sids:?}"
@@ -690,34 +696,19 @@ fn ldap_binds_with_the_service_keytab_through_krb5_client_ktname() {
 #[actix_web::test]
 #[ignore = "run by ldap_binds_with_the_service_keytab_through_krb5_client_ktname"]
 async fn ldap_keytab_child() {
-    use actix_gssapi::{GroupSource, LdapGroups};
     let (Ok(url), Ok(alice)) = (
         std::env::var("LDAP_CHILD_URL"),
         std::env::var("LDAP_CHILD_ALICE"),
     ) else {
         return;
     };
-    let source = GroupSource::ldap(
-        LdapGroups::active_directory(url, "DC=ad,DC=test").bind_kerberos("dc1.ad.test"),
-    );
-    let app = test::init_service(
-        App::new()
-            .wrap(
-                SpnegoAuth::builder()
-                    .principal(ServicePrincipal::host("localhost"))
-                    .groups(source)
-                    .build()
-                    .unwrap(),
-            )
-            .route(
-                "/",
-                web::get().to(|id: KerberosIdentity| async move {
-                    let names: Vec<String> =
-                        id.groups().iter().map(|g| g.name().to_owned()).collect();
-                    names.join(",")
-                }),
-            ),
-    )
+    let app = test::init_service(App::new().wrap(ldap_auth(url)).route(
+        "/",
+        web::get().to(|id: KerberosIdentity| async move {
+            let names: Vec<String> = id.groups().iter().map(|g| g.name().to_owned()).collect();
+            names.join(",")
+        }),
+    ))
     .await;
     let client = Negotiation::start(std::path::Path::new(&alice), "HTTP@localhost").unwrap();
     let req = test::TestRequest::get()

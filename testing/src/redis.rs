@@ -110,7 +110,7 @@ impl TestRedis {
             server: Owned::default(),
         };
         if tls != Tls::Off {
-            redis.make_certificates()?;
+            super::make_certificates(&redis.dir)?;
         }
         redis.run_server()?;
         Ok(redis)
@@ -341,100 +341,6 @@ impl TestRedis {
                     _ => std::thread::sleep(Duration::from_millis(20)),
                 }
             }
-        }
-        Ok(())
-    }
-
-    /// A CA, a server certificate for 127.0.0.1 and localhost and a client certificate, both
-    /// signed by the CA: P-256 keys, valid for two days.
-    fn make_certificates(&self) -> io::Result<()> {
-        let d = &self.dir;
-        let config = d.join("certs.cnf");
-        std::fs::write(
-            &config,
-            "[req]
-distinguished_name = dn
-prompt = no
-
-[dn]
-CN = actix-gssapi test
-
-[ca]
-basicConstraints = critical,CA:TRUE
-keyUsage = critical,keyCertSign,cRLSign
-subjectKeyIdentifier = hash
-
-[server]
-basicConstraints = critical,CA:FALSE
-keyUsage = critical,digitalSignature,keyEncipherment
-extendedKeyUsage = serverAuth
-subjectAltName = IP:127.0.0.1,DNS:localhost
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid
-
-[client]
-basicConstraints = critical,CA:FALSE
-keyUsage = critical,digitalSignature
-extendedKeyUsage = clientAuth
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid
-",
-        )?;
-        let openssl = |args: &[&str], what: &str| -> io::Result<()> {
-            let out = Command::new("openssl")
-                .args(args)
-                .current_dir(d)
-                .stdin(Stdio::null())
-                .output()?;
-            check(out, what).map(drop)
-        };
-        let key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"];
-        let mut ca = vec![
-            "req",
-            "-x509",
-            "-nodes",
-            "-days",
-            "2",
-            "-config",
-            "certs.cnf",
-        ];
-        ca.extend(key);
-        ca.extend(["-subj", "/CN=actix-gssapi test CA", "-extensions", "ca"]);
-        ca.extend(["-keyout", "ca.key", "-out", "ca.pem"]);
-        openssl(&ca, "openssl req (test CA)")?;
-        for (name, cn) in [("server", "localhost"), ("client", "replay-store")] {
-            let (key_file, csr, pem) = (
-                format!("{name}.key"),
-                format!("{name}.csr"),
-                format!("{name}.pem"),
-            );
-            let subject = format!("/CN={cn}");
-            let mut req = vec!["req", "-new", "-nodes", "-config", "certs.cnf"];
-            req.extend(key);
-            req.extend(["-subj", &subject, "-keyout", &key_file, "-out", &csr]);
-            openssl(&req, "openssl req")?;
-            openssl(
-                &[
-                    "x509",
-                    "-req",
-                    "-in",
-                    &csr,
-                    "-CA",
-                    "ca.pem",
-                    "-CAkey",
-                    "ca.key",
-                    "-CAcreateserial",
-                    "-days",
-                    "2",
-                    "-extfile",
-                    "certs.cnf",
-                    "-extensions",
-                    name,
-                    "-out",
-                    &pem,
-                ],
-                "openssl x509 (sign)",
-            )?;
         }
         Ok(())
     }

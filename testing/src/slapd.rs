@@ -5,7 +5,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::{free_port, make_private_dir, require_tools, run_with_input, Owned};
+use super::{free_port, make_certificates, make_private_dir, require_tools, run_with_input, Owned};
 
 /// The directory's suffix.
 const SUFFIX: &str = "dc=example,dc=test";
@@ -116,6 +116,8 @@ member: cn=loop-a,ou=groups,dc=example,dc=test
 pub struct TestSlapd {
     dir: PathBuf,
     port: u16,
+    /// The `ldaps://` port, for [`start_tls`](Self::start_tls)'s server.
+    tls_port: Option<u16>,
     server: Owned,
 }
 
@@ -126,17 +128,40 @@ impl TestSlapd {
     /// When `slapd` or `ldap-utils` is missing (the message says what to install), `slapadd`
     /// fails, or `slapd` does not listen within 10 seconds (the error carries its log).
     pub fn start() -> io::Result<Self> {
-        require_tools(&[
+        Self::start_inner(false)
+    }
+
+    /// Like [`start`](Self::start), with TLS required for every operation (`security
+    /// tls=1`): StartTLS on [`url`](Self::url), or LDAPS on [`ldaps_url`](Self::ldaps_url).
+    /// Its certificate, for `127.0.0.1` and `localhost`, is signed by a CA made for it
+    /// ([`ca_pem`](Self::ca_pem)), which no system trusts.
+    ///
+    /// # Errors
+    /// As [`start`](Self::start), and when `openssl` is missing or fails.
+    pub fn start_tls() -> io::Result<Self> {
+        Self::start_inner(true)
+    }
+
+    fn start_inner(tls: bool) -> io::Result<Self> {
+        let mut tools = vec![
             ("slapd", "slapd"),
             ("slapadd", "slapd"),
             ("ldapmodify", "ldap-utils"),
-        ])?;
+        ];
+        if tls {
+            tools.push(("openssl", "openssl"));
+        }
+        require_tools(&tools)?;
         let dir = make_private_dir()?;
         let mut slapd = Self {
             port: free_port()?,
+            tls_port: if tls { Some(free_port()?) } else { None },
             dir,
             server: Owned::default(),
         };
+        if tls {
+            make_certificates(&slapd.dir)?;
+        }
         slapd.configure()?;
         slapd.run_server()?;
         Ok(slapd)
@@ -145,6 +170,18 @@ impl TestSlapd {
     /// `ldap://127.0.0.1:<port>`.
     pub fn url(&self) -> String {
         format!("ldap://127.0.0.1:{}", self.port)
+    }
+
+    /// `ldaps://127.0.0.1:<port>` for a server made by [`start_tls`](Self::start_tls); `None`
+    /// for one without TLS.
+    pub fn ldaps_url(&self) -> Option<String> {
+        self.tls_port.map(|p| format!("ldaps://127.0.0.1:{p}"))
+    }
+
+    /// The PEM certificate of the CA that signed the server's certificate
+    /// ([`start_tls`](Self::start_tls) only; empty without TLS).
+    pub fn ca_pem(&self) -> Vec<u8> {
+        std::fs::read(self.dir.join("ca.pem")).unwrap_or_default()
     }
 
     /// The directory's suffix, `dc=example,dc=test`: the base DN of every search.
@@ -173,10 +210,12 @@ impl TestSlapd {
     /// # Errors
     /// When `ldapmodify` fails (its output is in the error).
     pub fn modify(&self, ldif: &str) -> io::Result<()> {
+        let url = self.ldaps_url().unwrap_or_else(|| self.url());
         run_with_input(
             Command::new("ldapmodify")
-                .args(["-x", "-H", &self.url(), "-D", ROOT_DN, "-w", ROOT_PASSWORD])
-                .args(["-o", "nettimeout=5"]),
+                .args(["-x", "-H", &url, "-D", ROOT_DN, "-w", ROOT_PASSWORD])
+                .args(["-o", "nettimeout=5"])
+                .env("LDAPTLS_CACERT", self.dir.join("ca.pem")),
             ldif,
             "ldapmodify",
         )
@@ -223,6 +262,18 @@ impl TestSlapd {
     fn configure(&self) -> io::Result<()> {
         let d = &self.dir;
         std::fs::create_dir(d.join("db"))?;
+        let tls = if self.tls_port.is_some() {
+            format!(
+                "TLSCACertificateFile {dir}/ca.pem
+TLSCertificateFile {dir}/server.pem
+TLSCertificateKeyFile {dir}/server.key
+security tls=1
+",
+                dir = d.display()
+            )
+        } else {
+            String::new()
+        };
         let conf = format!(
             "include /etc/ldap/schema/core.schema
 include /etc/ldap/schema/cosine.schema
@@ -232,7 +283,7 @@ pidfile {dir}/slapd.pid
 modulepath /usr/lib/ldap
 moduleload back_mdb
 require authc
-database mdb
+{tls}database mdb
 maxsize 16777216
 suffix \"{SUFFIX}\"
 rootdn \"{ROOT_DN}\"
@@ -262,7 +313,10 @@ index uid eq
                 .arg("-d")
                 .arg("0")
                 .arg("-h")
-                .arg(format!("{}/", self.url()))
+                .arg(match self.ldaps_url() {
+                    Some(ldaps) => format!("{}/ {ldaps}/", self.url()),
+                    None => format!("{}/", self.url()),
+                })
                 .arg("-f")
                 .arg(d.join("slapd.conf"))
                 .stderr(std::fs::File::create(&log)?),

@@ -402,4 +402,52 @@ mod ldap {
         std::thread::sleep((ttl + Duration::from_millis(200)).saturating_sub(looked_up.elapsed()));
         assert_eq!(get(&app, "/eng/", "alice").await.0, StatusCode::FORBIDDEN);
     }
+
+    /// TLS through rustls: LDAPS and StartTLS with the test CA find alice's groups from a
+    /// slapd that requires TLS; without StartTLS the bind is refused, and trusting only the
+    /// system's CAs the handshake fails: both `503`.
+    #[actix_web::test]
+    async fn ldap_over_ldaps_and_starttls_with_a_private_ca() {
+        realm();
+        let slapd = TestSlapd::start_tls().unwrap();
+        let ldaps = slapd.ldaps_url().unwrap();
+        let with = |config: LdapGroups| {
+            GroupSource::ldap(
+                config
+                    .bind_simple(slapd.reader_dn(), slapd.reader_password())
+                    .timeout(Duration::from_secs(2)),
+            )
+        };
+        for (what, source, want) in [
+            (
+                "ldaps, test CA",
+                with(
+                    LdapGroups::new(&ldaps, slapd.base_dn()).tls_root_certificates(slapd.ca_pem()),
+                ),
+                StatusCode::OK,
+            ),
+            (
+                "StartTLS, test CA",
+                with(
+                    LdapGroups::new(slapd.url(), slapd.base_dn())
+                        .start_tls()
+                        .tls_root_certificates(slapd.ca_pem()),
+                ),
+                StatusCode::OK,
+            ),
+            (
+                "plain",
+                with(LdapGroups::new(slapd.url(), slapd.base_dn())),
+                StatusCode::SERVICE_UNAVAILABLE,
+            ),
+            (
+                "ldaps, system CAs",
+                with(LdapGroups::new(&ldaps, slapd.base_dn())),
+                StatusCode::SERVICE_UNAVAILABLE,
+            ),
+        ] {
+            let app = app(source).await;
+            assert_eq!(get(&app, "/eng/", "alice").await.0, want, "{what}");
+        }
+    }
 }
