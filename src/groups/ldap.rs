@@ -236,7 +236,7 @@ impl LdapGroups {
     fn bind_text(&self) -> String {
         match &self.bind {
             Bind::Anonymous => "anonymous".to_owned(),
-            Bind::Simple { dn, .. } => format!("as {dn} (password ******)"),
+            Bind::Simple { dn, .. } => format!("as {dn} (simple bind)"),
             Bind::Kerberos { host } => format!("by Kerberos (SASL GSSAPI) to ldap/{host}"),
         }
     }
