@@ -251,26 +251,21 @@ pub(crate) struct LdapLookup {
 /// A bound connection and the runtime that drives it (ldap3's connection task runs on it
 /// while a lookup waits in `block_on`).
 struct Connection {
-    /// `Some` until dropped.
-    runtime: Option<tokio::runtime::Runtime>,
+    runtime: tokio::runtime::Runtime,
     ldap: Ldap,
 }
 
-impl Connection {
-    /// Runs `f` on the connection's runtime, on this thread.
-    fn run<T>(&mut self, f: impl AsyncFnOnce(&mut Ldap) -> T) -> T {
-        match &self.runtime {
-            Some(runtime) => runtime.block_on(f(&mut self.ldap)),
-            None => unreachable!("the runtime is taken only on drop"),
-        }
-    }
-}
-
-impl Drop for Connection {
+impl Drop for LdapLookup {
     fn drop(&mut self) {
         // The last `GroupSource` may go on an async worker (the server stopping), where a
-        // runtime's ordinary drop, which waits for its blocking threads, panics.
-        if let Some(runtime) = self.runtime.take() {
+        // runtime's ordinary drop, which waits for its blocking threads, panics. (Connections
+        // dropped after an error go on the GSSAPI thread, where it does not.)
+        let slot = self
+            .connection
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(Connection { runtime, ldap }) = slot.take() {
+            drop(ldap);
             runtime.shutdown_background();
         }
     }
@@ -327,10 +322,7 @@ impl LdapLookup {
                 ))
             })
         })?;
-        Ok(Connection {
-            runtime: Some(runtime),
-            ldap,
-        })
+        Ok(Connection { runtime, ldap })
     }
 }
 
@@ -350,7 +342,8 @@ impl Lookup for LdapLookup {
                 Some(conn) => conn,
                 None => self.connect(deadline)?,
             };
-            let found = conn.run(async |ldap| {
+            let Connection { runtime, ldap } = &mut conn;
+            let found = runtime.block_on(async {
                 tokio::time::timeout_at(deadline, search(&self.config, ldap, user)).await
             });
             match found {
