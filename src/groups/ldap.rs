@@ -5,7 +5,7 @@
 
 use std::collections::HashSet;
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use ldap3::asn1::{StructureTag, PL};
@@ -144,9 +144,11 @@ impl LdapGroups {
     /// without its realm (`alice` for `alice@EXAMPLE.COM`), `{principal}` for the whole
     /// principal, both escaped (RFC 4515), so that a principal holding `*`, `(`, `)` or `\`
     /// matches only itself. `(uid={user})` by default, `(sAMAccountName={user})` for
-    /// [`active_directory`](Self::active_directory). `{user}` matches users of any realm
-    /// the service accepts tickets from; with cross-realm trust, prefer a filter on the whole
-    /// principal (`(krbPrincipalName={principal})`, `(userPrincipalName={principal})`).
+    /// [`active_directory`](Self::active_directory). A filter with `{user}` finds only
+    /// principals of krb5.conf's `default_realm` (read at the first lookup): with cross-realm
+    /// trust, `alice@OTHER.REALM` is in no group rather than in `alice`'s; to look up users of
+    /// several realms, filter on the whole principal (`(krbPrincipalName={principal})`,
+    /// `(userPrincipalName={principal})`).
     ///
     /// No entry is no group (not an error); more than one is an error (the login fails with
     /// `503`).
@@ -246,6 +248,8 @@ impl LdapGroups {
 pub(crate) struct LdapLookup {
     config: LdapGroups,
     connection: Mutex<Option<Connection>>,
+    /// krb5.conf's default realm, read at the first lookup: `{user}` names its users only.
+    default_realm: OnceLock<Result<String, String>>,
 }
 
 /// A bound connection and the runtime that drives it (ldap3's connection task runs on it
@@ -276,6 +280,7 @@ impl LdapLookup {
         Self {
             config,
             connection: Mutex::new(None),
+            default_realm: OnceLock::new(),
         }
     }
 
@@ -329,6 +334,29 @@ impl LdapLookup {
 impl Lookup for LdapLookup {
     fn groups(&self, user: &User<'_>) -> Result<Vec<Group>, LookupError> {
         let deadline = Instant::now() + self.config.timeout;
+        let filter = if self.config.user_filter.contains("{user}") {
+            let realm = self
+                .default_realm
+                .get_or_init(crate::krb5::default_realm)
+                .as_ref()
+                .map_err(|e| {
+                    self.error(
+                        "the user filter's {user} needs krb5.conf's default_realm",
+                        e,
+                    )
+                })?;
+            let Some(name) = name_in_realm(user.principal, realm) else {
+                log::debug!(
+                    "{}: not of the default realm {realm}, so no user for {}: no groups",
+                    user.principal,
+                    self.config.user_filter
+                );
+                return Ok(Vec::new());
+            };
+            user_filter(&self.config.user_filter, user.principal, name)
+        } else {
+            user_filter(&self.config.user_filter, user.principal, "")
+        };
         // One lookup at a time on the one connection; the others wait (bounded by the
         // holder's deadline).
         let mut slot = self
@@ -344,7 +372,7 @@ impl Lookup for LdapLookup {
             };
             let Connection { runtime, ldap } = &mut conn;
             let found = runtime.block_on(async {
-                tokio::time::timeout_at(deadline, search(&self.config, ldap, user)).await
+                tokio::time::timeout_at(deadline, search(&self.config, ldap, user, &filter)).await
             });
             match found {
                 Ok(Ok(groups)) => {
@@ -493,15 +521,15 @@ async fn search(
     config: &LdapGroups,
     ldap: &mut Ldap,
     user: &User<'_>,
+    filter: &str,
 ) -> Result<Vec<Group>, Failure> {
     let ad = config.active_directory;
-    let filter = user_filter(&config.user_filter, user.principal);
     let user_attributes: &[&str] = if ad {
         &["objectSid", "primaryGroupID"]
     } else {
         &["1.1"]
     };
-    let (mut users, _) = find(ldap, &config.base_dn, &filter, user_attributes, 2).await?;
+    let (mut users, _) = find(ldap, &config.base_dn, filter, user_attributes, 2).await?;
     let me = match users.len() {
         0 => {
             log::debug!("{}: no entry matches {filter}: no groups", user.principal);
@@ -618,13 +646,16 @@ fn escape_bytes(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("\\{b:02x}")).collect()
 }
 
-/// `template` with `{user}` and `{principal}` replaced by the principal's name without its
-/// realm and the whole principal, escaped (RFC 4515), in one pass (a principal that holds
+/// The principal's name without its realm, when its realm is `realm`.
+fn name_in_realm<'a>(principal: &'a str, realm: &str) -> Option<&'a str> {
+    let (name, of) = principal.rsplit_once('@')?;
+    (of == realm).then_some(name)
+}
+
+/// `template` with `{user}` and `{principal}` replaced by `name` (the principal without its
+/// realm) and the whole principal, escaped (RFC 4515), in one pass (a principal that holds
 /// `{user}` is not substituted again).
-fn user_filter(template: &str, principal: &str) -> String {
-    let name = principal
-        .rsplit_once('@')
-        .map_or(principal, |(name, _)| name);
+fn user_filter(template: &str, principal: &str, name: &str) -> String {
     let mut out = String::with_capacity(template.len() + principal.len() * 3);
     let mut rest = template;
     while let Some(at) = rest.find('{') {
@@ -699,15 +730,14 @@ mod tests {
             ("a\\2a@EXAMPLE.TEST", "a\\2a"),
             ("a\0b@EXAMPLE.TEST", "a\0b"),
             ("{principal}@EXAMPLE.TEST", "{principal}"),
-            ("no-realm", "no-realm"),
         ] {
-            let filter = user_filter("(uid={user})", principal);
+            let filter = user_filter("(uid={user})", principal, name);
             assert_eq!(
                 asserted_value(&filter).as_deref(),
                 Some(name.as_bytes()),
                 "{principal:?} -> {filter}"
             );
-            let filter = user_filter("(krbPrincipalName={principal})", principal);
+            let filter = user_filter("(krbPrincipalName={principal})", principal, name);
             assert_eq!(
                 asserted_value(&filter).as_deref(),
                 Some(principal.as_bytes()),
@@ -715,9 +745,20 @@ mod tests {
             );
         }
         assert_eq!(
-            user_filter("(&(a={user})(b={principal}){x})", "a*@R"),
+            user_filter("(&(a={user})(b={principal}){x})", "a*@R", "a*"),
             "(&(a=a\\2a)(b=a\\2a@R){x})"
         );
+    }
+
+    #[test]
+    fn user_is_only_for_principals_of_the_default_realm() {
+        let realm = "EXAMPLE.TEST";
+        assert_eq!(name_in_realm("alice@EXAMPLE.TEST", realm), Some("alice"));
+        assert_eq!(name_in_realm("a@b@EXAMPLE.TEST", realm), Some("a@b"));
+        assert_eq!(name_in_realm("alice@OTHER.TEST", realm), None);
+        assert_eq!(name_in_realm("alice@example.test", realm), None);
+        assert_eq!(name_in_realm("alice@EXAMPLE.TEST.EVIL", realm), None);
+        assert_eq!(name_in_realm("alice", realm), None);
     }
 
     /// Random principals of the characters that matter (and others): each one's filter asserts
@@ -764,7 +805,7 @@ mod tests {
                 ("(uid={user})", name.as_str()),
                 ("(krbPrincipalName={principal})", principal.as_str()),
             ] {
-                let filter = user_filter(template, &principal);
+                let filter = user_filter(template, &principal, &name);
                 if want.is_empty() {
                     // `(uid=)` is an equality filter with an empty value: fine, and rare.
                     continue;
