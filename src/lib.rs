@@ -113,6 +113,7 @@ mod error;
 mod events;
 mod failure;
 mod forward_auth;
+mod gssproxy;
 mod identity;
 mod krb5;
 mod middleware;
