@@ -62,8 +62,9 @@ fn as_nobody(env: &[(&str, String)]) -> Vec<String> {
     args
 }
 
-/// The server's environment: the proxy's, the realm's keytab named (it must not be read), no
-/// ccache of anyone's.
+/// The server's environment: the guide's variables (`GSS_USE_PROXY`, `GSSPROXY_SOCKET`,
+/// `GSSPROXY_BEHAVIOR`, a `KRB5CCNAME` of its own), and the realm's keytab named (it must not be
+/// read).
 fn server_env(proxy: &TestGssproxy, ccache: &Path) -> Vec<(&'static str, String)> {
     vec![
         ("PATH", "/usr/bin:/bin".to_owned()),
