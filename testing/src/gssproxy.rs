@@ -16,7 +16,7 @@ use super::{require_tools, watchdog, TestRealm};
 /// Needs `gssproxy` (Debian/Ubuntu: `apt-get install gssproxy`) and root: gssproxy reads the
 /// keytab and tells its clients apart by their uid. gssproxy also writes its pid to
 /// `/var/run/gssproxy.pid` (compiled in). It is killed, and its directory removed, when the
-/// `TestGssproxy` is dropped; a watchdog shell kills it when the test process ends first.
+/// `TestGssproxy` is dropped; a watchdog shell does both when the test process ends first.
 ///
 /// ```no_run
 /// use actix_gssapi_testing::{TestGssproxy, TestRealm};
@@ -80,8 +80,9 @@ impl TestGssproxy {
             .spawn()?;
         let pid = daemon.id();
         proxy.daemon = Some(daemon);
-        // Kills gssproxy when this process ends without dropping the fixture.
-        proxy.watchdog = Some(watchdog(pid)?);
+        // Kills gssproxy and removes the directory when this process ends without dropping
+        // the fixture (a static one).
+        proxy.watchdog = Some(watchdog(pid, Some(&proxy.dir))?);
         let deadline = Instant::now() + Duration::from_secs(10);
         while !proxy.socket().exists() {
             let exited = match proxy.daemon.as_mut() {

@@ -528,18 +528,20 @@ princ2 = GeneralString:{realm}
 }
 
 /// A shell that kills the process `pid` when this process ends without stopping it (a static
-/// fixture, a killed test), and ends when that process does.
-pub(crate) fn watchdog(pid: u32) -> io::Result<Child> {
+/// fixture, a killed test), and ends when that process does; then it removes `dir`, if given.
+pub(crate) fn watchdog(pid: u32, dir: Option<&Path>) -> io::Result<Child> {
     Command::new("sh")
         .arg("-c")
         .arg(
             r#"while kill -0 "$OWNER" 2>/dev/null && kill -0 "$WATCHED" 2>/dev/null; do
                    sleep 0.5
                done
-               kill "$WATCHED" 2>/dev/null"#,
+               kill "$WATCHED" 2>/dev/null
+               if [ -n "$DIR" ]; then rm -rf "$DIR"; fi"#,
         )
         .env("OWNER", std::process::id().to_string())
         .env("WATCHED", pid.to_string())
+        .env("DIR", dir.map(Path::as_os_str).unwrap_or_default())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())

@@ -342,7 +342,7 @@ impl TestRedis {
             .stderr(Stdio::null())
             .spawn()?;
         // Stops the server when this process ends without dropping the `TestRedis`.
-        match watchdog(server.id()) {
+        match watchdog(server.id(), None) {
             Ok(watchdog) => self.watchdog = Some(watchdog),
             Err(e) => {
                 let _ = server.kill();
