@@ -55,6 +55,8 @@
 //!
 //! [`TestRedis`] runs a throwaway `redis-server` (plain or TLS, with a password) for tests of
 //! the shared replay store, and [`TestRedisCluster`] a Redis Cluster of three of them.
+//! [`TestGssproxy`] runs a throwaway gssproxy daemon that holds a realm's keytab for a server
+//! that never reads it.
 //!
 //! The KDC is stopped and the directory removed when the [`TestRealm`] is dropped, and — for
 //! the shared realm, which lives as long as the process — by a watchdog shell that notices the
@@ -81,10 +83,12 @@ use libgssapi::oid::{GSS_MECH_KRB5, GSS_MECH_SPNEGO, GSS_NT_HOSTBASED_SERVICE};
 
 mod ad;
 mod ffi;
+mod gssproxy;
 mod redis;
 mod redis_cluster;
 
 pub use ad::{shared_domain, TestDomain, AD_REALM, AD_USERS, MANY_GROUPS};
+pub use gssproxy::TestGssproxy;
 pub use redis::TestRedis;
 pub use redis_cluster::TestRedisCluster;
 
@@ -521,6 +525,27 @@ princ2 = GeneralString:{realm}
             Duration::from_secs(10),
         )
     }
+}
+
+/// A shell that kills the process `pid` when this process ends without stopping it (a static
+/// fixture, a killed test), and ends when that process does; then it removes `dir`, if given.
+pub(crate) fn watchdog(pid: u32, dir: Option<&Path>) -> io::Result<Child> {
+    Command::new("sh")
+        .arg("-c")
+        .arg(
+            r#"while kill -0 "$OWNER" 2>/dev/null && kill -0 "$WATCHED" 2>/dev/null; do
+                   sleep 0.5
+               done
+               kill "$WATCHED" 2>/dev/null
+               if [ -n "$DIR" ]; then rm -rf "$DIR"; fi"#,
+        )
+        .env("OWNER", std::process::id().to_string())
+        .env("WATCHED", pid.to_string())
+        .env("DIR", dir.map(Path::as_os_str).unwrap_or_default())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
 }
 
 /// Waits until something listens on 127.0.0.1:`port`; fails with `log`'s contents when

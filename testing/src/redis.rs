@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::{check, free_port, make_private_dir, require_tools, wait_for_port};
+use super::{check, free_port, make_private_dir, require_tools, wait_for_port, watchdog};
 
 /// How the server asks for client certificates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -341,23 +341,8 @@ impl TestRedis {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()?;
-        // Stops the server when this process ends without dropping the `TestRedis` (a
-        // static one, a killed test), and ends when the server does.
-        let watchdog = Command::new("sh")
-            .arg("-c")
-            .arg(
-                r#"while kill -0 "$OWNER" 2>/dev/null && kill -0 "$SERVER" 2>/dev/null; do
-                       sleep 0.5
-                   done
-                   kill "$SERVER" 2>/dev/null"#,
-            )
-            .env("OWNER", std::process::id().to_string())
-            .env("SERVER", server.id().to_string())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn();
-        match watchdog {
+        // Stops the server when this process ends without dropping the `TestRedis`.
+        match watchdog(server.id(), None) {
             Ok(watchdog) => self.watchdog = Some(watchdog),
             Err(e) => {
                 let _ = server.kill();
