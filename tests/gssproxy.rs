@@ -45,7 +45,7 @@ fn start_proxy() -> std::io::Result<TestGssproxy> {
 }
 
 /// `setpriv` as nobody with no supplementary groups, then `env -i` with exactly `env`.
-fn as_nobody(env: &[(&str, String)]) -> Vec<String> {
+fn as_nobody(env: &[(String, String)]) -> Vec<String> {
     let mut args: Vec<String> = [
         "setpriv",
         "--reuid",
@@ -62,11 +62,11 @@ fn as_nobody(env: &[(&str, String)]) -> Vec<String> {
     args
 }
 
-/// The server's environment: the guide's variables (`GSS_USE_PROXY`, `GSSPROXY_SOCKET`,
-/// `GSSPROXY_BEHAVIOR`, a `KRB5CCNAME` of its own), and the realm's keytab named (it must not be
-/// read).
-fn server_env(proxy: &TestGssproxy, ccache: &Path) -> Vec<(&'static str, String)> {
-    vec![
+/// The server's environment: the guide's variables as written (`GSS_USE_PROXY`,
+/// `GSSPROXY_SOCKET`, `GSSPROXY_BEHAVIOR`, `KRB5CCNAME`), the socket and the ccache pointed at
+/// ours, and the realm's keytab named (it must not be read).
+fn server_env(proxy: &TestGssproxy, ccache: &Path) -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = [
         ("PATH", "/usr/bin:/bin".to_owned()),
         ("RUST_LOG", "info".to_owned()),
         ("SPNEGO_HOSTNAME", "localhost".to_owned()),
@@ -75,11 +75,33 @@ fn server_env(proxy: &TestGssproxy, ccache: &Path) -> Vec<(&'static str, String)
             "KRB5_KTNAME",
             format!("FILE:{}", realm().keytab().display()),
         ),
-        ("KRB5CCNAME", format!("FILE:{}", ccache.display())),
-        ("GSS_USE_PROXY", "yes".to_owned()),
-        ("GSSPROXY_SOCKET", proxy.socket().display().to_string()),
-        ("GSSPROXY_BEHAVIOR", "REMOTE_ONLY".to_owned()),
     ]
+    .map(|(k, v)| (k.to_owned(), v))
+    .to_vec();
+    let guide = common::guide::keytab_guide_block_with("sh", "GSS_USE_PROXY=");
+    for line in guide.lines() {
+        let line = line.split('#').next().unwrap_or_default().trim();
+        if line.is_empty() {
+            continue;
+        }
+        let (name, value) = line.split_once('=').expect("NAME=value in the guide");
+        let value = match name {
+            "GSSPROXY_SOCKET" => proxy.socket().display().to_string(),
+            "KRB5CCNAME" => format!("FILE:{}", ccache.display()),
+            _ => value.to_owned(),
+        };
+        env.push((name.to_owned(), value));
+    }
+    let names: Vec<&str> = env.iter().map(|(k, _)| k.as_str()).collect();
+    for name in [
+        "GSS_USE_PROXY",
+        "GSSPROXY_SOCKET",
+        "GSSPROXY_BEHAVIOR",
+        "KRB5CCNAME",
+    ] {
+        assert!(names.contains(&name), "the guide's environment lost {name}");
+    }
+    env
 }
 
 /// A default ccache for a server on `port`, in a directory of nobody's: the interposer writes
@@ -110,7 +132,7 @@ fn serve_with(
     assert_keytab_unreadable_by_nobody();
     let port = free_port();
     let mut env = server_env(proxy, &server_ccache(proxy, port));
-    env.extend_from_slice(extra);
+    env.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
     let wrapper = as_nobody(&env);
     let wrapper: Vec<&str> = wrapper.iter().map(String::as_str).collect();
     let (child, stderr) = start_example_logged_via(&wrapper, name, port, &[]);
@@ -120,7 +142,7 @@ fn serve_with(
 /// Without this, a test that passes might pass because the server read the keytab itself.
 fn assert_keytab_unreadable_by_nobody() {
     let keytab = realm().keytab().display().to_string();
-    let mut args = as_nobody(&[("PATH", "/usr/bin:/bin".to_owned())]);
+    let mut args = as_nobody(&[("PATH".to_owned(), "/usr/bin:/bin".to_owned())]);
     args.extend(["cat".to_owned(), keytab.clone()]);
     let out = Command::new(&args[0])
         .args(&args[1..])

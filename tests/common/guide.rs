@@ -15,6 +15,16 @@ pub fn keytab_guide_block(language: &str, n: usize) -> String {
     block_of(include_str!("../../src/guide/keytab.md"), language, n)
 }
 
+/// The keytab guide's first code block in `language` that contains `needle`.
+pub fn keytab_guide_block_with(language: &str, needle: &str) -> String {
+    let guide = include_str!("../../src/guide/keytab.md");
+    let fence = format!("```{language}\n");
+    (0..guide.matches(&fence).count())
+        .map(|n| block_of(guide, language, n))
+        .find(|block| block.contains(needle))
+        .unwrap_or_else(|| panic!("no {language} block with {needle} in the keytab guide"))
+}
+
 fn block_of(guide: &str, language: &str, n: usize) -> String {
     let fence = format!("```{language}\n");
     let (start, _) = guide
