@@ -774,6 +774,24 @@ impl Negotiation {
     }
 }
 
+/// The groups of the host's account `user` as `id -Gn` lists them (the name service's view),
+/// sorted.
+///
+/// # Errors
+/// When `id` cannot run or does not know `user`.
+pub fn id_groups(user: &str) -> io::Result<Vec<String>> {
+    let out = Command::new("id").args(["-Gn", user]).output()?;
+    if !out.status.success() {
+        return Err(io::Error::other(format!("id -Gn {user} failed")));
+    }
+    let mut groups: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+    groups.sort();
+    Ok(groups)
+}
+
 /// The principal whose credentials the credential cache `ccache` (any type: `FILE:/path`,
 /// `MEMORY:name`, `DIR:/dir`) holds, read through GSSAPI as a client would: e.g. to check, in a
 /// test, that a handler stored the right user's delegated credential.
