@@ -22,6 +22,7 @@ use std::time::Duration;
 
 use crate::failure::GssFailure;
 use crate::groups::{Group, LookupError};
+use crate::gssproxy::Gssproxy;
 use crate::krb5::MemoryKeytab;
 use crate::pac::PacBytes;
 use crate::password::PasswordFailure;
@@ -111,6 +112,16 @@ pub(crate) struct Acceptor {
     /// The keytab file, copied into memory and watched; `None` when the keytab is not a file
     /// (or could not be copied) and MIT reads it itself.
     copy: Option<KeytabCopy>,
+}
+
+/// Where the acceptor's keys are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Keys<'a> {
+    /// A keytab this process reads: the one named, else the environment's (`KRB5_KTNAME`,
+    /// krb5.conf).
+    Keytab(Option<&'a str>),
+    /// gssproxy's ([`crate::gssproxy`]): this process never reads them.
+    Gssproxy(&'a Gssproxy),
 }
 
 /// Which replay cache GSSAPI keeps for an acceptor credential.
@@ -231,9 +242,13 @@ impl Acceptor {
     /// replays itself.
     pub(crate) fn acquire(
         service: &ServiceName,
-        keytab: Option<&str>,
+        keys: Keys<'_>,
         rcache: Rcache,
     ) -> Result<Self, AcquireFailure> {
+        let keytab = match keys {
+            Keys::Keytab(keytab) => keytab,
+            Keys::Gssproxy(_) => return Self::acquire_proxied(service, rcache),
+        };
         let fail = |cause: GssFailure| AcquireFailure {
             service: service.clone(),
             keytab: keytab.map(str::to_owned),
@@ -261,6 +276,31 @@ impl Acceptor {
             .chain(rcache.store_entry())
             .collect();
         let cred = acquire_for(service, &store).map_err(|e| fail(GssFailure::from_gss(&e)))?;
+        Ok(Self {
+            cred,
+            service: service.clone(),
+            rcache,
+            copy: None,
+        })
+    }
+
+    /// Acquires the acceptor credential through gssproxy: plain `gss_acquire_cred`, which
+    /// MIT's interposer forwards to the daemon (it ignores a cred store, and its fallback to
+    /// local keys would read one here). Nothing to copy or reload: gssproxy reads its keytab.
+    /// Fails when gssproxy is not running, refuses this process's uid, or has no key for
+    /// `service`.
+    fn acquire_proxied(service: &ServiceName, rcache: Rcache) -> Result<Self, AcquireFailure> {
+        // A service account asks for both usages, as without gssproxy: its own TGT is what
+        // S4U2Proxy starts from (gssproxy's `allow_constrained_delegation`).
+        let usage = match service {
+            ServiceName::Account(_) => GSS_C_BOTH,
+            _ => GSS_C_ACCEPT,
+        };
+        let cred = acquire_named(service, usage, &[]).map_err(|e| AcquireFailure {
+            service: service.clone(),
+            keytab: None,
+            cause: GssFailure::from_gss(&e),
+        })?;
         Ok(Self {
             cred,
             service: service.clone(),
@@ -636,10 +676,7 @@ fn acquire_for(service: &ServiceName, store: &[(&str, &str)]) -> Result<RawCred,
     // `desired_mechs` stays GSS_C_NO_OID_SET: naming only krb5 here makes every SPNEGO token
     // fail (measured with MIT 1.20: the SPNEGO mechanism then has no credential to use).
     match service {
-        ServiceName::HostBased(s) => {
-            acquire_from(Some(&RawName::hostbased(s)?), GSS_C_ACCEPT, store)
-        }
-        ServiceName::Any => acquire_from(None, GSS_C_ACCEPT, store),
+        ServiceName::HostBased(_) | ServiceName::Any => acquire_named(service, GSS_C_ACCEPT, store),
         ServiceName::Account(account) => {
             // Usage BOTH, with the keytab also as the client keytab: MIT gets the service's
             // own TGT with it (into a memory cache of this credential's own) and, on each
@@ -660,6 +697,20 @@ fn acquire_for(service: &ServiceName, store: &[(&str, &str)]) -> Result<RawCred,
             let name = RawName::principal(account)?;
             acquire_from(Some(&name), GSS_C_BOTH, &full)
         }
+    }
+}
+
+/// A `usage` credential for `service`'s own name (`GSS_C_NO_NAME` for [`ServiceName::Any`])
+/// from `store`.
+fn acquire_named(
+    service: &ServiceName,
+    usage: u32,
+    store: &[(&str, &str)],
+) -> Result<RawCred, GssError> {
+    match service {
+        ServiceName::HostBased(s) => acquire_from(Some(&RawName::hostbased(s)?), usage, store),
+        ServiceName::Account(a) => acquire_from(Some(&RawName::principal(a)?), usage, store),
+        ServiceName::Any => acquire_from(None, usage, store),
     }
 }
 

@@ -67,6 +67,9 @@ impl SpnegoAuthBuilder {
     /// and copied again before the next login whenever it changes (one `stat` per login), so
     /// keys added to it (a key rotation) are used without a restart, and removed ones are
     /// refused.
+    ///
+    /// Not used when gssproxy holds the keys (`GSS_USE_PROXY=yes`, [keytab
+    /// guide](crate::guide::keytab#keeping-the-keytab-in-gssproxy)): a warning says so.
     pub fn keytab(mut self, keytab: impl Into<String>) -> Self {
         self.config.keytab = Some(keytab.into());
         self
@@ -316,7 +319,9 @@ impl SpnegoAuthBuilder {
     ///
     /// # Errors
     /// - [`ErrorKind::AcceptorCredential`]: the keytab is missing, unreadable, empty, or has no
-    ///   key for the service principal; the message names the keytab and the principal.
+    ///   key for the service principal; the message names the keytab and the principal. With
+    ///   `GSS_USE_PROXY=yes`, gssproxy could not give the credential: the message names it and
+    ///   its socket.
     /// - [`ErrorKind::Hostname`]: the machine's host name could not be read
     ///   ([`ServicePrincipal::MachineHost`]).
     /// - [`ErrorKind::Config`]: an empty host name, a name with a NUL byte, a session cookie

@@ -86,12 +86,7 @@ pub(crate) fn encode(claims: &Claims) -> Vec<u8> {
             Some(sid) => {
                 let (revision, authority) = sid.revision_and_authority();
                 out.push(1);
-                out.push(revision);
-                put_varint(&mut out, authority);
-                put_varint(&mut out, sid.sub_authorities().len() as u64);
-                for s in sid.sub_authorities() {
-                    put_varint(&mut out, u64::from(*s));
-                }
+                put_sid_parts(&mut out, revision, authority, sid.sub_authorities());
             }
             None => out.push(0),
         }
@@ -155,6 +150,12 @@ pub(crate) fn decode(bytes: &[u8]) -> Option<Claims> {
 
 /// A whole SID: revision, authority, sub-authorities.
 fn get_sid(r: &mut Reader<'_>) -> Option<Sid> {
+    let (revision, authority, sub) = get_sid_parts(r)?;
+    Sid::from_parts(revision, authority, &sub)
+}
+
+/// What [`put_sid_parts`] wrote.
+fn get_sid_parts(r: &mut Reader<'_>) -> Option<(u8, u64, Vec<u32>)> {
     let revision = r.byte()?;
     let authority = r.varint()?;
     if authority >= 1 << 48 {
@@ -168,7 +169,17 @@ fn get_sid(r: &mut Reader<'_>) -> Option<Sid> {
     for _ in 0..n_sub {
         sub.push(u32::try_from(r.varint()?).ok()?);
     }
-    Sid::from_parts(revision, authority, &sub)
+    Some((revision, authority, sub))
+}
+
+/// A SID, or a SID's prefix, as its revision, authority and sub-authorities.
+fn put_sid_parts(out: &mut Vec<u8>, revision: u8, authority: u64, sub: &[u32]) {
+    out.push(revision);
+    put_varint(out, authority);
+    put_varint(out, sub.len() as u64);
+    for s in sub {
+        put_varint(out, u64::from(*s));
+    }
 }
 
 fn put_varint(out: &mut Vec<u8>, mut n: u64) {
@@ -228,12 +239,7 @@ fn put_pac(out: &mut Vec<u8>, pac: &Pac) {
     }
     put_varint(out, prefixes.len() as u64);
     for (revision, authority, sub) in &prefixes {
-        out.push(*revision);
-        put_varint(out, *authority);
-        put_varint(out, sub.len() as u64);
-        for s in *sub {
-            put_varint(out, u64::from(*s));
-        }
+        put_sid_parts(out, *revision, *authority, sub);
     }
     put_varint(out, pac.group_sids().len() as u64);
     for (index, rid) in entries {
@@ -254,20 +260,7 @@ fn get_pac(r: &mut Reader<'_>) -> Option<Pac> {
     let n_prefixes = r.count()?;
     let mut prefixes = Vec::with_capacity(n_prefixes);
     for _ in 0..n_prefixes {
-        let revision = r.byte()?;
-        let authority = r.varint()?;
-        if authority >= 1 << 48 {
-            return None;
-        }
-        let n_sub = r.count()?;
-        if n_sub > 15 {
-            return None;
-        }
-        let mut sub = Vec::with_capacity(n_sub);
-        for _ in 0..n_sub {
-            sub.push(u32::try_from(r.varint()?).ok()?);
-        }
-        prefixes.push((revision, authority, sub));
+        prefixes.push(get_sid_parts(r)?);
     }
     let n_groups = r.count()?;
     let sid = |r: &mut Reader<'_>| -> Option<Sid> {

@@ -56,10 +56,10 @@ use crate::error::{Error, ErrorKind};
 #[derive(Clone)]
 pub struct Credentials {
     inner: DelegatedCred,
-    /// The in-memory cache outbound calls use (`crate::outbound`), made on the first one and
-    /// shared by every clone: service tickets the KDC issues land in it, so a second call to
-    /// the same back end asks the KDC nothing.
-    outbound: Arc<Mutex<Option<Arc<MemoryCcache>>>>,
+    /// The cache outbound calls use (`crate::outbound`), made on the first one and shared by
+    /// every clone: service tickets the KDC issues land in it, so a second call to the same
+    /// back end asks the KDC nothing.
+    outbound: Arc<Mutex<Option<Arc<OutboundCache>>>>,
 }
 
 impl Credentials {
@@ -71,12 +71,16 @@ impl Credentials {
     }
 
     /// The cache of [`Credentials::outbound`], made now if this is the first call.
-    pub(crate) fn outbound_cache(&self) -> Result<Arc<MemoryCcache>, Error> {
+    pub(crate) fn outbound_cache(&self) -> Result<Arc<OutboundCache>, Error> {
         let mut cache = self.outbound.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(cache) = &*cache {
             return Ok(Arc::clone(cache));
         }
-        let made = Arc::new(self.store_in_memory()?);
+        let made = Arc::new(if crate::gssproxy::in_use() {
+            OutboundCache::File(self.store_private()?)
+        } else {
+            OutboundCache::Memory(self.store_in_memory()?)
+        });
         *cache = Some(Arc::clone(&made));
         Ok(made)
     }
@@ -134,8 +138,22 @@ impl Credentials {
     /// [`store_private`](Self::store_private) to run `kvno` or `curl`).
     ///
     /// # Errors
-    /// [`ErrorKind::CredentialStore`] when the cache cannot be written.
+    /// [`ErrorKind::CredentialStore`] when the cache cannot be written, and always when
+    /// gssproxy is in use (`GSS_USE_PROXY`): its interposer writes into a memory cache of its
+    /// own choosing instead; [`store_private`](Self::store_private) works
+    /// ([keytab guide](crate::guide::keytab#keeping-the-keytab-in-gssproxy)).
     pub fn store_in_memory(&self) -> Result<MemoryCcache, Error> {
+        if crate::gssproxy::in_use() {
+            // Measured with Debian's gssproxy 0.9.1 (tests/gssproxy.rs): its interposer writes
+            // a credential gssproxy holds into a new memory cache of its own choosing, not the
+            // named one, which then holds nothing.
+            return Err(Error::new(
+                ErrorKind::CredentialStore,
+                "cannot store the delegated credential in memory: gssproxy is in use \
+                 (GSS_USE_PROXY), whose interposer does not write into a named MEMORY: cache; \
+                 use store_private",
+            ));
+        }
         static COUNTER: AtomicU64 = AtomicU64::new(0);
         // The counter makes the name unique in the process; the random part keeps other code
         // from guessing it.
@@ -286,6 +304,24 @@ impl PrivateCcache {
 impl Drop for PrivateCcache {
     fn drop(&mut self) {
         let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The cache of a credential's outbound calls: in memory, or a private file when gssproxy is
+/// in use (see [`Credentials::store_in_memory`]); it then holds gssproxy's encrypted handle of
+/// the credential, not the credential.
+#[derive(Debug)]
+pub(crate) enum OutboundCache {
+    Memory(MemoryCcache),
+    File(PrivateCcache),
+}
+
+impl OutboundCache {
+    pub(crate) fn name(&self) -> &str {
+        match self {
+            Self::Memory(c) => c.name(),
+            Self::File(c) => c.name(),
+        }
     }
 }
 

@@ -11,11 +11,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::acceptor::{Accepted, Acceptor, AcquireFailure, Rcache};
+use crate::acceptor::{Accepted, Acceptor, AcquireFailure, Keys, Rcache};
 use crate::basic::BasicCredentials;
 use crate::error::{Error, ErrorKind};
 use crate::failure::GssFailure;
 use crate::groups::{Group, GroupSource, Resolver, User};
+use crate::gssproxy::Gssproxy;
 use crate::password::PasswordFailure;
 use crate::pool::{Full, Limits, Outcome, Pool};
 use crate::replay::check::ReplayCheck;
@@ -69,21 +70,46 @@ impl Engine {
         } else {
             Rcache::Mit
         };
+        // Read at start-up, as the interposer reads it (once, when MIT loads it).
+        let gssproxy = Gssproxy::from_env();
+        let keys = match (&gssproxy, settings.keytab) {
+            (None, keytab) => Keys::Keytab(keytab),
+            (Some(proxy), None) => Keys::Gssproxy(proxy),
+            (Some(proxy), Some(keytab)) => {
+                // The interposer forwards the acquisition to gssproxy whatever cred store we
+                // name (unless GSSPROXY_BEHAVIOR says local first).
+                log::warn!(
+                    "gssproxy in use ({proxy}): the configured keytab {keytab} is not used; \
+                     gssproxy's cred_store names the keys"
+                );
+                Keys::Gssproxy(proxy)
+            }
+        };
         let acceptors = (0..threads)
-            .map(|_| Acceptor::acquire(&settings.service, settings.keytab, rcache))
+            .map(|_| Acceptor::acquire(&settings.service, keys, rcache))
             .collect::<Result<Vec<_>, _>>()
-            .map_err(acquire_error)?;
+            .map_err(|f| acquire_error(f, keys))?;
         let pool = Pool::new(acceptors, settings.limits, "actix-gssapi").map_err(|e| {
             Error::new(
                 ErrorKind::Config,
                 format!("cannot start {threads} GSSAPI threads: {e}"),
             )
         })?;
+        if let Keys::Gssproxy(proxy) = keys {
+            log::info!(
+                "gssproxy in use ({proxy}): the acceptor credentials and every accept go \
+                 through gssproxy, which holds the keytab; this process reads no keys and \
+                 reloads none"
+            );
+        }
         log::info!(
             "SPNEGO acceptor ready for {}, keytab {}, {threads} accept threads (one credential \
              each), at most {} logins waiting{}",
             settings.service,
-            describe_keytab(settings.keytab),
+            match keys {
+                Keys::Keytab(keytab) => describe_keytab(keytab),
+                Keys::Gssproxy(_) => "held by gssproxy".to_owned(),
+            },
             settings.limits.total,
             match settings.limits.per_key {
                 Some(n) => format!(", {n} per client address"),
@@ -318,14 +344,20 @@ pub(crate) fn describe_keytab(keytab: Option<&str>) -> String {
     }
 }
 
-fn acquire_error(f: AcquireFailure) -> Error {
+fn acquire_error(f: AcquireFailure, keys: Keys<'_>) -> Error {
+    let from = match keys {
+        Keys::Gssproxy(proxy) => format!(
+            "through gssproxy ({proxy}; is gssproxy running, with a section for this \
+             process's uid and a key for the service in its cred_store, and is the default \
+             ccache (KRB5CCNAME) writable, where the interposer keeps gssproxy's handle?)"
+        ),
+        Keys::Keytab(_) => format!("from keytab {}", describe_keytab(f.keytab.as_deref())),
+    };
     Error::new(
         ErrorKind::AcceptorCredential,
         format!(
-            "cannot acquire the acceptor credential for {} from keytab {}: {}",
-            f.service,
-            describe_keytab(f.keytab.as_deref()),
-            f.cause
+            "cannot acquire the acceptor credential for {} {from}: {}",
+            f.service, f.cause
         ),
     )
 }

@@ -116,6 +116,7 @@ mod events;
 mod failure;
 mod forward_auth;
 mod groups;
+mod gssproxy;
 mod identity;
 mod krb5;
 mod middleware;

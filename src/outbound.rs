@@ -12,7 +12,7 @@ use actix_web::http::header::HeaderValue;
 
 use crate::acceptor::{initiate, Initiator, OutboundName};
 use crate::channel_bindings::ChannelBindings;
-use crate::credentials::{Credentials, MemoryCcache};
+use crate::credentials::{Credentials, OutboundCache};
 use crate::error::{Error, ErrorKind};
 use crate::failure::GssFailure;
 use crate::mit_errors::{MitErrors, BASE};
@@ -123,7 +123,7 @@ pub struct OutboundNegotiation {
     target: Target,
     initiator: Initiator,
     /// The user's credentials' cache, kept while the exchange lives.
-    _cache: Arc<MemoryCcache>,
+    _cache: Arc<OutboundCache>,
 }
 
 impl fmt::Debug for OutboundNegotiation {

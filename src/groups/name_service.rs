@@ -163,20 +163,7 @@ fn group_name(gid: libc::gid_t) -> Result<Option<String>, LookupError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::process::Command;
-
-    /// What `id -Gn` prints for `user`, as a sorted list.
-    fn id_groups(user: &str) -> Vec<String> {
-        let out = Command::new("id").arg("-Gn").arg(user).output().unwrap();
-        assert!(out.status.success(), "id -Gn {user}");
-        let mut groups: Vec<String> = String::from_utf8(out.stdout)
-            .unwrap()
-            .split_whitespace()
-            .map(str::to_owned)
-            .collect();
-        groups.sort();
-        groups
-    }
+    use actix_gssapi_testing::id_groups;
 
     #[test]
     fn agrees_with_id_for_the_accounts_of_this_host() {
@@ -189,7 +176,7 @@ mod tests {
                 .map(|g| g.name().to_owned())
                 .collect();
             ours.sort();
-            assert_eq!(ours, id_groups(user), "{user}");
+            assert_eq!(ours, id_groups(user).unwrap(), "{user}");
         }
     }
 

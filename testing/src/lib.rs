@@ -57,6 +57,8 @@
 //! the shared replay store, and [`TestRedisCluster`] a Redis Cluster of three of them.
 //! [`TestSlapd`] runs a throwaway OpenLDAP `slapd` with users and (nested) groups, for tests
 //! of the LDAP group source.
+//! [`TestGssproxy`] runs a throwaway gssproxy daemon that holds a realm's keytab for a server
+//! that never reads it.
 //!
 //! The KDC is stopped and the directory removed when the [`TestRealm`] is dropped, and — for
 //! the shared realm, which lives as long as the process — by a watchdog shell that notices the
@@ -83,11 +85,13 @@ use libgssapi::oid::{GSS_MECH_KRB5, GSS_MECH_SPNEGO, GSS_NT_HOSTBASED_SERVICE};
 
 mod ad;
 mod ffi;
+mod gssproxy;
 mod redis;
 mod redis_cluster;
 mod slapd;
 
 pub use ad::{shared_domain, TestDomain, AD_REALM, AD_USERS, MANY_GROUPS};
+pub use gssproxy::TestGssproxy;
 pub use redis::TestRedis;
 pub use redis_cluster::TestRedisCluster;
 pub use slapd::TestSlapd;
@@ -527,6 +531,27 @@ princ2 = GeneralString:{realm}
     }
 }
 
+/// A shell that kills the process `pid` when this process ends without stopping it (a static
+/// fixture, a killed test), and ends when that process does; then it removes `dir`, if given.
+pub(crate) fn watchdog(pid: u32, dir: Option<&Path>) -> io::Result<Child> {
+    Command::new("sh")
+        .arg("-c")
+        .arg(
+            r#"while kill -0 "$OWNER" 2>/dev/null && kill -0 "$WATCHED" 2>/dev/null; do
+                   sleep 0.5
+               done
+               kill "$WATCHED" 2>/dev/null
+               if [ -n "$DIR" ]; then rm -rf "$DIR"; fi"#,
+        )
+        .env("OWNER", std::process::id().to_string())
+        .env("WATCHED", pid.to_string())
+        .env("DIR", dir.map(Path::as_os_str).unwrap_or_default())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+}
+
 /// Waits until something listens on 127.0.0.1:`port`; fails with `log`'s contents when
 /// `child` exits first or `within` passes.
 pub(crate) fn wait_for_port(
@@ -584,20 +609,7 @@ impl Owned {
     ) -> io::Result<()> {
         self.stop();
         let mut server = command.stdin(Stdio::null()).stdout(Stdio::null()).spawn()?;
-        let watchdog = Command::new("sh")
-            .arg("-c")
-            .arg(
-                r#"while kill -0 "$OWNER" 2>/dev/null && kill -0 "$SERVER" 2>/dev/null; do
-                       sleep 0.5
-                   done
-                   kill "$SERVER" 2>/dev/null"#,
-            )
-            .env("OWNER", std::process::id().to_string())
-            .env("SERVER", server.id().to_string())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn();
+        let watchdog = watchdog(server.id(), None);
         match watchdog {
             Ok(watchdog) => self.watchdog = Some(watchdog),
             Err(e) => {
@@ -951,6 +963,24 @@ impl Negotiation {
         }
         Ok(())
     }
+}
+
+/// The groups of the host's account `user` as `id -Gn` lists them (the name service's view),
+/// sorted.
+///
+/// # Errors
+/// When `id` cannot run or does not know `user`.
+pub fn id_groups(user: &str) -> io::Result<Vec<String>> {
+    let out = Command::new("id").args(["-Gn", user]).output()?;
+    if !out.status.success() {
+        return Err(io::Error::other(format!("id -Gn {user} failed")));
+    }
+    let mut groups: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+    groups.sort();
+    Ok(groups)
 }
 
 /// The principal whose credentials the credential cache `ccache` (any type: `FILE:/path`,

@@ -1,11 +1,31 @@
-//! The forward-auth guide's configuration blocks, as users copy them: for the nginx and Caddy
-//! fixtures (`tests/common/nginx.rs`) and the benchmark (`harness/benchmark.rs` includes this
-//! file), so that both run what the guide says.
+//! The guides' configuration blocks, as users copy them: the forward-auth guide's for the nginx
+//! and Caddy fixtures (`tests/common/nginx.rs`) and the benchmark (`harness/benchmark.rs`
+//! includes this file), the keytab guide's gssproxy section for `tests/gssproxy.rs`, so that
+//! they run what the guides say.
+#![allow(dead_code)]
 
 /// The forward-auth guide's code block number `n` (from 0) in `language` (`nginx`,
 /// `caddyfile`).
 pub fn guide_block(language: &str, n: usize) -> String {
-    let guide = include_str!("../../src/guide/forward_auth.md");
+    block_of(include_str!("../../src/guide/forward_auth.md"), language, n)
+}
+
+/// The keytab guide's code block number `n` (from 0) in `language` (`ini`: gssproxy's).
+pub fn keytab_guide_block(language: &str, n: usize) -> String {
+    block_of(include_str!("../../src/guide/keytab.md"), language, n)
+}
+
+/// The keytab guide's first code block in `language` that contains `needle`.
+pub fn keytab_guide_block_with(language: &str, needle: &str) -> String {
+    let guide = include_str!("../../src/guide/keytab.md");
+    let fence = format!("```{language}\n");
+    (0..guide.matches(&fence).count())
+        .map(|n| block_of(guide, language, n))
+        .find(|block| block.contains(needle))
+        .unwrap_or_else(|| panic!("no {language} block with {needle} in the keytab guide"))
+}
+
+fn block_of(guide: &str, language: &str, n: usize) -> String {
     let fence = format!("```{language}\n");
     let (start, _) = guide
         .match_indices(&fence)

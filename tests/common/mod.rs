@@ -352,7 +352,7 @@ pub fn free_port() -> u16 {
 /// Starts `examples/<name>` listening on 127.0.0.1:`port`, with `env`, and waits (at most
 /// 20 s) for the "listening on" line every example server prints once bound.
 pub fn start_example(name: &str, port: u16, env: &[(&str, std::ffi::OsString)]) -> Reaped {
-    launch_example(name, port, env, None)
+    launch_example(&[], name, port, env, None)
 }
 
 /// What an example wrote to stderr (its log) so far, one string per line.
@@ -364,21 +364,47 @@ pub fn start_example_logged(
     port: u16,
     env: &[(&str, std::ffi::OsString)],
 ) -> (Reaped, Stderr) {
+    start_example_logged_via(&[], name, port, env)
+}
+
+/// [`start_example_logged`], run by `wrapper` (e.g. `["setpriv", "--reuid=65534", ...]`:
+/// the wrapper's arguments, then the example and its address).
+pub fn start_example_logged_via(
+    wrapper: &[&str],
+    name: &str,
+    port: u16,
+    env: &[(&str, std::ffi::OsString)],
+) -> (Reaped, Stderr) {
     let lines = Stderr::default();
-    let child = launch_example(name, port, env, Some(std::sync::Arc::clone(&lines)));
+    let child = launch_example(
+        wrapper,
+        name,
+        port,
+        env,
+        Some(std::sync::Arc::clone(&lines)),
+    );
     (child, lines)
 }
 
-/// [`start_example`], with stderr discarded or read into `stderr`.
+/// [`start_example`] behind `wrapper`, with stderr discarded or read into `stderr`.
 fn launch_example(
+    wrapper: &[&str],
     name: &str,
     port: u16,
     env: &[(&str, std::ffi::OsString)],
     stderr: Option<Stderr>,
 ) -> Reaped {
     use std::io::BufRead as _;
+    let mut command = match wrapper.split_first() {
+        Some((program, args)) => {
+            let mut c = std::process::Command::new(program);
+            c.args(args).arg(example(name));
+            c
+        }
+        None => std::process::Command::new(example(name)),
+    };
     let mut child = Reaped(
-        std::process::Command::new(example(name))
+        command
             .arg(format!("127.0.0.1:{port}"))
             .envs(env.iter().map(|(k, v)| (k, v)))
             .stdout(std::process::Stdio::piped())
@@ -389,7 +415,7 @@ fn launch_example(
             .spawn()
             .unwrap_or_else(|e| panic!("examples/{name}: {e}")),
     );
-    if let (Some(lines), Some(pipe)) = (stderr, child.0.stderr.take()) {
+    if let (Some(lines), Some(pipe)) = (stderr.clone(), child.0.stderr.take()) {
         // Drained as it comes, so the example never blocks on a full pipe; ends with it.
         std::thread::spawn(move || {
             for line in std::io::BufReader::new(pipe).lines().map_while(Result::ok) {
@@ -411,8 +437,15 @@ fn launch_example(
             }
         }
     });
-    rx.recv_timeout(std::time::Duration::from_secs(20))
-        .unwrap_or_else(|_| panic!("examples/{name} never said it was listening"));
+    if rx.recv_timeout(std::time::Duration::from_secs(20)).is_err() {
+        // Its last words, when kept: the reason it stopped.
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let said = stderr.map(|l| l.lock().map(|l| l.join("\n")).unwrap_or_default());
+        panic!(
+            "examples/{name} never said it was listening: {}",
+            said.unwrap_or_default()
+        );
+    }
     child
 }
 
@@ -511,6 +544,7 @@ pub fn stall_keytab(
     })
 }
 
+pub mod guide;
 pub mod load;
 pub mod nginx;
 

@@ -12,9 +12,7 @@ use actix_web::{web, App, HttpRequest};
 
 use super::{free_port, realm, record_answers, Answers, Reaped};
 
-#[path = "guide.rs"]
-mod guide;
-use guide::{guide_block, point_nginx_block};
+use super::guide::{guide_block, point_nginx_block};
 
 /// What reached the servers behind the proxy, in order: `/auth <Authorization scheme or -> ->
 /// <status>` for each question the proxy asked the endpoint, `<path> user=<X-Remote-User>`

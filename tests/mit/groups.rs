@@ -5,13 +5,12 @@
 use crate::common;
 
 use std::path::PathBuf;
-use std::process::Command;
 use std::sync::OnceLock;
 
 use actix_gssapi::{
     GroupSource, KerberosIdentity, Key, Require, ServicePrincipal, SessionCookie, SpnegoAuth,
 };
-use actix_gssapi_testing::Negotiation;
+use actix_gssapi_testing::{id_groups, Negotiation};
 use actix_web::http::{header, StatusCode};
 use actix_web::{test as atest, web, App};
 use common::{alice_token, realm};
@@ -32,19 +31,6 @@ fn daemon_token() -> String {
         .unwrap()
         .header()
         .to_owned()
-}
-
-/// What `id -Gn` says of the local account `user`, sorted.
-fn id_groups(user: &str) -> Vec<String> {
-    let out = Command::new("id").args(["-Gn", user]).output().unwrap();
-    assert!(out.status.success(), "id -Gn {user}");
-    let mut groups: Vec<String> = String::from_utf8(out.stdout)
-        .unwrap()
-        .split_whitespace()
-        .map(str::to_owned)
-        .collect();
-    groups.sort();
-    groups
 }
 
 async fn list(id: KerberosIdentity) -> String {
@@ -69,7 +55,7 @@ fn request(path: &str, header: (header::HeaderName, &str)) -> actix_http::Reques
 #[actix_web::test]
 async fn the_name_service_gives_groups_that_rules_and_cookies_use() {
     realm();
-    let expected = id_groups("daemon");
+    let expected = id_groups("daemon").unwrap();
     assert!(!expected.is_empty());
     let auth = SpnegoAuth::builder()
         .principal(ServicePrincipal::host("localhost"))
@@ -163,7 +149,7 @@ async fn the_local_name_shows_when_names_are_mapped() {
         atest::read_body(res).await,
         format!(
             "daemon@EXAMPLE.TEST session=false local=Some(\"daemon\") groups={}",
-            id_groups("daemon").join(",")
+            id_groups("daemon").unwrap().join(",")
         )
     );
 }

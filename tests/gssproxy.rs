@@ -1,0 +1,405 @@
+//! The server never reads the keytab: Debian's gssproxy holds it (the keytab guide's gssproxy
+//! section, run verbatim), and the example servers run as `nobody`, to whom the realm's keytab
+//! is unreadable, with `GSS_USE_PROXY=yes`. Logins, replays, delegation, the start-up line,
+//! and gssproxy missing or stopped. Its own binary: it starts its own gssproxy daemons.
+
+mod common;
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use actix_gssapi_testing::{TestGssproxy, TestRealm};
+use common::{free_port, realm, start_example_logged_via, Reaped, Stderr};
+
+/// The unprivileged user the servers run as, and its group.
+const NOBODY: &str = "65534";
+
+/// The guide's gssproxy section, pointed at this realm's keytab, `socket` and `nobody`.
+fn guide_config(realm: &TestRealm, socket: &Path) -> String {
+    let mut block = common::guide::keytab_guide_block("ini", 0);
+    let socket = socket.display().to_string();
+    let keytab = realm.keytab().display().to_string();
+    for (guide, ours) in [
+        ("/run/gssproxy-actix.sock", socket.as_str()),
+        ("/etc/http.keytab", keytab.as_str()),
+        ("www-data", NOBODY),
+    ] {
+        assert!(block.contains(guide), "the guide's block lost {guide}");
+        block = block.replace(guide, ours);
+    }
+    block
+}
+
+/// One gssproxy for the tests that keep it running.
+fn proxy() -> &'static TestGssproxy {
+    static PROXY: OnceLock<TestGssproxy> = OnceLock::new();
+    PROXY.get_or_init(|| start_proxy().expect("gssproxy"))
+}
+
+fn start_proxy() -> std::io::Result<TestGssproxy> {
+    let realm = realm();
+    TestGssproxy::start(realm, |socket| guide_config(realm, socket))
+}
+
+/// `setpriv` as nobody with no supplementary groups, then `env -i` with exactly `env`.
+fn as_nobody(env: &[(String, String)]) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "setpriv",
+        "--reuid",
+        NOBODY,
+        "--regid",
+        NOBODY,
+        "--clear-groups",
+        "env",
+        "-i",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    args.extend(env.iter().map(|(k, v)| format!("{k}={v}")));
+    args
+}
+
+/// The server's environment: the guide's variables as written (`GSS_USE_PROXY`,
+/// `GSSPROXY_SOCKET`, `GSSPROXY_BEHAVIOR`, `KRB5CCNAME`), the socket and the ccache pointed at
+/// ours, and the realm's keytab named (it must not be read).
+fn server_env(proxy: &TestGssproxy, ccache: &Path) -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = [
+        ("PATH", "/usr/bin:/bin".to_owned()),
+        ("RUST_LOG", "info".to_owned()),
+        ("SPNEGO_HOSTNAME", "localhost".to_owned()),
+        ("KRB5_CONFIG", proxy.krb5_config().display().to_string()),
+        (
+            "KRB5_KTNAME",
+            format!("FILE:{}", realm().keytab().display()),
+        ),
+    ]
+    .map(|(k, v)| (k.to_owned(), v))
+    .to_vec();
+    let guide = common::guide::keytab_guide_block_with("sh", "GSS_USE_PROXY=");
+    for line in guide.lines() {
+        let line = line.split('#').next().unwrap_or_default().trim();
+        if line.is_empty() {
+            continue;
+        }
+        let (name, value) = line.split_once('=').expect("NAME=value in the guide");
+        let value = match name {
+            "GSSPROXY_SOCKET" => proxy.socket().display().to_string(),
+            "KRB5CCNAME" => format!("FILE:{}", ccache.display()),
+            _ => value.to_owned(),
+        };
+        env.push((name.to_owned(), value));
+    }
+    let names: Vec<&str> = env.iter().map(|(k, _)| k.as_str()).collect();
+    for name in [
+        "GSS_USE_PROXY",
+        "GSSPROXY_SOCKET",
+        "GSSPROXY_BEHAVIOR",
+        "KRB5CCNAME",
+    ] {
+        assert!(names.contains(&name), "the guide's environment lost {name}");
+    }
+    env
+}
+
+/// A default ccache for a server on `port`, in a directory of nobody's: the interposer writes
+/// gssproxy's encrypted handle of the acceptor credential there (and fails the acquire when it
+/// cannot).
+fn server_ccache(proxy: &TestGssproxy, port: u16) -> PathBuf {
+    let dir = ccache_dir(proxy, port);
+    std::fs::create_dir(&dir).expect("nobody's directory");
+    std::os::unix::fs::chown(&dir, Some(65534), Some(65534)).expect("chown nobody");
+    dir.join("ccache")
+}
+
+fn ccache_dir(proxy: &TestGssproxy, port: u16) -> PathBuf {
+    proxy.dir().join(format!("nobody-{port}"))
+}
+
+/// Starts `examples/<name>` as nobody through `proxy`; waits until it listens.
+fn serve(name: &str, proxy: &TestGssproxy) -> (Reaped, Stderr, u16) {
+    serve_with(name, proxy, &[])
+}
+
+/// [`serve`] with `extra` environment.
+fn serve_with(
+    name: &str,
+    proxy: &TestGssproxy,
+    extra: &[(&'static str, String)],
+) -> (Reaped, Stderr, u16) {
+    assert_keytab_unreadable_by_nobody();
+    let port = free_port();
+    let mut env = server_env(proxy, &server_ccache(proxy, port));
+    env.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
+    let wrapper = as_nobody(&env);
+    let wrapper: Vec<&str> = wrapper.iter().map(String::as_str).collect();
+    let (child, stderr) = start_example_logged_via(&wrapper, name, port, &[]);
+    (child, stderr, port)
+}
+
+/// Without this, a test that passes might pass because the server read the keytab itself.
+fn assert_keytab_unreadable_by_nobody() {
+    let keytab = realm().keytab().display().to_string();
+    let mut args = as_nobody(&[("PATH".to_owned(), "/usr/bin:/bin".to_owned())]);
+    args.extend(["cat".to_owned(), keytab.clone()]);
+    let out = Command::new(&args[0])
+        .args(&args[1..])
+        .output()
+        .expect("setpriv");
+    assert!(
+        !out.status.success() && out.stdout.is_empty(),
+        "nobody can read {keytab}"
+    );
+    assert!(
+        std::fs::metadata(&keytab).is_ok_and(|m| m.len() > 0),
+        "{keytab} is missing"
+    );
+}
+
+fn client_env() -> Vec<(&'static str, OsString)> {
+    realm().env()
+}
+
+fn url(port: u16) -> String {
+    format!("http://localhost:{port}/")
+}
+
+fn lines(stderr: &Stderr) -> Vec<String> {
+    stderr.lock().map(|l| l.clone()).unwrap_or_default()
+}
+
+/// Waits up to 5 s for a line of the server's log containing every one of `parts`.
+fn wait_for_line(stderr: &Stderr, parts: &[&str]) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        if lines(stderr)
+            .iter()
+            .any(|l| parts.iter().all(|p| l.contains(p)))
+        {
+            return true;
+        }
+        if Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn login_through_gssproxy_names_alice_and_a_replay_is_refused() {
+    let (_server, stderr, port) = serve("hello", proxy());
+    let (code, body) = common::curl(&["--negotiate", "-u", ":", &url(port)], &client_env());
+    assert_eq!(
+        (code, body.as_str()),
+        (200, format!("Hello, alice@{}", realm().realm()).as_str()),
+        "{:?}\n{}",
+        lines(&stderr),
+        proxy().log()
+    );
+    assert!(
+        wait_for_line(
+            &stderr,
+            &[&format!(
+                "gssproxy in use (GSS_USE_PROXY, socket {}, GSSPROXY_BEHAVIOR=REMOTE_ONLY)",
+                proxy().socket().display()
+            )]
+        ),
+        "{:?}",
+        lines(&stderr)
+    );
+    assert!(
+        wait_for_line(
+            &stderr,
+            &["SPNEGO acceptor ready", "keytab held by gssproxy"]
+        ),
+        "{:?}",
+        lines(&stderr)
+    );
+    // What the server holds: gssproxy's encrypted handle, which the interposer keeps in the
+    // default ccache, not a key.
+    let ccache = ccache_dir(proxy(), port).join("ccache");
+    let out = Command::new("klist")
+        .arg("-c")
+        .arg(&ccache)
+        .output()
+        .expect("klist");
+    let listing = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        listing.contains("Default principal: HTTP/localhost@")
+            && listing.contains("Encrypted/Credentials/v1@X-GSSPROXY:"),
+        "{listing}"
+    );
+
+    let token = common::alice_token();
+    let header = format!("Authorization: {}", token.header());
+    let first = common::curl(&["-H", &header, &url(port)], &client_env());
+    assert_eq!(first.0, 200, "{first:?}");
+    let again = common::curl(&["-H", &header, &url(port)], &client_env());
+    assert_eq!(again.0, 403, "{again:?}");
+    assert!(wait_for_line(&stderr, &["replay"]), "{:?}", lines(&stderr));
+}
+
+#[test]
+fn a_delegated_credential_stays_in_gssproxy_and_its_outbound_call_fails_mutual_auth() {
+    // What the application writes to a ccache is gssproxy's encrypted handle of alice's TGT.
+    let (_server, stderr, port) = serve("delegation", proxy());
+    let delegating = ["--negotiate", "--delegation", "always", "-u", ":"];
+    let (code, body) = common::curl(
+        &[&delegating[..], &[url(port).as_str()]].concat(),
+        &client_env(),
+    );
+    assert_eq!(code, 200, "{body}\n{:?}", lines(&stderr));
+    let principal = format!("Default principal: alice@{}", realm().realm());
+    assert!(body.contains(&principal), "{body}");
+    assert!(
+        body.contains("Encrypted/Credentials/v1@X-GSSPROXY:"),
+        "{body}"
+    );
+
+    // An outbound call from it (`examples/backend_call`; the back end is `hello` reading its
+    // keytab itself, as root): gssproxy makes the token and the back end accepts alice
+    // (its answer is a 200 with a mutual-authentication token), but checking that token fails
+    // through the interposer (gssproxy 0.9.1 answers the second gss_init_sec_context with
+    // "Invalid token was supplied"): 502, logged. Pinned, so that a fix shows here.
+    let backend_port = free_port();
+    let _backend = common::start_example("hello", backend_port, &common::env_for_localhost());
+    let (_front, stderr, port) = serve_with(
+        "backend_call",
+        proxy(),
+        &[
+            ("BACKEND_URL", url(backend_port)),
+            ("BACKEND_SERVICE", "HTTP@localhost".to_owned()),
+        ],
+    );
+    let (code, body) = common::curl(
+        &[&delegating[..], &[url(port).as_str()]].concat(),
+        &client_env(),
+    );
+    assert_eq!(
+        (code, body.as_str()),
+        (502, "the back end did not prove who it is\n"),
+        "{:?}",
+        lines(&stderr)
+    );
+    assert!(
+        wait_for_line(
+            &stderr,
+            &[
+                "as alice@",
+                "the answer of HTTP@localhost does not authenticate it",
+                "Invalid token was supplied"
+            ]
+        ),
+        "{:?}",
+        lines(&stderr)
+    );
+}
+
+#[test]
+fn a_stopped_gssproxy_refuses_logins_with_403_and_a_log_line() {
+    let mut own = start_proxy().expect("gssproxy");
+    let (mut server, stderr, port) = serve("hello", &own);
+    let login = || common::curl(&["--negotiate", "-u", ":", &url(port)], &client_env());
+    assert_eq!(login().0, 200);
+    own.stop();
+    let (code, body) = login();
+    assert_eq!(code, 403, "{body}\n{:?}", lines(&stderr));
+    assert!(
+        wait_for_line(&stderr, &["WARN", "GET /: Negotiate token refused"]),
+        "{:?}",
+        lines(&stderr)
+    );
+    assert!(
+        server.0.try_wait().expect("try_wait").is_none(),
+        "the server died: {:?}",
+        lines(&stderr)
+    );
+    assert!(!lines(&stderr).iter().any(|l| l.contains("panicked")));
+}
+
+#[test]
+fn without_gssproxy_the_server_refuses_to_start() {
+    let mut dead = start_proxy().expect("gssproxy");
+    let socket = dead.socket();
+    dead.stop();
+    let env = server_env(&dead, &server_ccache(&dead, 0));
+    let args = as_nobody(&env);
+    let mut hello = Reaped(
+        Command::new(&args[0])
+            .args(&args[1..])
+            .arg(common::example("hello"))
+            .arg(format!("127.0.0.1:{}", free_port()))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("hello"),
+    );
+    // Bounded: a server that found keys after all would run until killed.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = hello.0.try_wait().expect("try_wait") {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "hello started without gssproxy");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut stderr = String::new();
+    if let Some(mut pipe) = hello.0.stderr.take() {
+        use std::io::Read as _;
+        let _ = pipe.read_to_string(&mut stderr);
+    }
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    let expected = format!(
+        "error: cannot acquire the acceptor credential for HTTP@localhost through gssproxy \
+         (GSS_USE_PROXY, socket {}, GSSPROXY_BEHAVIOR=REMOTE_ONLY; is gssproxy running,",
+        socket.display()
+    );
+    assert!(stderr.contains(&expected), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+/// What a login costs through gssproxy and without it: the same `hello` server, the same
+/// pre-made tokens (`common::load`), as nobody through gssproxy and as root reading the keytab.
+/// One connection (a login's latency) and eight (logins/s on this machine's cores).
+/// `cargo test --release --all-features --test gssproxy login_cost -- --ignored --nocapture`
+#[test]
+#[ignore = "a measurement: run it by name"]
+fn login_cost_through_gssproxy_and_direct() {
+    const LOGINS: usize = 2000;
+    let users = vec![(format!("alice@{}", realm().realm()), realm().alice_ccache())];
+    let (_proxied, _, proxied_port) = serve("hello", proxy());
+    let direct_port = free_port();
+    let _direct = common::start_example("hello", direct_port, &common::env_for_localhost());
+    for (what, port) in [("gssproxy", proxied_port), ("direct", direct_port)] {
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        for connections in [1, 8] {
+            // Made just before: the realm allows 5 s of clock skew.
+            let tokens =
+                common::load::make_tokens(&users, "HTTP@localhost", LOGINS, 2).expect("tokens");
+            let report = common::load::run(
+                addr,
+                "/",
+                connections,
+                LOGINS,
+                Some(std::sync::Arc::new(tokens)),
+                Duration::from_secs(60),
+            );
+            assert_eq!(
+                report.statuses.get(&200),
+                Some(&LOGINS),
+                "{what}: {report:?}"
+            );
+            assert_eq!(report.mismatched, 0, "{what}");
+            println!(
+                "{what}, {connections} connection(s): {:.0} µs/login, {:.0} logins/s, p50 {:.2} ms, \
+                 p99 {:.2} ms",
+                report.elapsed.as_secs_f64() * 1e6 / LOGINS as f64,
+                report.per_second(),
+                report.percentile_ms(0.5),
+                report.percentile_ms(0.99),
+            );
+        }
+    }
+}
