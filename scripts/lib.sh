@@ -12,9 +12,11 @@ RUNTIME_PACKAGES=(krb5-kdc krb5-admin-server krb5-user curl)
 # and MIT's PKINIT plugin for a realm that issues anonymous tickets (tests/anonymous.rs); a
 # Samba AD DC for what only Active Directory has (tests/active_directory.rs); a Redis server (and
 # redis-cli) for the shared replay store (openssl makes its TLS certificates); gssproxy for a server
-# that never reads its keytab (tests/gssproxy.rs; the package starts no daemon without systemd).
+# that never reads its keytab (tests/gssproxy.rs; the package starts no daemon without systemd);
+# OpenLDAP (slapd, ldap-utils) for the LDAP group source (TestSlapd).
 TEST_PACKAGES=(faketime firefox-esr chromium tesseract-ocr python3-venv python3-dev openssl krb5-pkinit
-    samba samba-ad-provision samba-ad-dc ldb-tools redis-server redis-tools nginx-light caddy gssproxy)
+    samba samba-ad-provision samba-ad-dc ldb-tools redis-server redis-tools nginx-light caddy gssproxy
+    slapd ldap-utils)
 # Only scripts/bench.sh: the Apache mod_auth_gssapi (and mod_proxy) it compares against, wrk, and
 # nginx for the rows in front of an application (`--front`).
 BENCH_PACKAGES=(apache2 libapache2-mod-auth-gssapi wrk redis-server nginx-light)
@@ -44,10 +46,15 @@ ensure_packages() {
     fi
     local install=(apt-get install -y -q --no-install-recommends "${missing[@]}")
     echo "Installing missing packages: ${missing[*]}" >&2
+    # slapd's postinst would make a directory of its own and start a system slapd on port
+    # 389; the tests run their own (TestSlapd), so it is told to make nothing.
+    local preseed="slapd slapd/no_configuration boolean true"
     if ((EUID == 0)); then
+        echo "$preseed" | debconf-set-selections
         apt-get update -q
         DEBIAN_FRONTEND=noninteractive "${install[@]}"
     elif command -v sudo >/dev/null 2>&1; then
+        echo "$preseed" | sudo debconf-set-selections
         sudo apt-get update -q
         sudo env DEBIAN_FRONTEND=noninteractive "${install[@]}"
     else

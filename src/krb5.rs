@@ -1,5 +1,5 @@
 //! The few libkrb5 calls GSSAPI has no counterpart for: copying a keytab into memory, the
-//! default keytab's name, destroying a credential cache. With `acceptor.rs` (GSSAPI) and
+//! default keytab's name and realm, destroying a credential cache. With `acceptor.rs` (GSSAPI) and
 //! `sys.rs` (libc), one of the three modules with `unsafe` code; nothing outside it sees a
 //! krb5 type.
 //!
@@ -65,6 +65,8 @@ extern "C" {
     ) -> ErrorCode;
     fn krb5_free_keytab_entry_contents(context: Krb5Context, entry: *mut KeytabEntry) -> ErrorCode;
     fn krb5_get_profile(context: Krb5Context, profile: *mut Profile) -> ErrorCode;
+    fn krb5_get_default_realm(context: Krb5Context, realm: *mut *mut c_char) -> ErrorCode;
+    fn krb5_free_default_realm(context: Krb5Context, realm: *mut c_char);
     fn profile_get_integer(
         profile: Profile,
         name: *const c_char,
@@ -192,6 +194,26 @@ pub(crate) fn clock_skew() -> u32 {
         return DEFAULT_CLOCKSKEW as u32;
     }
     u32::try_from(skew).unwrap_or(DEFAULT_CLOCKSKEW as u32)
+}
+
+/// krb5.conf's `[libdefaults] default_realm` (or the one `KRB5_CONFIG`'s file names).
+pub(crate) fn default_realm() -> Result<String, String> {
+    let ctx = Context::new()?;
+    let mut realm: *mut c_char = ptr::null_mut();
+    // SAFETY: the context is live; `realm` is an out-pointer to a string we free below.
+    let rc = unsafe { krb5_get_default_realm(ctx.0, &mut realm) };
+    ctx.check(rc, "no default realm")?;
+    if realm.is_null() {
+        return Err("no default realm".to_owned());
+    }
+    // SAFETY: on success `realm` is a NUL-terminated string of libkrb5's, copied, then freed
+    // once with the context that made it.
+    let owned = unsafe {
+        let owned = CStr::from_ptr(realm).to_string_lossy().into_owned();
+        krb5_free_default_realm(ctx.0, realm);
+        owned
+    };
+    Ok(owned)
 }
 
 /// The default keytab's name as libkrb5 resolves it (`KRB5_KTNAME`, else krb5.conf's

@@ -85,9 +85,11 @@
 //! # Features
 //! - `redis`: [`ReplayProtection::redis`] and [`RedisConfig`], replay protection shared by
 //!   every node through one Redis server or a Redis Cluster (TLS and passwords supported).
+//! - `ldap`: [`GroupSource::ldap`] and [`LdapGroups`], groups (nested) from an LDAP directory
+//!   (OpenLDAP, FreeIPA, Active Directory) for tickets that carry none.
 //!
-//! Test support — a throwaway MIT realm, Samba AD DC and Redis for testing your own handlers —
-//! is the `actix-gssapi-testing` crate in `testing/` (a dev-dependency).
+//! Test support — a throwaway MIT realm, Samba AD DC, Redis and OpenLDAP for testing your own
+//! handlers — is the `actix-gssapi-testing` crate in `testing/` (a dev-dependency).
 //!
 //! [actix-web]: https://docs.rs/actix-web
 //! [RFC 4559]: https://www.rfc-editor.org/rfc/rfc4559
@@ -143,6 +145,8 @@ pub use credentials::{Credentials, MemoryCcache, PrivateCcache};
 pub use error::{Error, ErrorKind};
 pub use events::{AuthEvent, Malformed, Mechanism, PasswordRefusal};
 pub use forward_auth::ForwardAuth;
+#[cfg(feature = "ldap")]
+pub use groups::LdapGroups;
 pub use groups::{Group, GroupSource};
 pub use identity::{KerberosIdentity, KerberosIdentityExt};
 #[doc(hidden)]

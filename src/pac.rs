@@ -70,6 +70,28 @@ impl Sid {
         })
     }
 
+    /// A SID in its binary form (MS-DTYP 2.4.2.2: revision, sub-authority count, 48-bit
+    /// big-endian authority, little-endian sub-authorities), as AD's `objectSid` and a PAC
+    /// (after its conformant count) hold it; `None` when `bytes` is not exactly one.
+    pub(crate) fn from_binary(bytes: &[u8]) -> Option<Self> {
+        let (header, sub) = bytes.split_first_chunk::<8>()?;
+        Self::from_header(header, sub)
+    }
+
+    /// A SID from its binary form's first 8 bytes and its sub-authorities (without a copy).
+    fn from_header(header: &[u8; 8], sub_bytes: &[u8]) -> Option<Self> {
+        let [revision, count, authority @ ..] = *header;
+        if sub_bytes.len() != usize::from(count) * 4 || usize::from(count) > MAX_SUB_AUTHORITIES {
+            return None;
+        }
+        let authority = authority.iter().fold(0u64, |a, &b| (a << 8) | u64::from(b));
+        let mut sub = [0u32; MAX_SUB_AUTHORITIES];
+        for (s, c) in sub.iter_mut().zip(sub_bytes.chunks_exact(4)) {
+            *s = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+        }
+        Self::from_parts(revision, authority, &sub[..usize::from(count)])
+    }
+
     /// This SID with `rid` appended: a domain SID plus a RID names a user or group. `None`
     /// when the SID already has 15 sub-authorities.
     fn with_rid(&self, rid: u32) -> Option<Self> {
@@ -342,10 +364,6 @@ impl<'a> Ndr<'a> {
         Ok(slice)
     }
 
-    fn u8(&mut self) -> Result<u8, Malformed> {
-        Ok(self.take(1)?[0])
-    }
-
     fn u16(&mut self) -> Result<u16, Malformed> {
         self.align(2)?;
         let b = self.take(2)?;
@@ -399,21 +417,15 @@ impl<'a> Ndr<'a> {
     /// An `RPC_SID` (MS-DTYP 2.4.2.3), preceded by its conformant count.
     fn sid(&mut self) -> Result<Sid, Malformed> {
         let count = self.u32()?;
-        let revision = self.u8()?;
-        let sub_count = self.u8()?;
-        if u32::from(sub_count) != count || usize::from(sub_count) > MAX_SUB_AUTHORITIES {
+        let header = self.take(8)?;
+        if u32::from(header[1]) != count || usize::from(header[1]) > MAX_SUB_AUTHORITIES {
             return Err(Malformed("bad SID sub-authority count"));
         }
-        let authority = self
-            .take(6)?
-            .iter()
-            .fold(0u64, |a, &b| (a << 8) | u64::from(b));
-        let mut sub = [0u32; MAX_SUB_AUTHORITIES];
-        for s in sub.iter_mut().take(usize::from(sub_count)) {
-            *s = self.u32()?;
-        }
-        Sid::from_parts(revision, authority, &sub[..usize::from(sub_count)])
-            .ok_or(Malformed("bad SID sub-authority count"))
+        let header: &[u8; 8] = header
+            .try_into()
+            .map_err(|_| Malformed("logon info is truncated"))?;
+        let sub = self.take(usize::from(header[1]) * 4)?;
+        Sid::from_header(header, sub).ok_or(Malformed("bad SID sub-authority count"))
     }
 
     /// `count` `GROUP_MEMBERSHIP`s: their RIDs.

@@ -530,3 +530,194 @@ async fn a_user_in_400_groups_gets_through_nginx_with_the_guides_buffers() {
     eprintln!("manygroups through nginx's default buffers: {code}");
     assert_ne!(code, 200, "{body}");
 }
+
+/// `SpnegoAuth` for `HTTP/localhost` with the test domain's LDAP at `url` as its group source,
+/// bound by SASL GSSAPI with the process' credentials.
+#[cfg(feature = "ldap")]
+fn ldap_auth(url: String) -> SpnegoAuth {
+    use actix_gssapi::{GroupSource, LdapGroups};
+    let source = GroupSource::ldap(
+        LdapGroups::active_directory(url, "DC=ad,DC=test").bind_kerberos("dc1.ad.test"),
+    );
+    SpnegoAuth::builder()
+        .principal(ServicePrincipal::host("localhost"))
+        .groups(source)
+        .build()
+        .unwrap()
+}
+
+/// The LDAP group source against the DC's own LDAP, bound by SASL GSSAPI with the process'
+/// Kerberos credentials (in this binary, alice's ticket in `KRB5CCNAME`, which the domain's
+/// environment exports: credentials are process-wide, so the test cannot switch them to the
+/// keytab with `KRB5_CLIENT_KTNAME` beside the other tests). The groups it finds, with their
+/// SIDs, agree with the ticket's PAC; rules by name use them.
+#[cfg(feature = "ldap")]
+#[actix_web::test]
+async fn ldap_groups_agree_with_the_pac_and_rules_match_them_by_name() {
+    use actix_gssapi::Require;
+    use std::collections::BTreeSet;
+
+    /// The PAC's group SIDs, then `--`, then the source's groups as `name sid`, one per line.
+    async fn both(id: KerberosIdentity) -> HttpResponse {
+        let mut body = String::new();
+        for sid in id.pac().map(|p| p.group_sids()).unwrap_or_default() {
+            body.push_str(&format!("{sid}\n"));
+        }
+        body.push_str("--\n");
+        for g in id.groups() {
+            let sid = g.sid().map(ToString::to_string).unwrap_or_default();
+            body.push_str(&format!("{} {sid}\n", g.name()));
+        }
+        HttpResponse::Ok().body(body)
+    }
+
+    let domain = domain();
+    let app = test::init_service(
+        App::new()
+            .wrap(ldap_auth(domain.ldap_url()))
+            .route("/", web::get().to(both))
+            .service(
+                web::scope("/nest")
+                    .wrap(Require::any_group_named(["gnest"]))
+                    .route("/", web::get().to(both)),
+            )
+            .service(
+                web::scope("/users")
+                    .wrap(Require::any_group_named(["Domain Users"]))
+                    .route("/", web::get().to(both)),
+            ),
+    )
+    .await;
+    let get = |path: &str, user: &str| {
+        test::TestRequest::get()
+            .uri(path)
+            .insert_header((header::AUTHORIZATION, token(user).header()))
+            .to_request()
+    };
+
+    let res = test::call_service(&app, get("/", "alice")).await;
+    assert_eq!(res.status(), StatusCode::OK, "{:?}", common::logs());
+    let body = String::from_utf8(test::read_body(res).await.to_vec()).unwrap();
+    let (pac, ldap) = body.split_once("--\n").unwrap();
+    let pac: BTreeSet<&str> = pac.lines().collect();
+    let ldap: Vec<(&str, &str)> = ldap.lines().filter_map(|l| l.rsplit_once(' ')).collect();
+    // Each group by name, with the SID the directory gives it.
+    for name in ["g1", "g2", "g3", "glocal", "guniv", "gnest", "Domain Users"] {
+        assert!(
+            ldap.contains(&(name, sid(name).as_str())),
+            "{name} missing from {ldap:?}"
+        );
+    }
+    let ldap_sids: BTreeSet<&str> = ldap.iter().map(|(_, sid)| *sid).collect();
+    // What `a` has and `b` has not, but for the SIDs starting with `except`.
+    let apart = |a: &BTreeSet<&str>, b: &BTreeSet<&str>, except: &str| -> Vec<String> {
+        a.difference(b)
+            .filter(|s| !s.starts_with(except))
+            .map(|s| s.to_string())
+            .collect()
+    };
+    // The PAC has what LDAP has, but for the builtin groups (S-1-5-32-..., which a PAC never
+    // carries: the server that builds a token adds them) ...
+    let only_ldap = apart(&ldap_sids, &pac, "S-1-5-32-");
+    assert!(
+        only_ldap.is_empty(),
+        "in LDAP only: {only_ldap:?}, PAC {pac:?}"
+    );
+    // ... and LDAP has what the PAC has, but for what the KDC asserts about the login itself
+    // (S-1-18-1, "authentication authority asserted identity"), which no directory holds.
+    let only_pac = apart(&pac, &ldap_sids, "S-1-18-");
+    assert!(
+        only_pac.is_empty(),
+        "in the PAC only: {only_pac:?}, LDAP {ldap_sids:?}"
+    );
+    eprintln!("alice: PAC {pac:?}; LDAP {ldap:?}");
+
+    // Rules by name: gnest (through g1) lets alice in, not bob (in g3 only); both are
+    // Domain Users (their primary group, which AD gives by primaryGroupID, not by member).
+    let status = |res: actix_web::dev::ServiceResponse<_>| res.status();
+    assert_eq!(
+        status(test::call_service(&app, get("/nest/", "alice")).await),
+        StatusCode::OK
+    );
+    assert_eq!(
+        status(test::call_service(&app, get("/nest/", "bob")).await),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        status(test::call_service(&app, get("/users/", "bob")).await),
+        StatusCode::OK
+    );
+}
+
+/// The guide's keytab bind as written: `KRB5_CLIENT_KTNAME` at the service's keytab (whose
+/// first entry is the account `httpsvc`) and `KRB5CCNAME` at an empty memory cache, in a
+/// process of its own (this binary again, running [`ldap_keytab_child`]), since Kerberos
+/// credentials are process-wide. The child logs alice in and finds her nested group by LDAP,
+/// bound as the service.
+#[cfg(feature = "ldap")]
+#[::core::prelude::v1::test]
+fn ldap_binds_with_the_service_keytab_through_krb5_client_ktname() {
+    use std::time::{Duration, Instant};
+    let domain = domain();
+    let alice = domain.kinit("alice").unwrap();
+    let out = domain.dir().join("ldap-child.out");
+    let child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "ldap_keytab_child", "--ignored", "--nocapture"])
+        .envs(domain.env())
+        .env("KRB5CCNAME", "MEMORY:ldap")
+        .env("KRB5_CLIENT_KTNAME", domain.keytab())
+        .env("LDAP_CHILD_URL", domain.ldap_url())
+        .env("LDAP_CHILD_ALICE", &alice)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut child = common::Reaped(child);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the child did not finish in 60 s"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let output = std::fs::read_to_string(&out).unwrap();
+    assert!(status.success(), "{output}");
+    assert!(output.contains("ldap child: gnest found"), "{output}");
+}
+
+/// [`ldap_binds_with_the_service_keytab_through_krb5_client_ktname`]'s child: does nothing
+/// unless that test started it.
+#[cfg(feature = "ldap")]
+#[actix_web::test]
+#[ignore = "run by ldap_binds_with_the_service_keytab_through_krb5_client_ktname"]
+async fn ldap_keytab_child() {
+    let (Ok(url), Ok(alice)) = (
+        std::env::var("LDAP_CHILD_URL"),
+        std::env::var("LDAP_CHILD_ALICE"),
+    ) else {
+        return;
+    };
+    let app = test::init_service(App::new().wrap(ldap_auth(url)).route(
+        "/",
+        web::get().to(|id: KerberosIdentity| async move {
+            let names: Vec<String> = id.groups().iter().map(|g| g.name().to_owned()).collect();
+            names.join(",")
+        }),
+    ))
+    .await;
+    let client = Negotiation::start(std::path::Path::new(&alice), "HTTP@localhost").unwrap();
+    let req = test::TestRequest::get()
+        .uri("/")
+        .insert_header((header::AUTHORIZATION, client.header()))
+        .to_request();
+    let res = test::call_service(&app, req).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let body = String::from_utf8(test::read_body(res).await.to_vec()).unwrap();
+    assert!(body.split(',').any(|g| g == "gnest"), "{body}");
+    println!("ldap child: gnest found in {body}");
+}

@@ -5,7 +5,12 @@
 //! accept (never on an async worker), through a cache shared by every thread. A source that
 //! cannot answer fails the login closed, with `503` (not `403`: the user may well be allowed).
 
+#[cfg(feature = "ldap")]
+mod ldap;
 mod name_service;
+
+#[cfg(feature = "ldap")]
+pub use ldap::LdapGroups;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -172,8 +177,31 @@ impl GroupSource {
         Self::new(Arc::new(name_service::NameService))
     }
 
-    /// A source of the crate's own (the LDAP one), or of the tests.
-    #[allow(dead_code)] // Until the LDAP source lands.
+    /// An LDAP directory (feature `ldap`): the user's groups, nested ones included, as
+    /// [`LdapGroups`] says where and how to find them (OpenLDAP, FreeIPA, Active Directory).
+    /// Each lookup runs on the GSSAPI thread with a deadline
+    /// ([`LdapGroups::timeout`], 5 seconds); the source keeps one connection, reused by
+    /// every lookup (one at a time) and made again after an error.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use actix_gssapi::{GroupSource, LdapGroups};
+    ///
+    /// let groups = GroupSource::ldap(
+    ///     LdapGroups::new("ldap://ldap.example.com", "dc=example,dc=com")
+    ///         .start_tls()
+    ///         .bind_kerberos("ldap.example.com"),
+    /// )
+    /// .cache_for(Duration::from_secs(120));
+    /// # let _ = groups;
+    /// ```
+    #[cfg(feature = "ldap")]
+    pub fn ldap(config: LdapGroups) -> Self {
+        Self::new(Arc::new(ldap::LdapLookup::new(config)))
+    }
+
+    /// A source of the tests.
+    #[cfg(test)]
     pub(crate) fn from_lookup(lookup: Arc<dyn Lookup>) -> Self {
         Self::new(lookup)
     }

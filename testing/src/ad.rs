@@ -4,6 +4,7 @@
 use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::io;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::OnceLock;
@@ -13,7 +14,7 @@ use base64::Engine as _;
 
 use super::{
     check, export, free_port, kerberos_env, kinit_with_password, make_private_dir, require_tools,
-    stop_and_clean, wait_for_port,
+    stop_and_clean, wait_for_address,
 };
 
 /// The realm of every [`TestDomain`].
@@ -35,8 +36,10 @@ pub const MANY_GROUPS: usize = 400;
 
 const ADMIN_PASSWORD: &str = "Adm1n!Passw0rd";
 
-/// A running Samba AD DC (KDC service only) on a free loopback port, its files in a temporary
-/// directory.
+/// A running Samba AD DC (its KDC and LDAP services) on a loopback address of its own
+/// ([`address`](Self::address), `127.x.y.z` made of the process id: Samba's LDAP ports, 389
+/// and the others, are fixed, so that several domains on one machine need several addresses),
+/// the KDC on a free port, its files in a temporary directory.
 ///
 /// It holds a service account `httpsvc` with the SPN `HTTP/localhost` (AES keys, trusted for
 /// constrained delegation to `HTTP/backend.ad.test`, whose account is `backendsvc`), the
@@ -49,6 +52,7 @@ const ADMIN_PASSWORD: &str = "Adm1n!Passw0rd";
 #[derive(Debug)]
 pub struct TestDomain {
     dir: PathBuf,
+    address: Ipv4Addr,
     kdc_port: u16,
     /// The shell that runs Samba and cleans up after it.
     samba: Option<Child>,
@@ -65,12 +69,21 @@ impl TestDomain {
     pub fn start() -> io::Result<Self> {
         const SAMBA: &str = "samba samba-ad-provision samba-ad-dc ldb-tools krb5-user";
         require_tools(
-            &["samba-tool", "samba", "ldbadd", "ldbsearch", "kinit"].map(|t| (t, SAMBA)),
+            &[
+                "samba-tool",
+                "samba",
+                "ldbadd",
+                "ldbmodify",
+                "ldbsearch",
+                "kinit",
+            ]
+            .map(|t| (t, SAMBA)),
         )?;
         let dir = make_private_dir()?;
         let kdc_port = free_port()?;
         let mut domain = Self {
             dir,
+            address: own_address(),
             kdc_port,
             samba: None,
             _stdin: None,
@@ -93,10 +106,13 @@ impl TestDomain {
             "--server-role=dc",
             "--dns-backend=NONE",
             "--host-name=dc1",
-            "--option=interfaces=lo",
+            // Its own address: `/8`, so that Samba finds it on `lo` (which has 127.0.0.1/8).
+            &format!("--option=interfaces={}/8", self.address),
             "--option=bind interfaces only=yes",
-            // Only the KDC: no LDAP, SMB or RPC servers listening on loopback ports.
-            "--option=server services=kdc",
+            // The KDC and LDAP (groups by SASL GSSAPI bind, no TLS: no key to generate at
+            // start); no SMB or RPC servers.
+            "--option=server services=kdc ldap",
+            "--option=tls enabled=no",
             &format!("--option=krb5 port={port}"),
             &format!("--option=kpasswd port={}", free_port()?),
             // Everything under the domain's directory: nothing in /run/samba or
@@ -114,9 +130,23 @@ impl TestDomain {
             .arg("-H")
             .arg(self.sam_ldb())
             .arg(&ldif))?;
+        // The DC's `ldap/` SPN, which Samba's spnupdate (not run with these services) would
+        // add: SASL GSSAPI binds ask for a ticket to it.
+        let spn = self.dir.join("spn.ldif");
+        std::fs::write(
+            &spn,
+            "dn: CN=DC1,OU=Domain Controllers,DC=ad,DC=test\nchangetype: modify\n\
+             add: servicePrincipalName\nservicePrincipalName: ldap/dc1.ad.test\n",
+        )?;
+        run(Command::new("ldbmodify")
+            .arg("-H")
+            .arg(self.sam_ldb())
+            .arg(&spn))?;
         for (keytab, principal) in [
-            (self.keytab(), "HTTP/localhost"),
+            // The account's own name first: a client (the keytab's first principal, which
+            // MIT uses with `KRB5_CLIENT_KTNAME`) must be an account, not an SPN.
             (self.keytab(), "httpsvc"),
+            (self.keytab(), "HTTP/localhost"),
             (self.backend_keytab(), "HTTP/backend.ad.test"),
         ] {
             run(Command::new("samba-tool")
@@ -150,13 +180,16 @@ impl TestDomain {
         self._stdin = child.stdin.take();
         self.samba = Some(child);
         let samba = self.samba.as_mut().expect("just set");
-        wait_for_port(
-            self.kdc_port,
-            samba,
-            &self.dir.join("samba.log"),
-            "samba's KDC",
-            Duration::from_secs(20),
-        )
+        for (port, what) in [(self.kdc_port, "samba's KDC"), (389, "samba's LDAP")] {
+            wait_for_address(
+                SocketAddr::from((self.address, port)),
+                samba,
+                &self.dir.join("samba.log"),
+                what,
+                Duration::from_secs(20),
+            )?;
+        }
+        Ok(())
     }
 
     /// The directory that holds the domain's files.
@@ -164,9 +197,30 @@ impl TestDomain {
         &self.dir
     }
 
-    /// The KDC's port on 127.0.0.1.
+    /// The KDC's port on [`address`](Self::address).
     pub fn kdc_port(&self) -> u16 {
         self.kdc_port
+    }
+
+    /// The loopback address the DC listens on, `127.x.y.z`.
+    pub fn address(&self) -> Ipv4Addr {
+        self.address
+    }
+
+    /// The DC's LDAP server: `ldap://<address>:389`. It accepts SASL GSSAPI binds (the
+    /// service principal is `ldap/dc1.ad.test`), and no simple bind without TLS.
+    pub fn ldap_url(&self) -> String {
+        format!("ldap://{}:389", self.address)
+    }
+
+    /// The DC's host name, as its `ldap/` service principal spells it: `dc1.ad.test`.
+    pub fn dc_host(&self) -> &'static str {
+        "dc1.ad.test"
+    }
+
+    /// The domain's base DN: `DC=ad,DC=test`.
+    pub fn base_dn(&self) -> &'static str {
+        "DC=ad,DC=test"
     }
 
     /// The clients' `krb5.conf` for the domain.
@@ -174,8 +228,9 @@ impl TestDomain {
         self.dir.join("krb5.conf")
     }
 
-    /// The keytab with `HTTP/localhost` and `httpsvc` (the service account's own name, which
-    /// constrained delegation needs).
+    /// The keytab with `httpsvc` (the service account's own name, which constrained
+    /// delegation needs, first: the principal MIT's `KRB5_CLIENT_KTNAME` uses) and
+    /// `HTTP/localhost`.
     pub fn keytab(&self) -> PathBuf {
         self.dir.join("http.keytab")
     }
@@ -267,7 +322,7 @@ impl TestDomain {
 
 [realms]
     {AD_REALM} = {{
-        kdc = 127.0.0.1:{}
+        kdc = {}:{}
     }}
 
 [domain_realm]
@@ -275,9 +330,21 @@ impl TestDomain {
     .ad.test = {AD_REALM}
     ad.test = {AD_REALM}
 ",
-            self.kdc_port
+            self.address, self.kdc_port
         )
     }
+}
+
+/// `127.x.y.z` from this process' id (22 bits on Linux), so that no two live processes share
+/// one.
+fn own_address() -> Ipv4Addr {
+    let pid = std::process::id();
+    Ipv4Addr::new(
+        127,
+        64 + ((pid >> 16) & 63) as u8,
+        (pid >> 8) as u8,
+        pid as u8,
+    )
 }
 
 impl Drop for TestDomain {

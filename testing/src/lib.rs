@@ -55,6 +55,8 @@
 //!
 //! [`TestRedis`] runs a throwaway `redis-server` (plain or TLS, with a password) for tests of
 //! the shared replay store, and [`TestRedisCluster`] a Redis Cluster of three of them.
+//! [`TestSlapd`] runs a throwaway OpenLDAP `slapd` with users and (nested) groups, for tests
+//! of the LDAP group source.
 //! [`TestGssproxy`] runs a throwaway gssproxy daemon that holds a realm's keytab for a server
 //! that never reads it.
 //!
@@ -86,11 +88,13 @@ mod ffi;
 mod gssproxy;
 mod redis;
 mod redis_cluster;
+mod slapd;
 
 pub use ad::{shared_domain, TestDomain, AD_REALM, AD_USERS, MANY_GROUPS};
 pub use gssproxy::TestGssproxy;
 pub use redis::TestRedis;
 pub use redis_cluster::TestRedisCluster;
+pub use slapd::TestSlapd;
 
 /// The realm name of every [`TestRealm`].
 pub const REALM: &str = "EXAMPLE.TEST";
@@ -557,8 +561,20 @@ pub(crate) fn wait_for_port(
     what: &str,
     within: Duration,
 ) -> io::Result<()> {
-    let deadline = Instant::now() + within;
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    wait_for_address(addr, child, log, what, within)
+}
+
+/// Waits until something listens on `addr`; fails with `log`'s contents when `child` exits
+/// first or `within` passes.
+pub(crate) fn wait_for_address(
+    addr: SocketAddr,
+    child: &mut Child,
+    log: &Path,
+    what: &str,
+    within: Duration,
+) -> io::Result<()> {
+    let deadline = Instant::now() + within;
     loop {
         if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
             return Ok(());
@@ -566,11 +582,186 @@ pub(crate) fn wait_for_port(
         if child.try_wait()?.is_some() || Instant::now() > deadline {
             let log = std::fs::read_to_string(log).unwrap_or_default();
             return Err(io::Error::other(format!(
-                "{what} did not start on 127.0.0.1:{port}: {log}"
+                "{what} did not start on {addr}: {log}"
             )));
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// A server process this process owns (a test Redis, slapd), with a watchdog shell that stops
+/// it when this process ends without dropping its owner (a static fixture, a killed test).
+#[derive(Debug, Default)]
+pub(crate) struct Owned {
+    server: Option<Child>,
+    watchdog: Option<Child>,
+}
+
+impl Owned {
+    /// Spawns `command` (after stopping what runs) and its watchdog, then waits up to 10
+    /// seconds until it listens on 127.0.0.1:`port`; fails with `log`'s contents when not.
+    pub(crate) fn start(
+        &mut self,
+        command: &mut Command,
+        port: u16,
+        log: &Path,
+        what: &str,
+    ) -> io::Result<()> {
+        self.stop();
+        let mut server = command.stdin(Stdio::null()).stdout(Stdio::null()).spawn()?;
+        let watchdog = watchdog(server.id(), None);
+        match watchdog {
+            Ok(watchdog) => self.watchdog = Some(watchdog),
+            Err(e) => {
+                let _ = server.kill();
+                let _ = server.wait();
+                return Err(e);
+            }
+        }
+        let started = wait_for_port(port, &mut server, log, what, Duration::from_secs(10));
+        self.server = Some(server);
+        if started.is_err() {
+            self.stop();
+        }
+        started
+    }
+
+    /// Kills the server and its watchdog and waits for them; nothing when stopped.
+    pub(crate) fn stop(&mut self) {
+        for mut child in [self.server.take(), self.watchdog.take()]
+            .into_iter()
+            .flatten()
+        {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// The running server's process id.
+    pub(crate) fn pid(&self) -> Option<u32> {
+        self.server.as_ref().map(Child::id)
+    }
+
+    /// Sends `signal` (`STOP`, `CONT`...) to the server, which `what` names in the error when
+    /// it is not running.
+    pub(crate) fn signal(&self, signal: &str, what: &str) -> io::Result<()> {
+        let pid = self
+            .pid()
+            .ok_or_else(|| io::Error::other(format!("{what} is not running")))?;
+        let out = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(pid.to_string())
+            .stdin(Stdio::null())
+            .output()?;
+        check(out, "kill").map(drop)
+    }
+}
+
+/// In `d`: a CA (`ca.pem`), a server certificate for 127.0.0.1 and localhost
+/// (`server.pem`, `server.key`) and a client certificate (`client.pem`, `client.key`), both
+/// signed by the CA: P-256 keys, valid for two days.
+fn make_certificates(d: &Path) -> io::Result<()> {
+    let config = d.join("certs.cnf");
+    std::fs::write(
+        &config,
+        "[req]
+distinguished_name = dn
+prompt = no
+
+[dn]
+CN = actix-gssapi test
+
+[ca]
+basicConstraints = critical,CA:TRUE
+keyUsage = critical,keyCertSign,cRLSign
+subjectKeyIdentifier = hash
+
+[server]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature,keyEncipherment
+extendedKeyUsage = serverAuth
+subjectAltName = IP:127.0.0.1,DNS:localhost
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+
+[client]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature
+extendedKeyUsage = clientAuth
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+",
+    )?;
+    let openssl = |args: &[&str], what: &str| -> io::Result<()> {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(d)
+            .stdin(Stdio::null())
+            .output()?;
+        check(out, what).map(drop)
+    };
+    let key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"];
+    let mut ca = vec![
+        "req",
+        "-x509",
+        "-nodes",
+        "-days",
+        "2",
+        "-config",
+        "certs.cnf",
+    ];
+    ca.extend(key);
+    ca.extend(["-subj", "/CN=actix-gssapi test CA", "-extensions", "ca"]);
+    ca.extend(["-keyout", "ca.key", "-out", "ca.pem"]);
+    openssl(&ca, "openssl req (test CA)")?;
+    for (name, cn) in [("server", "localhost"), ("client", "replay-store")] {
+        let (key_file, csr, pem) = (
+            format!("{name}.key"),
+            format!("{name}.csr"),
+            format!("{name}.pem"),
+        );
+        let subject = format!("/CN={cn}");
+        let mut req = vec!["req", "-new", "-nodes", "-config", "certs.cnf"];
+        req.extend(key);
+        req.extend(["-subj", &subject, "-keyout", &key_file, "-out", &csr]);
+        openssl(&req, "openssl req")?;
+        openssl(
+            &[
+                "x509",
+                "-req",
+                "-in",
+                &csr,
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-days",
+                "2",
+                "-extfile",
+                "certs.cnf",
+                "-extensions",
+                name,
+                "-out",
+                &pem,
+            ],
+            "openssl x509 (sign)",
+        )?;
+    }
+    Ok(())
+}
+
+/// Runs `command` with `input` on its standard input; fails with its output unless it exits 0.
+fn run_with_input(command: &mut Command, input: &str, what: &str) -> io::Result<()> {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin.write_all(input.as_bytes())?;
+    }
+    check(child.wait_with_output()?, what).map(drop)
 }
 
 /// Waits up to `within` for the shell that ran a KDC to clean up and exit, then kills it and

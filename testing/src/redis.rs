@@ -3,10 +3,10 @@
 use std::io::{self, Read as _, Write as _};
 use std::net::{Ipv4Addr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::{check, free_port, make_private_dir, require_tools, wait_for_port, watchdog};
+use super::{check, free_port, make_private_dir, require_tools, Owned};
 
 /// How the server asks for client certificates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,8 +43,7 @@ pub struct TestRedis {
     tls: Tls,
     /// More `redis-server` arguments (a cluster node's).
     extra_args: Vec<String>,
-    server: Option<Child>,
-    watchdog: Option<Child>,
+    server: Owned,
 }
 
 impl TestRedis {
@@ -108,11 +107,10 @@ impl TestRedis {
             dir,
             tls,
             extra_args,
-            server: None,
-            watchdog: None,
+            server: Owned::default(),
         };
         if tls != Tls::Off {
-            redis.make_certificates()?;
+            super::make_certificates(&redis.dir)?;
         }
         redis.run_server()?;
         Ok(redis)
@@ -141,7 +139,7 @@ impl TestRedis {
 
     /// The running server's process id (`None` while stopped): e.g. to measure its CPU time.
     pub fn pid(&self) -> Option<u32> {
-        self.server.as_ref().map(std::process::Child::id)
+        self.server.pid()
     }
 
     /// The directory that holds the server's files (`redis.log`, certificates).
@@ -167,14 +165,7 @@ impl TestRedis {
     /// Stops the server (kills it and waits for it). Clients see it gone, as after a crash;
     /// [`restart`](Self::restart) brings it back. Stopping a stopped server does nothing.
     pub fn stop(&mut self) {
-        for child in [self.server.take(), self.watchdog.take()]
-            .into_iter()
-            .flatten()
-        {
-            let mut child = child;
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        self.server.stop();
     }
 
     /// Freezes the server (`SIGSTOP`): connections stay open and nothing answers, as with
@@ -195,16 +186,7 @@ impl TestRedis {
     }
 
     fn signal(&self, signal: &str) -> io::Result<()> {
-        let server = self
-            .server
-            .as_ref()
-            .ok_or_else(|| io::Error::other("redis-server is not running"))?;
-        let out = Command::new("kill")
-            .arg(format!("-{signal}"))
-            .arg(server.id().to_string())
-            .stdin(Stdio::null())
-            .output()?;
-        check(out, "kill").map(drop)
+        self.server.signal(signal, "redis-server")
     }
 
     /// Starts the server again, on the same port with the same password and certificates
@@ -335,33 +317,14 @@ impl TestRedis {
                 ]);
             }
         }
-        let mut server = Command::new("redis-server")
-            .args(&args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()?;
-        // Stops the server when this process ends without dropping the `TestRedis`.
-        match watchdog(server.id(), None) {
-            Ok(watchdog) => self.watchdog = Some(watchdog),
-            Err(e) => {
-                let _ = server.kill();
-                let _ = server.wait();
-                return Err(e);
-            }
-        }
-        let started = wait_for_port(
+        self.server.start(
+            Command::new("redis-server")
+                .args(&args)
+                .stderr(Stdio::null()),
             self.port,
-            &mut server,
             &self.dir.join("redis.log"),
             "redis-server",
-            Duration::from_secs(10),
-        );
-        self.server = Some(server);
-        if let Err(e) = started {
-            self.stop();
-            return Err(e);
-        }
+        )?;
         if self.tls == Tls::Off {
             // Listening is not quite ready: wait until it answers.
             let deadline = Instant::now() + Duration::from_secs(10);
@@ -378,100 +341,6 @@ impl TestRedis {
                     _ => std::thread::sleep(Duration::from_millis(20)),
                 }
             }
-        }
-        Ok(())
-    }
-
-    /// A CA, a server certificate for 127.0.0.1 and localhost and a client certificate, both
-    /// signed by the CA: P-256 keys, valid for two days.
-    fn make_certificates(&self) -> io::Result<()> {
-        let d = &self.dir;
-        let config = d.join("certs.cnf");
-        std::fs::write(
-            &config,
-            "[req]
-distinguished_name = dn
-prompt = no
-
-[dn]
-CN = actix-gssapi test
-
-[ca]
-basicConstraints = critical,CA:TRUE
-keyUsage = critical,keyCertSign,cRLSign
-subjectKeyIdentifier = hash
-
-[server]
-basicConstraints = critical,CA:FALSE
-keyUsage = critical,digitalSignature,keyEncipherment
-extendedKeyUsage = serverAuth
-subjectAltName = IP:127.0.0.1,DNS:localhost
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid
-
-[client]
-basicConstraints = critical,CA:FALSE
-keyUsage = critical,digitalSignature
-extendedKeyUsage = clientAuth
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid
-",
-        )?;
-        let openssl = |args: &[&str], what: &str| -> io::Result<()> {
-            let out = Command::new("openssl")
-                .args(args)
-                .current_dir(d)
-                .stdin(Stdio::null())
-                .output()?;
-            check(out, what).map(drop)
-        };
-        let key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"];
-        let mut ca = vec![
-            "req",
-            "-x509",
-            "-nodes",
-            "-days",
-            "2",
-            "-config",
-            "certs.cnf",
-        ];
-        ca.extend(key);
-        ca.extend(["-subj", "/CN=actix-gssapi test CA", "-extensions", "ca"]);
-        ca.extend(["-keyout", "ca.key", "-out", "ca.pem"]);
-        openssl(&ca, "openssl req (test CA)")?;
-        for (name, cn) in [("server", "localhost"), ("client", "replay-store")] {
-            let (key_file, csr, pem) = (
-                format!("{name}.key"),
-                format!("{name}.csr"),
-                format!("{name}.pem"),
-            );
-            let subject = format!("/CN={cn}");
-            let mut req = vec!["req", "-new", "-nodes", "-config", "certs.cnf"];
-            req.extend(key);
-            req.extend(["-subj", &subject, "-keyout", &key_file, "-out", &csr]);
-            openssl(&req, "openssl req")?;
-            openssl(
-                &[
-                    "x509",
-                    "-req",
-                    "-in",
-                    &csr,
-                    "-CA",
-                    "ca.pem",
-                    "-CAkey",
-                    "ca.key",
-                    "-CAcreateserial",
-                    "-days",
-                    "2",
-                    "-extfile",
-                    "certs.cnf",
-                    "-extensions",
-                    name,
-                    "-out",
-                    &pem,
-                ],
-                "openssl x509 (sign)",
-            )?;
         }
         Ok(())
     }
