@@ -31,7 +31,9 @@ use libgssapi::context::{ClientCtx, CtxFlags, SecurityContext as _};
 use libgssapi::credential::{Cred, CredUsage};
 use libgssapi::error::{Error as GssError, MajorFlags};
 use libgssapi::name::Name;
-use libgssapi::oid::{GSS_MECH_SPNEGO, GSS_NT_HOSTBASED_SERVICE, GSS_NT_KRB5_PRINCIPAL};
+use libgssapi::oid::{
+    GSS_MECH_KRB5, GSS_MECH_SPNEGO, GSS_NT_HOSTBASED_SERVICE, GSS_NT_KRB5_PRINCIPAL,
+};
 use libgssapi_sys::{
     gss_OID, gss_OID_set, gss_accept_sec_context, gss_acquire_cred_from, gss_buffer_desc,
     gss_cred_id_t, gss_cred_usage_t, gss_ctx_id_t, gss_delete_sec_context, gss_display_name,
@@ -598,10 +600,10 @@ impl DelegatedCred {
     }
 }
 
-/// Starts a SPNEGO exchange with `target` as the user whose credentials are in the cache
-/// `ccache` (mutual authentication asked; the user's TGT forwarded too when `delegate`): the
-/// first token, and the context that checks the back end's answer. Blocking: the service
-/// ticket may come from the KDC.
+/// Starts a SPNEGO exchange (Kerberos under gssproxy) with `target` as the user whose
+/// credentials are in the cache `ccache` (mutual authentication asked; the user's TGT
+/// forwarded too when `delegate`): the first token, and the context that checks the back
+/// end's answer. Blocking: the service ticket may come from the KDC.
 ///
 /// The credential is acquired from the cache, not used as the acceptor handed it over: that
 /// one has a Kerberos element only, and given to the SPNEGO mechanism, MIT's mechglue finds
@@ -630,7 +632,20 @@ pub(crate) fn initiate(
     if delegate {
         flags |= CtxFlags::GSS_C_DELEG_FLAG;
     }
-    let mut ctx = ClientCtx::new(Some(cred), name, flags, Some(GSS_MECH_SPNEGO));
+    // Through gssproxy, Kerberos itself (RFC 4121 tokens, which acceptors on MIT's mechglue
+    // take in a Negotiate header as they take SPNEGO): MIT's SPNEGO initiator asks the inner
+    // context, after each step, whether it needs a mechListMIC (`mech_requires_mechlistMIC`,
+    // krb5 1.20 `spnego_mech.c`:1095), and gssproxy 0.9.1's interposer answers by importing
+    // the half-made context locally and dropping its own handle of it
+    // (`gssi_inquire_sec_context_by_oid`, `gpp_context.c`:279; `*remote_ctx = NULL`,
+    // `gss_plugin.c`:513): the back end's mutual-authentication answer then reaches gssproxy
+    // with no context, "Invalid token was supplied" (`tests/gssproxy.rs`).
+    let mech = if crate::gssproxy::in_use() {
+        GSS_MECH_KRB5
+    } else {
+        GSS_MECH_SPNEGO
+    };
+    let mut ctx = ClientCtx::new(Some(cred), name, flags, Some(mech));
     let token = ctx
         .step(None, bindings.as_deref())
         .map_err(|e| GssFailure::from_gss(&e))?

@@ -1,7 +1,8 @@
 //! The server never reads the keytab: Debian's gssproxy holds it (the keytab guide's gssproxy
 //! section, run verbatim), and the example servers run as `nobody`, to whom the realm's keytab
-//! is unreadable, with `GSS_USE_PROXY=yes`. Logins, replays, delegation, the start-up line,
-//! and gssproxy missing or stopped. Its own binary: it starts its own gssproxy daemons.
+//! is unreadable, with `GSS_USE_PROXY=yes`. Logins, replays, delegation and a call to a back
+//! end with it, the start-up line, and gssproxy missing or stopped. Its own binary: it starts
+//! its own gssproxy daemons.
 
 mod common;
 
@@ -242,7 +243,7 @@ fn login_through_gssproxy_names_alice_and_a_replay_is_refused() {
 }
 
 #[test]
-fn a_delegated_credential_stays_in_gssproxy_and_its_outbound_call_fails_mutual_auth() {
+fn a_delegated_credential_stays_in_gssproxy_and_calls_the_back_end_as_alice() {
     // What the application writes to a ccache is gssproxy's encrypted handle of alice's TGT.
     let (_server, stderr, port) = serve("delegation", proxy());
     let delegating = ["--negotiate", "--delegation", "always", "-u", ":"];
@@ -259,10 +260,10 @@ fn a_delegated_credential_stays_in_gssproxy_and_its_outbound_call_fails_mutual_a
     );
 
     // An outbound call from it (`examples/backend_call`; the back end is `hello` reading its
-    // keytab itself, as root): gssproxy makes the token and the back end accepts alice
-    // (its answer is a 200 with a mutual-authentication token), but checking that token fails
-    // through the interposer (gssproxy 0.9.1 answers the second gss_init_sec_context with
-    // "Invalid token was supplied"): 502, logged. Pinned, so that a fix shows here.
+    // keytab itself, as root): gssproxy makes the token, the back end accepts alice, and its
+    // mutual-authentication answer is checked through gssproxy (`backend_call` answers 502
+    // when it does not check out: a SPNEGO initiator loses its context in gssproxy's
+    // interposer between the two steps, `acceptor::initiate`).
     let backend_port = free_port();
     let _backend = common::start_example("hello", backend_port, &common::env_for_localhost());
     let (_front, stderr, port) = serve_with(
@@ -279,19 +280,7 @@ fn a_delegated_credential_stays_in_gssproxy_and_its_outbound_call_fails_mutual_a
     );
     assert_eq!(
         (code, body.as_str()),
-        (502, "the back end did not prove who it is\n"),
-        "{:?}",
-        lines(&stderr)
-    );
-    assert!(
-        wait_for_line(
-            &stderr,
-            &[
-                "as alice@",
-                "the answer of HTTP@localhost does not authenticate it",
-                "Invalid token was supplied"
-            ]
-        ),
+        (200, format!("Hello, alice@{}", realm().realm()).as_str()),
         "{:?}",
         lines(&stderr)
     );
