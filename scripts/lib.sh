@@ -12,7 +12,8 @@ RUNTIME_PACKAGES=(krb5-kdc krb5-admin-server krb5-user curl)
 # and MIT's PKINIT plugin for a realm that issues anonymous tickets (tests/anonymous.rs); a
 # Samba AD DC for what only Active Directory has (tests/active_directory.rs); a Redis server (and
 # redis-cli) for the shared replay store (openssl makes its TLS certificates); gssproxy for a server
-# that never reads its keytab (tests/gssproxy.rs; the package starts no daemon without systemd).
+# that never reads its keytab (tests/gssproxy.rs, tests/gssproxy_ad.rs; the package starts no daemon
+# without systemd).
 TEST_PACKAGES=(faketime firefox-esr chromium tesseract-ocr python3-venv python3-dev openssl krb5-pkinit
     samba samba-ad-provision samba-ad-dc ldb-tools redis-server redis-tools nginx-light caddy gssproxy)
 # Only scripts/bench.sh: the Apache mod_auth_gssapi (and mod_proxy) it compares against, wrk, and

@@ -13,7 +13,9 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use actix_gssapi_testing::{TestGssproxy, TestRealm};
-use common::gssproxy::{as_nobody, ccache_dir, lines, server_ccache, server_env, wait_for_line};
+use common::gssproxy::{
+    as_nobody, assert_answer, ccache_dir, lines, server_ccache, server_env, wait_for_line,
+};
 use common::{free_port, realm, Reaped, Stderr};
 
 /// The guide's gssproxy section, pointed at this realm's keytab, `socket` and `nobody`.
@@ -57,14 +59,9 @@ fn url(port: u16) -> String {
 #[test]
 fn login_through_gssproxy_names_alice_and_a_replay_is_refused() {
     let (_server, stderr, port) = serve("hello", proxy());
-    let (code, body) = common::curl(&["--negotiate", "-u", ":", &url(port)], &client_env());
-    assert_eq!(
-        (code, body.as_str()),
-        (200, format!("Hello, alice@{}", realm().realm()).as_str()),
-        "{:?}\n{}",
-        lines(&stderr),
-        proxy().log()
-    );
+    let got = common::curl(&["--negotiate", "-u", ":", &url(port)], &client_env());
+    let hello = format!("Hello, alice@{}", realm().realm());
+    assert_answer(got, (200, &hello), &stderr, proxy());
     assert!(
         wait_for_line(
             &stderr,

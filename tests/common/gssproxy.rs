@@ -139,6 +139,18 @@ pub fn assert_unreadable_by_nobody(keytab: &Path) {
     );
 }
 
+/// Asserts a server's answer (status, body), showing its log and gssproxy's when it differs.
+#[track_caller]
+pub fn assert_answer(got: (u16, String), want: (u16, &str), stderr: &Stderr, proxy: &TestGssproxy) {
+    assert_eq!(
+        (got.0, got.1.as_str()),
+        want,
+        "{:?}\n{}",
+        lines(stderr),
+        proxy.log()
+    );
+}
+
 pub fn lines(stderr: &Stderr) -> Vec<String> {
     stderr.lock().map(|l| l.clone()).unwrap_or_default()
 }
