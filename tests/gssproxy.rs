@@ -255,3 +255,33 @@ fn login_cost_through_gssproxy_and_direct() {
         }
     }
 }
+
+/// gssproxy accepts a ticket for any name in its keytab (the realm's holds `HTTP/localhost`
+/// and `HTTP/<this machine>`): the server, for `HTTP@localhost`, refuses the other one itself.
+#[test]
+fn a_ticket_for_another_name_in_gssproxys_keytab_is_refused() {
+    let out = Command::new("hostname").output().expect("hostname");
+    let host = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    if host == "localhost" {
+        return; // nothing to tell apart on a machine named localhost
+    }
+    let (_server, stderr, port) = serve("hello", proxy());
+    let other =
+        actix_gssapi_testing::Negotiation::start(&realm().alice_ccache(), &format!("HTTP@{host}"))
+            .expect("a token for the machine's name");
+    let header = format!("Authorization: {}", other.header());
+    let got = common::curl(&["-H", &header, &url(port)], &client_env());
+    assert_answer(got, (403, "Forbidden"), &stderr, proxy());
+    assert!(
+        wait_for_line(
+            &stderr,
+            &[
+                "Negotiate token refused",
+                &format!("the ticket is for HTTP/{host}@{}", realm().realm()),
+                "this server accepts HTTP@localhost",
+            ]
+        ),
+        "{:?}",
+        lines(&stderr)
+    );
+}
