@@ -21,7 +21,10 @@
 //!   The body says which; the log says why (never a token).
 //!
 //! `BACKEND_SERVICE` is `service@host` or, with a `/`, a principal (`HTTP/host@REALM`);
-//! `SPNEGO_HOSTNAME` overrides this server's service principal host name, as in `hello`.
+//! `SPNEGO_HOSTNAME` overrides this server's service principal host name, as in `hello`;
+//! `SPNEGO_DELEGATION_ACCOUNT` (`httpsvc@AD.EXAMPLE.COM`) accepts as that service account and
+//! calls the back end through constrained delegation (`ServicePrincipal::constrained_delegation`),
+//! with no delegation from the client.
 
 use actix_gssapi::{ErrorKind, KerberosIdentity, Require, ServicePrincipal, SpnegoAuth, Target};
 use actix_web::http::header;
@@ -119,6 +122,9 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let mut auth = SpnegoAuth::builder();
     if let Ok(hostname) = std::env::var("SPNEGO_HOSTNAME") {
         auth = auth.principal(ServicePrincipal::host(hostname));
+    }
+    if let Ok(account) = std::env::var("SPNEGO_DELEGATION_ACCOUNT") {
+        auth = auth.principal(ServicePrincipal::constrained_delegation(account));
     }
     let auth = auth.build()?;
     let server = HttpServer::new(move || {

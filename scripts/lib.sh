@@ -12,8 +12,8 @@ RUNTIME_PACKAGES=(krb5-kdc krb5-admin-server krb5-user curl)
 # and MIT's PKINIT plugin for a realm that issues anonymous tickets (tests/anonymous.rs); a
 # Samba AD DC for what only Active Directory has (tests/active_directory.rs); a Redis server (and
 # redis-cli) for the shared replay store (openssl makes its TLS certificates); gssproxy for a server
-# that never reads its keytab (tests/gssproxy.rs; the package starts no daemon without systemd);
-# OpenLDAP (slapd, ldap-utils) for the LDAP group source (TestSlapd).
+# that never reads its keytab (tests/gssproxy.rs, tests/gssproxy_ad.rs; the package starts no
+# daemon without systemd); OpenLDAP (slapd, ldap-utils) for the LDAP group source (TestSlapd).
 TEST_PACKAGES=(faketime firefox-esr chromium tesseract-ocr python3-venv python3-dev openssl krb5-pkinit
     samba samba-ad-provision samba-ad-dc ldb-tools redis-server redis-tools nginx-light caddy gssproxy
     slapd ldap-utils)

@@ -31,15 +31,18 @@ use libgssapi::context::{ClientCtx, CtxFlags, SecurityContext as _};
 use libgssapi::credential::{Cred, CredUsage};
 use libgssapi::error::{Error as GssError, MajorFlags};
 use libgssapi::name::Name;
-use libgssapi::oid::{GSS_MECH_SPNEGO, GSS_NT_HOSTBASED_SERVICE, GSS_NT_KRB5_PRINCIPAL};
+use libgssapi::oid::{
+    GSS_MECH_KRB5, GSS_MECH_SPNEGO, GSS_NT_HOSTBASED_SERVICE, GSS_NT_KRB5_PRINCIPAL,
+};
 use libgssapi_sys::{
     gss_OID, gss_OID_set, gss_accept_sec_context, gss_acquire_cred_from, gss_buffer_desc,
     gss_cred_id_t, gss_cred_usage_t, gss_ctx_id_t, gss_delete_sec_context, gss_display_name,
-    gss_display_status, gss_get_name_attribute, gss_import_name, gss_key_value_element_desc,
-    gss_key_value_set_desc, gss_localname, gss_name_t, gss_release_buffer, gss_release_cred,
-    gss_release_name, OM_uint32, _GSS_C_INDEFINITE, _GSS_S_CONTINUE_NEEDED, GSS_C_ACCEPT,
-    GSS_C_ANON_FLAG, GSS_C_BOTH, GSS_C_DELEG_FLAG, GSS_C_GSS_CODE, GSS_C_MECH_CODE,
-    GSS_C_NT_ANONYMOUS, GSS_C_NT_HOSTBASED_SERVICE, GSS_C_NT_USER_NAME, GSS_S_COMPLETE,
+    gss_display_status, gss_get_name_attribute, gss_import_name, gss_inquire_context,
+    gss_key_value_element_desc, gss_key_value_set_desc, gss_localname, gss_name_t,
+    gss_release_buffer, gss_release_cred, gss_release_name, OM_uint32, _GSS_C_INDEFINITE,
+    _GSS_S_CONTINUE_NEEDED, GSS_C_ACCEPT, GSS_C_ANON_FLAG, GSS_C_BOTH, GSS_C_DELEG_FLAG,
+    GSS_C_GSS_CODE, GSS_C_MECH_CODE, GSS_C_NT_ANONYMOUS, GSS_C_NT_HOSTBASED_SERVICE,
+    GSS_C_NT_USER_NAME, GSS_S_COMPLETE,
 };
 use libgssapi_sys::{gss_channel_bindings_struct, GSS_C_AF_UNSPEC, GSS_C_CHANNEL_BOUND_FLAG};
 
@@ -112,6 +115,9 @@ pub(crate) struct Acceptor {
     /// The keytab file, copied into memory and watched; `None` when the keytab is not a file
     /// (or could not be copied) and MIT reads it itself.
     copy: Option<KeytabCopy>,
+    /// gssproxy holds the keys: the ticket's service name is checked here (see
+    /// [`ticket_is_for`]).
+    proxied: bool,
 }
 
 /// Where the acceptor's keys are.
@@ -267,6 +273,7 @@ impl Acceptor {
                     service: service.clone(),
                     rcache,
                     copy: Some(copy),
+                    proxied: false,
                 });
             }
         }
@@ -281,6 +288,7 @@ impl Acceptor {
             service: service.clone(),
             rcache,
             copy: None,
+            proxied: false,
         })
     }
 
@@ -306,6 +314,7 @@ impl Acceptor {
             service: service.clone(),
             rcache,
             copy: None,
+            proxied: true,
         })
     }
 
@@ -438,12 +447,7 @@ impl Acceptor {
         };
         // SAFETY: a non-null handle returned by the call is ours to release, once.
         let delegated = (!delegated.is_null()).then(|| unsafe { Cred::from_c(delegated) });
-        if major & GSS_ERROR_MASK != 0 {
-            return Err(GssFailure::from_gss(&GssError {
-                major: MajorFlags::from_bits_retain(major),
-                minor,
-            }));
-        }
+        gss_status(major, minor)?;
         if major & _GSS_S_CONTINUE_NEEDED != 0 {
             // SPNEGO answers an empty or mechanism-less offer with its own counter-offer and
             // CONTINUE_NEEDED. HTTP has no connection-bound context to continue (RFC 4559 §6
@@ -452,6 +456,9 @@ impl Acceptor {
                 "GSS_S_CONTINUE_NEEDED: multi-round authentication is not supported \
                  (the client did not send a complete Kerberos token)",
             ));
+        }
+        if self.proxied {
+            self.check_proxied_target(&ctx)?;
         }
         let (principal, anonymous_name) = client.display()?;
         // Copied here, where the name handle lives; decoded only if the application asks.
@@ -485,6 +492,74 @@ impl Acceptor {
             groups: None,
         })
     }
+}
+
+impl Acceptor {
+    /// Refuses a ticket for another name than the service's, when gssproxy accepted it.
+    /// Without gssproxy MIT decrypts the ticket with the service's own key only; gssproxy
+    /// rebuilds the acceptor credential from its exported form for each call, which does not
+    /// keep that binding (`acceptor_mprinc`, absent from MIT's `export_cred.c`), and accepts a
+    /// ticket for any name in its keytab (measured: `tests/gssproxy.rs`).
+    fn check_proxied_target(&self, ctx: &RawCtx) -> Result<(), GssFailure> {
+        let mut minor: OM_uint32 = 0;
+        let mut target = RawName(ptr::null_mut());
+        // SAFETY: `ctx.0` is the complete context gss_accept_sec_context just made, alive
+        // until `ctx` drops; `target` is a local the call fills and its guard releases; the
+        // outputs we do not want are null, which GSSAPI allows.
+        let major = unsafe {
+            gss_inquire_context(
+                &mut minor,
+                ctx.0,
+                ptr::null_mut(),
+                &mut target.0,
+                ptr::null_mut(),
+                ptr::null_mut(),
+                ptr::null_mut(),
+                ptr::null_mut(),
+                ptr::null_mut(),
+            )
+        };
+        gss_status(major, minor)?;
+        let (target, _) = target.display()?;
+        if ticket_is_for(&self.service, &target) {
+            Ok(())
+        } else {
+            Err(GssFailure::wrong_service(format!(
+                "the ticket is for {target}, this server accepts {} (gssproxy accepted it with \
+                 another key of its keytab)",
+                self.service
+            )))
+        }
+    }
+}
+
+/// `Err` with GSSAPI's text when `major` is an error status.
+fn gss_status(major: OM_uint32, minor: OM_uint32) -> Result<(), GssFailure> {
+    if major & GSS_ERROR_MASK != 0 {
+        return Err(GssFailure::from_gss(&GssError {
+            major: MajorFlags::from_bits_retain(major),
+            minor,
+        }));
+    }
+    Ok(())
+}
+
+/// Whether a ticket for the principal `target` (`HTTP/www.example.com@REALM`) is one
+/// `service` accepts: for a host-based name (`HTTP@www.example.com`), that service on that
+/// host (the host in any case: MIT lowercases it). Tickets for a service account may name any
+/// of its SPNs, and `Any` takes every name: those pass.
+fn ticket_is_for(service: &ServiceName, target: &str) -> bool {
+    let ServiceName::HostBased(name) = service else {
+        return true;
+    };
+    let (Some((svc, host)), Some((principal, _realm))) =
+        (name.split_once('@'), target.rsplit_once('@'))
+    else {
+        return false;
+    };
+    principal
+        .split_once('/')
+        .is_some_and(|(s, h)| s == svc && h.eq_ignore_ascii_case(host))
 }
 
 /// Whether two OIDs have the same value.
@@ -598,10 +673,10 @@ impl DelegatedCred {
     }
 }
 
-/// Starts a SPNEGO exchange with `target` as the user whose credentials are in the cache
-/// `ccache` (mutual authentication asked; the user's TGT forwarded too when `delegate`): the
-/// first token, and the context that checks the back end's answer. Blocking: the service
-/// ticket may come from the KDC.
+/// Starts a SPNEGO exchange (Kerberos under gssproxy) with `target` as the user whose
+/// credentials are in the cache `ccache` (mutual authentication asked; the user's TGT
+/// forwarded too when `delegate`): the first token, and the context that checks the back
+/// end's answer. Blocking: the service ticket may come from the KDC.
 ///
 /// The credential is acquired from the cache, not used as the acceptor handed it over: that
 /// one has a Kerberos element only, and given to the SPNEGO mechanism, MIT's mechglue finds
@@ -630,7 +705,20 @@ pub(crate) fn initiate(
     if delegate {
         flags |= CtxFlags::GSS_C_DELEG_FLAG;
     }
-    let mut ctx = ClientCtx::new(Some(cred), name, flags, Some(GSS_MECH_SPNEGO));
+    // Through gssproxy, Kerberos itself (RFC 4121 tokens, which acceptors on MIT's mechglue
+    // take in a Negotiate header as they take SPNEGO): MIT's SPNEGO initiator asks the inner
+    // context, after each step, whether it needs a mechListMIC (`mech_requires_mechlistMIC`,
+    // krb5 1.20 `spnego_mech.c`:1095), and gssproxy 0.9.1's interposer answers by importing
+    // the half-made context locally and dropping its own handle of it
+    // (`gssi_inquire_sec_context_by_oid`, `gpp_context.c`:279; `*remote_ctx = NULL`,
+    // `gss_plugin.c`:513): the back end's mutual-authentication answer then reaches gssproxy
+    // with no context, "Invalid token was supplied" (`tests/gssproxy.rs`).
+    let mech = if crate::gssproxy::in_use() {
+        GSS_MECH_KRB5
+    } else {
+        GSS_MECH_SPNEGO
+    };
+    let mut ctx = ClientCtx::new(Some(cred), name, flags, Some(mech));
     let token = ctx
         .step(None, bindings.as_deref())
         .map_err(|e| GssFailure::from_gss(&e))?
@@ -1009,16 +1097,40 @@ fn first_token(cred: &RawCred, target: &RawName) -> Result<Vec<u8>, GssFailure> 
             ptr::null_mut(),
         )
     };
-    if major & GSS_ERROR_MASK != 0 {
-        return Err(GssFailure::from_gss(&GssError {
-            major: MajorFlags::from_bits_retain(major),
-            minor,
-        }));
-    }
+    gss_status(major, minor)?;
     if output.bytes().is_empty() {
         return Err(GssFailure::internal(
             "gss_init_sec_context made no token for the password check",
         ));
     }
     Ok(output.bytes().to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_proxied_ticket_must_name_the_service_and_host() {
+        let web = ServiceName::HostBased("HTTP@www.example.test".into());
+        for (target, ok) in [
+            ("HTTP/www.example.test@EXAMPLE.TEST", true),
+            ("HTTP/WWW.Example.TEST@EXAMPLE.TEST", true),
+            ("HTTP/other.example.test@EXAMPLE.TEST", false),
+            ("HTTP/www.example.test.evil@EXAMPLE.TEST", false),
+            ("host/www.example.test@EXAMPLE.TEST", false),
+            ("http/www.example.test@EXAMPLE.TEST", false),
+            ("HTTP@EXAMPLE.TEST", false),
+            ("HTTP/www.example.test", false),
+            ("", false),
+        ] {
+            assert_eq!(ticket_is_for(&web, target), ok, "{target}");
+        }
+        for service in [
+            ServiceName::Any,
+            ServiceName::Account("httpsvc@AD.TEST".into()),
+        ] {
+            assert!(ticket_is_for(&service, "HTTP/anything@AD.TEST"));
+        }
+    }
 }

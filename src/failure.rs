@@ -75,6 +75,17 @@ impl GssFailure {
         }
     }
 
+    /// A ticket for another service principal than ours, refused by our own check.
+    pub(crate) fn wrong_service(message: String) -> Self {
+        Self {
+            message,
+            class: FailureClass::WrongServicePrincipal,
+            minor: 0,
+            minor_text: String::new(),
+            routine: 0,
+        }
+    }
+
     /// A token our replay store had seen: its authenticator was accepted before.
     pub(crate) fn replayed() -> Self {
         Self {

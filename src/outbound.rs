@@ -69,8 +69,9 @@ impl fmt::Debug for Target {
     }
 }
 
-/// How [`Credentials::negotiate_with`] makes its token. By default: SPNEGO with mutual
-/// authentication, no channel bindings, the user's credentials not forwarded further.
+/// How [`Credentials::negotiate_with`] makes its token. By default: SPNEGO (a bare Kerberos
+/// token when the process runs with gssproxy: [the keytab guide](crate::guide::keytab)) with
+/// mutual authentication, no channel bindings, the user's credentials not forwarded further.
 ///
 /// ```
 /// use actix_gssapi::{ChannelBindings, OutboundOptions};

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::{require_tools, watchdog, TestRealm};
+use super::{require_tools, watchdog, TestDomain, TestRealm};
 
 /// A running `gssproxy -i` (in the foreground, owned by the test) with its own configuration
 /// file, configuration directory and socket in a temporary directory that every user can
@@ -47,6 +47,26 @@ impl TestGssproxy {
     /// When gssproxy is missing (the message says which package to install), or exits or
     /// makes no socket within 10 seconds (the error carries what it wrote).
     pub fn start(realm: &TestRealm, config: impl FnOnce(&Path) -> String) -> io::Result<Self> {
+        Self::spawn(&realm.krb5_config(), realm.dir(), config)
+    }
+
+    /// [`start`](Self::start) for an Active Directory domain's KDC: gssproxy gets the
+    /// domain's `krb5.conf` and keeps its replay cache in the domain's directory.
+    ///
+    /// # Errors
+    /// As [`start`](Self::start).
+    pub fn start_for_domain(
+        domain: &TestDomain,
+        config: impl FnOnce(&Path) -> String,
+    ) -> io::Result<Self> {
+        Self::spawn(&domain.krb5_config(), domain.dir(), config)
+    }
+
+    fn spawn(
+        krb5_config: &Path,
+        rcache_dir: &Path,
+        config: impl FnOnce(&Path) -> String,
+    ) -> io::Result<Self> {
         use std::os::unix::fs::PermissionsExt as _;
         require_tools(&[("gssproxy", "gssproxy")])?;
         let dir = super::make_private_dir()?;
@@ -58,7 +78,7 @@ impl TestGssproxy {
         };
         let conf_dir = proxy.dir.join("conf.d");
         std::fs::create_dir(&conf_dir)?;
-        std::fs::copy(realm.krb5_config(), proxy.krb5_config())?;
+        std::fs::copy(krb5_config, proxy.krb5_config())?;
         std::fs::set_permissions(proxy.krb5_config(), std::fs::Permissions::from_mode(0o644))?;
         let conf = proxy.dir.join("gssproxy.conf");
         std::fs::write(&conf, config(&proxy.socket()))?;
@@ -71,8 +91,8 @@ impl TestGssproxy {
             .arg(&conf_dir)
             .arg("-s")
             .arg(proxy.socket())
-            .env("KRB5_CONFIG", realm.krb5_config())
-            .env("KRB5RCACHEDIR", realm.dir())
+            .env("KRB5_CONFIG", krb5_config)
+            .env("KRB5RCACHEDIR", rcache_dir)
             .env_remove("GSS_USE_PROXY")
             .stdin(Stdio::null())
             .stdout(Stdio::null())

@@ -544,6 +544,7 @@ pub fn stall_keytab(
     })
 }
 
+pub mod gssproxy;
 pub mod guide;
 pub mod load;
 pub mod nginx;
