@@ -546,8 +546,11 @@ fn gss_status(major: OM_uint32, minor: OM_uint32) -> Result<(), GssFailure> {
 
 /// Whether a ticket for the principal `target` (`HTTP/www.example.com@REALM`) is one
 /// `service` accepts: for a host-based name (`HTTP@www.example.com`), that service on that
-/// host (the host in any case: MIT lowercases it). Tickets for a service account may name any
-/// of its SPNs, and `Any` takes every name: those pass.
+/// host (the host in any case: MIT lowercases it), or a principal of one component: an Active
+/// Directory account's own name (`httpsvc@AD.EXAMPLE.COM`), which shares its SPNs' key, and
+/// which gssproxy reports when it comes first in its keytab (measured, `tests/gssproxy_ad.rs`).
+/// Another service's name (`HTTP/other`, `host/www`) is refused. Tickets for a service
+/// account may name any of its SPNs, and `Any` takes every name: those pass.
 fn ticket_is_for(service: &ServiceName, target: &str) -> bool {
     let ServiceName::HostBased(name) = service else {
         return true;
@@ -557,9 +560,10 @@ fn ticket_is_for(service: &ServiceName, target: &str) -> bool {
     else {
         return false;
     };
-    principal
-        .split_once('/')
-        .is_some_and(|(s, h)| s == svc && h.eq_ignore_ascii_case(host))
+    match principal.split_once('/') {
+        Some((s, h)) => s == svc && h.eq_ignore_ascii_case(host),
+        None => !principal.is_empty(),
+    }
 }
 
 /// Whether two OIDs have the same value.
@@ -1120,9 +1124,12 @@ mod tests {
             ("HTTP/www.example.test.evil@EXAMPLE.TEST", false),
             ("host/www.example.test@EXAMPLE.TEST", false),
             ("http/www.example.test@EXAMPLE.TEST", false),
-            ("HTTP@EXAMPLE.TEST", false),
+            ("HTTP/www.example.test/x@EXAMPLE.TEST", false),
             ("HTTP/www.example.test", false),
+            ("@EXAMPLE.TEST", false),
             ("", false),
+            // An AD account's own name: the key of its SPNs too.
+            ("httpsvc@AD.TEST", true),
         ] {
             assert_eq!(ticket_is_for(&web, target), ok, "{target}");
         }
