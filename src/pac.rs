@@ -92,6 +92,27 @@ impl Sid {
         Self::from_parts(revision, authority, &sub[..usize::from(count)])
     }
 
+    /// The binary form [`from_binary`](Self::from_binary) reads (AD's `objectSid`).
+    pub(crate) fn to_binary(&self) -> Vec<u8> {
+        let sub = self.sub_authorities();
+        let mut out = vec![self.revision, self.len];
+        out.extend_from_slice(&self.authority.to_be_bytes()[2..]);
+        for s in sub {
+            out.extend_from_slice(&s.to_le_bytes());
+        }
+        out
+    }
+
+    /// This SID with its last sub-authority replaced by `rid`: another account of the same
+    /// domain (an AD user's primary group from its `primaryGroupID`). `None` for a SID
+    /// without sub-authorities.
+    pub(crate) fn with_last_rid(&self, rid: u32) -> Option<Self> {
+        let last = usize::from(self.len).checked_sub(1)?;
+        let mut sid = self.clone();
+        sid.sub[last] = rid;
+        Some(sid)
+    }
+
     /// This SID with `rid` appended: a domain SID plus a RID names a user or group. `None`
     /// when the SID already has 15 sub-authorities.
     fn with_rid(&self, rid: u32) -> Option<Self> {
@@ -1004,5 +1025,26 @@ pub(crate) mod tests {
         ] {
             assert!(bad.parse::<Sid>().is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn sid_binary_round_trips_and_last_rid() {
+        for text in [
+            "S-1-5-21-1004336348-1177238915-682003330-512",
+            "S-1-0x123456789ABC-1",
+            "S-1-5",
+            "S-1-5-1-2-3-4-5-6-7-8-9-10-11-12-13-14-15",
+        ] {
+            let sid: Sid = text.parse().unwrap();
+            let bytes = sid.to_binary();
+            assert_eq!(bytes.len(), 8 + 4 * sid.sub_authorities().len());
+            assert_eq!(Sid::from_binary(&bytes), Some(sid), "{text}");
+        }
+        let user: Sid = "S-1-5-21-1-2-3-1104".parse().unwrap();
+        assert_eq!(
+            user.with_last_rid(513).map(|s| s.to_string()).as_deref(),
+            Some("S-1-5-21-1-2-3-513")
+        );
+        assert_eq!("S-1-5".parse::<Sid>().unwrap().with_last_rid(513), None);
     }
 }

@@ -551,7 +551,7 @@ async fn search(
             let filter = format!(
                 "(&{}(objectSid={}))",
                 config.group_filter,
-                escape_bytes(&sid_bytes(&primary))
+                escape_bytes(&primary.to_binary())
             );
             let (found, _) = find(ldap, &config.base_dn, &filter, group_attributes, 1).await?;
             level.extend(found);
@@ -623,22 +623,7 @@ fn primary_group_sid(user: &Entry) -> Option<Sid> {
         .ok()?
         .parse()
         .ok()?;
-    let sub = user_sid.sub_authorities();
-    let (domain, _) = sub.split_at(sub.len().checked_sub(1)?);
-    let (revision, authority) = user_sid.revision_and_authority();
-    Sid::from_parts(revision, authority, &[domain, &[rid]].concat())
-}
-
-/// A SID as AD stores it (`objectSid`, MS-DTYP 2.4.2.2).
-fn sid_bytes(sid: &Sid) -> Vec<u8> {
-    let (revision, authority) = sid.revision_and_authority();
-    let sub = sid.sub_authorities();
-    let mut out = vec![revision, sub.len() as u8];
-    out.extend_from_slice(&authority.to_be_bytes()[2..]);
-    for s in sub {
-        out.extend_from_slice(&s.to_le_bytes());
-    }
-    out
+    user_sid.with_last_rid(rid)
 }
 
 /// Every byte as `\xx`: a binary value in a filter (RFC 4515 §3).
@@ -836,7 +821,7 @@ mod tests {
         let entry = Entry {
             dn: "CN=alice,CN=Users,DC=x".to_owned(),
             attributes: vec![
-                ("objectSid".to_owned(), vec![sid_bytes(&user)]),
+                ("objectSid".to_owned(), vec![user.to_binary()]),
                 ("primaryGroupID".to_owned(), vec![b"513".to_vec()]),
             ],
         };
@@ -844,7 +829,7 @@ mod tests {
             primary_group_sid(&entry).unwrap().to_string(),
             "S-1-5-21-1-2-3-513"
         );
-        assert_eq!(Sid::from_binary(&sid_bytes(&user)), Some(user));
+        assert_eq!(Sid::from_binary(&user.to_binary()), Some(user));
         assert_eq!(escape_bytes(&[0x01, 0x2a, 0xff]), "\\01\\2a\\ff");
     }
 
