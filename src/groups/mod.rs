@@ -269,9 +269,7 @@ impl Resolver {
     }
 
     fn cached_at(&self, principal: &str, now: Instant) -> Option<Arc<[Group]>> {
-        let state = self.lock();
-        let (at, groups) = state.cache.get(principal)?;
-        (now.saturating_duration_since(*at) < self.source.ttl).then(|| Arc::clone(groups))
+        self.lock().fresh(principal, self.source.ttl, now)
     }
 
     /// The groups of `user`: from the cache when fresh, else from the directory (and cached).
@@ -281,11 +279,11 @@ impl Resolver {
 
     fn groups_at(&self, user: &User<'_>, now: Instant) -> Result<Arc<[Group]>, LookupError> {
         let ttl = self.source.ttl;
-        if let Some(groups) = self.cached_at(user.principal, now) {
-            return Ok(groups);
-        }
         {
             let state = self.lock();
+            if let Some(groups) = state.fresh(user.principal, ttl, now) {
+                return Ok(groups);
+            }
             if let Some((until, e)) = &state.down {
                 if now < *until {
                     return Err(e.clone());
@@ -323,6 +321,12 @@ impl Resolver {
 }
 
 impl State {
+    /// The list of `principal`, when cached less than `ttl` before `now`.
+    fn fresh(&self, principal: &str, ttl: Duration, now: Instant) -> Option<Arc<[Group]>> {
+        let (at, groups) = self.cache.get(principal)?;
+        (now.saturating_duration_since(*at) < ttl).then(|| Arc::clone(groups))
+    }
+
     /// Drops stale lists, then the oldest ones, until one more fits under `capacity`.
     fn make_room(&mut self, capacity: usize, ttl: Duration, now: Instant) {
         if self.cache.len() < capacity {
