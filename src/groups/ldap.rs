@@ -382,8 +382,7 @@ impl Lookup for LdapLookup {
                 // The server may have closed a connection that idled (or restarted): once
                 // more on a new one.
                 Ok(Err(Failure::Ldap(_))) if !fresh => {}
-                Ok(Err(Failure::Ldap(e))) => return Err(self.error("search failed", e)),
-                Ok(Err(Failure::Directory(e))) => return Err(self.error("search failed", e)),
+                Ok(Err(e)) => return Err(self.error("search failed", e)),
                 Err(_) => {
                     return Err(self.error(
                         "search failed",
@@ -418,6 +417,15 @@ impl Lookup for LdapLookup {
 enum Failure {
     Ldap(ldap3::LdapError),
     Directory(String),
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Ldap(e) => e.fmt(f),
+            Self::Directory(e) => f.write_str(e),
+        }
+    }
 }
 
 impl From<ldap3::LdapError> for Failure {
